@@ -1,0 +1,247 @@
+import { DirectedGraph } from 'graphology';
+import { stronglyConnectedComponents } from 'graphology-components';
+import { hasCycle } from 'graphology-dag';
+import type { z } from 'zod';
+import type { NodeDefinition } from '../node/node-definition.ts';
+import type { NodeRegistry } from '../node/node-registry.ts';
+import type { ExecutionPlan, InputBinding, PlanNode } from './execution-plan.ts';
+import type { GraphIssue } from './graph-issue.ts';
+import { arePortTypesCompatible, isOptionalPort, portTypeOf } from './port-type.ts';
+import { GRAPH_FORMAT_VERSION, WorkflowGraph } from './workflow-graph.ts';
+
+/** The result of analysing a graph: every issue, and a plan when there are none. @internal */
+export type GraphAnalysis =
+  | { readonly ok: true; readonly plan: ExecutionPlan }
+  | { readonly ok: false; readonly issues: readonly GraphIssue[] };
+
+interface Candidate {
+  readonly def: NodeDefinition.Any | undefined;
+  readonly config: Record<string, unknown>;
+  readonly cost: number;
+  readonly bindings: InputBinding[];
+  readonly upstream: Set<number>;
+  readonly dependents: Set<number>;
+}
+
+/**
+ * Validates a graph against a registry and compiles it for execution, collecting every issue.
+ * @internal
+ */
+export function analyzeGraph(input: unknown, registry: NodeRegistry): GraphAnalysis {
+  const parsed = WorkflowGraph.safeParse(input);
+  if (!parsed.success) return { ok: false, issues: malformed(input, parsed.error) };
+  const graph = parsed.data;
+  const issues: GraphIssue[] = [];
+
+  const indexById = new Map<string, number>();
+  const candidates: Candidate[] = [];
+  graph.nodes.forEach((node, index) => {
+    if (indexById.has(node.id)) {
+      issues.push({
+        code: 'DUPLICATE_NODE_ID',
+        nodeId: node.id,
+        message: `Two nodes have the id "${node.id}".`,
+      });
+    } else indexById.set(node.id, index);
+    const def = registry.has(node.type) ? registry.get(node.type) : undefined;
+    let config: Record<string, unknown> = node.config;
+    let cost = 0;
+    if (def === undefined) {
+      issues.push({
+        code: 'UNKNOWN_NODE_TYPE',
+        nodeId: node.id,
+        message: `Node "${node.id}" has the unknown type "${node.type}". Known types: ${registry.types.join(', ')}.`,
+      });
+    } else {
+      const result = def.config.safeParse(node.config);
+      if (result.success) {
+        config = result.data;
+        cost = def.estimateCost?.({ config }) ?? 0;
+        if (!Number.isSafeInteger(cost) || cost < 0) {
+          issues.push({
+            code: 'INVALID_COST',
+            nodeId: node.id,
+            message: `Node "${node.id}" (${node.type}) estimated a cost of ${String(cost)}; costs are non-negative integers.`,
+          });
+          cost = 0;
+        }
+      } else {
+        for (const issue of result.error.issues) {
+          const path = issue.path.map((p) => (typeof p === 'number' ? p : String(p)));
+          issues.push({
+            code: 'INVALID_CONFIG',
+            nodeId: node.id,
+            path,
+            message: `Node "${node.id}" config${path.length > 0 ? ` at ${path.join('.')}` : ''}: ${issue.message}`,
+          });
+        }
+      }
+    }
+    candidates.push({ def, config, cost, bindings: [], upstream: new Set(), dependents: new Set() });
+  });
+
+  const edgeIds = new Set<string>();
+  const connectedInputs = new Map<string, string>();
+  const cycleGraph = new DirectedGraph({ allowSelfLoops: true });
+  for (const index of indexById.values()) cycleGraph.addNode(index);
+  for (const edge of graph.edges) {
+    if (edgeIds.has(edge.id)) {
+      issues.push({
+        code: 'DUPLICATE_EDGE_ID',
+        edgeId: edge.id,
+        message: `Two edges have the id "${edge.id}".`,
+      });
+    }
+    edgeIds.add(edge.id);
+    const source = indexById.get(edge.source);
+    const target = indexById.get(edge.target);
+    for (const [end, id] of [
+      [source, edge.source],
+      [target, edge.target],
+    ] as const) {
+      if (end === undefined) {
+        issues.push({
+          code: 'UNKNOWN_NODE',
+          edgeId: edge.id,
+          message: `Edge "${edge.id}" refers to the missing node "${id}".`,
+        });
+      }
+    }
+    if (source === undefined || target === undefined) continue;
+    const from = candidates[source]!;
+    const to = candidates[target]!;
+    const outSchema = from.def?.output.shape[edge.sourceHandle] as z.ZodType | undefined;
+    const inSchema = to.def?.input.shape[edge.targetHandle] as z.ZodType | undefined;
+    if (from.def !== undefined && outSchema === undefined) {
+      issues.push(
+        unknownPort({
+          edgeId: edge.id,
+          nodeId: edge.source,
+          port: edge.sourceHandle,
+          def: from.def,
+          side: 'output',
+        }),
+      );
+    }
+    if (to.def !== undefined && inSchema === undefined) {
+      issues.push(
+        unknownPort({
+          edgeId: edge.id,
+          nodeId: edge.target,
+          port: edge.targetHandle,
+          def: to.def,
+          side: 'input',
+        }),
+      );
+    }
+    const inputKey = `${edge.target}\u0000${edge.targetHandle}`;
+    const already = connectedInputs.get(inputKey);
+    if (already !== undefined) {
+      issues.push({
+        code: 'INPUT_ALREADY_CONNECTED',
+        edgeId: edge.id,
+        nodeId: edge.target,
+        port: edge.targetHandle,
+        message: `Input "${edge.targetHandle}" of node "${edge.target}" already receives edge "${already}"; an input takes one edge.`,
+      });
+    } else connectedInputs.set(inputKey, edge.id);
+    if (outSchema !== undefined && inSchema !== undefined) {
+      const fromType = portTypeOf(outSchema);
+      const toType = portTypeOf(inSchema);
+      if (!arePortTypesCompatible({ from: fromType, to: toType })) {
+        issues.push({
+          code: 'INCOMPATIBLE_PORTS',
+          edgeId: edge.id,
+          nodeId: edge.target,
+          port: edge.targetHandle,
+          message: `Edge "${edge.id}" connects output "${edge.sourceHandle}" of "${edge.source}" (${fromType}) to input "${edge.targetHandle}" of "${edge.target}" (${toType}), which takes another type.`,
+        });
+      }
+    }
+    to.bindings.push({ port: edge.targetHandle, source, sourcePort: edge.sourceHandle });
+    to.upstream.add(source);
+    from.dependents.add(target);
+    if (!cycleGraph.hasDirectedEdge(source, target)) cycleGraph.addDirectedEdge(source, target);
+  }
+
+  for (const [id, index] of indexById) {
+    const def = candidates[index]!.def;
+    if (def === undefined) continue;
+    for (const [port, schema] of Object.entries(def.input.shape)) {
+      if (connectedInputs.has(`${id}\u0000${port}`) || isOptionalPort(schema as z.ZodType)) continue;
+      issues.push({
+        code: 'REQUIRED_INPUT_MISSING',
+        nodeId: id,
+        port,
+        message: `Input "${port}" of node "${id}" (${def.type}) is required: connect an output to it.`,
+      });
+    }
+  }
+
+  if (hasCycle(cycleGraph)) {
+    for (const component of stronglyConnectedComponents(cycleGraph)) {
+      const first = component[0]!;
+      if (component.length === 1 && !cycleGraph.hasDirectedEdge(first, first)) continue;
+      const nodeIds = component.map((i) => graph.nodes[Number(i)]!.id);
+      issues.push({
+        code: 'CYCLE',
+        nodeIds,
+        nodeId: nodeIds[0]!,
+        message: `These nodes form a cycle: ${nodeIds.join(' → ')}. Remove an edge between them.`,
+      });
+    }
+  }
+
+  if (issues.length > 0) return { ok: false, issues };
+  const nodes: PlanNode[] = candidates.map((c, index) => ({
+    index,
+    id: graph.nodes[index]!.id,
+    def: c.def!,
+    config: c.config,
+    cost: c.cost,
+    bindings: c.bindings,
+    dependents: [...c.dependents],
+    upstreamCount: c.upstream.size,
+  }));
+  return { ok: true, plan: { graph, nodes, byId: new Map(nodes.map((n) => [n.id, n])) } };
+}
+
+function unknownPort(args: {
+  readonly edgeId: string;
+  readonly nodeId: string;
+  readonly port: string;
+  readonly def: NodeDefinition.Any;
+  readonly side: 'input' | 'output';
+}): GraphIssue {
+  const schema = args.side === 'input' ? args.def.input : args.def.output;
+  const known = Object.keys(schema.shape);
+  return {
+    code: 'UNKNOWN_PORT',
+    edgeId: args.edgeId,
+    nodeId: args.nodeId,
+    port: args.port,
+    message: `Node "${args.nodeId}" (${args.def.type}) has no ${args.side} "${args.port}". Its ${args.side}s: ${known.length > 0 ? known.join(', ') : 'none'}.`,
+  };
+}
+
+function malformed(input: unknown, error: z.ZodError): GraphIssue[] {
+  const version =
+    typeof input === 'object' && input !== null ? (input as { version?: unknown }).version : undefined;
+  if (version !== undefined && version !== GRAPH_FORMAT_VERSION) {
+    return [
+      {
+        code: 'UNSUPPORTED_VERSION',
+        path: ['version'],
+        message: `Graph format version ${String(version)} is not supported; this engine reads version ${GRAPH_FORMAT_VERSION}.`,
+      },
+    ];
+  }
+  return error.issues.map((issue) => {
+    const path = issue.path.map((p) => (typeof p === 'number' ? p : String(p)));
+    return {
+      code: 'MALFORMED_GRAPH',
+      path,
+      message: `Graph${path.length > 0 ? ` at ${path.join('.')}` : ''}: ${issue.message}`,
+    };
+  });
+}

@@ -1,0 +1,74 @@
+import type { OutputCache } from '../cache/output-cache.ts';
+import type { CheckpointStore } from '../checkpoint/checkpoint-store.ts';
+import type { BillingHooks } from '../cost/billing-hooks.ts';
+import type { RunEvent } from '../events/run-events.ts';
+import type { NodeDefinition, ObjectSchema } from '../node/node-definition.ts';
+import type { NodeRegistry } from '../node/node-registry.ts';
+import type { RetryPolicy } from '../node/retry-policy.ts';
+
+/** What to do with the rest of the run when a node fails for good. */
+export type FailurePolicy =
+  /** Skip what depends on the failed node; let independent branches finish. */
+  | 'finish-branches'
+  /** Stop at once: abort running nodes and start nothing new. */
+  | 'stop-all';
+
+/** What a host's secrets resolver receives. */
+export interface SecretRequest {
+  readonly runId: string;
+  readonly nodeId: string;
+  readonly nodeType: string;
+  readonly name: string;
+  readonly signal: AbortSignal;
+}
+
+/** Resolves a secret by name for a node, just in time; `undefined` when the host has none. */
+export type SecretsResolver = (args: SecretRequest) => Promise<string | undefined> | string | undefined;
+
+/** Optional hooks. Do not mutate their arguments. */
+export interface EngineHooks {
+  /** Called for every event of every run, after the run's own listeners. */
+  onEvent?(event: RunEvent): void;
+}
+
+/** The union of the services the nodes of a registry need. @internal */
+type UnionToIntersection<U> = (U extends unknown ? (x: U) => void : never) extends (x: infer I) => void
+  ? I
+  : never;
+/** The services a registry's nodes need, as one object type. */
+export type RequiredServices<TDefs> = UnionToIntersection<
+  TDefs extends NodeDefinition<string, ObjectSchema, ObjectSchema, ObjectSchema, infer S>
+    ? unknown extends S
+      ? never
+      : S
+    : never
+>;
+
+/** Options of `createEngine`. */
+export interface EngineOptions<TDefs extends NodeDefinition.Any = NodeDefinition.Any> {
+  /** The node types the engine can run. */
+  readonly registry: NodeRegistry<TDefs>;
+  /** Where checkpoints go. Default: a new in-memory store. */
+  readonly store?: CheckpointStore;
+  /** Output cache: nodes whose type, version, config and inputs were seen before are not run again. */
+  readonly cache?: OutputCache;
+  /** Credit holds and captures. Without it, nothing is charged. */
+  readonly billing?: BillingHooks;
+  /** Resolves secrets (provider keys) for nodes. */
+  readonly secrets?: SecretsResolver;
+  /** Host services handed to nodes (`ctx.services`). */
+  readonly services?: RequiredServices<TDefs>;
+  /** How many nodes of one run may run at once. Default 8. */
+  readonly concurrency?: number;
+  /** Limits per concurrency key (see `NodeDefinition.concurrencyKey`): a number for every key, or per key. */
+  readonly keyConcurrency?: number | ((key: string) => number | undefined);
+  /** Retry policy defaults; nodes may override. */
+  readonly retry?: Partial<RetryPolicy>;
+  /** Default timeout of one node attempt, in ms; nodes may override. Default: none. */
+  readonly nodeTimeoutMs?: number;
+  /** Default `finish-branches`. */
+  readonly failurePolicy?: FailurePolicy;
+  readonly hooks?: EngineHooks;
+  /** A random source in [0, 1) for retry jitter (tests make it deterministic). Default `Math.random`. */
+  readonly random?: () => number;
+}

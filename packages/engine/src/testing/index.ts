@@ -1,0 +1,13 @@
+/**
+ * `@vidgenie/engine/testing`: helpers for node authors and store implementers.
+ *
+ * @module
+ */
+
+export {
+  type ConformanceCase,
+  type ConformanceRunner,
+  checkpointStoreConformanceCases,
+  describeCheckpointStoreConformance,
+} from './checkpoint-store-conformance.ts';
+export { type RunNodeOptions, type RunNodeResult, runNode } from './run-node.ts';
