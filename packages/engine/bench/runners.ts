@@ -3,8 +3,7 @@
  * through a bare topological Promise scheduler (the floor). Each runner does the whole job from the
  * DAG description (graph compile / construction included) and returns how many nodes it executed.
  */
-import { type DependencyList, PGraph, type PGraphNode } from 'p-graph';
-import { z } from 'zod';
+
 import {
   createEngine,
   createMemoryCheckpointStore,
@@ -13,7 +12,9 @@ import {
   type Engine,
   type RunOutcome,
   type WorkflowGraphInput,
-} from '../src/index.ts';
+} from '@vidgenie/engine';
+import { type DependencyList, PGraph, type PGraphNode } from 'p-graph';
+import { z } from 'zod';
 import { OUTPUT_PORT, type RandomDag } from './random-dag.ts';
 
 /** Counts no-op executions of the current run (reset by each runner). */

@@ -91,12 +91,14 @@ export {
   type StartOptions,
 } from './run/create-engine.ts';
 export type {
+  EngineBaseOptions,
   EngineHooks,
   EngineOptions,
   FailurePolicy,
   RequiredServices,
   SecretRequest,
   SecretsResolver,
+  ServicesOption,
 } from './run/engine-options.ts';
 export type { RunHandle, RunListener } from './run/run-handle.ts';
 export type { RunCost, RunOutcome } from './run/run-outcome.ts';

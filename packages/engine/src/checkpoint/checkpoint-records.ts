@@ -31,6 +31,16 @@ export interface RunRecord {
   readonly reservation?: ReservationRecord;
   /** Credits released when the run ended. */
   readonly released?: number;
+  /** True from the moment the end is saved until the host confirmed the release. */
+  readonly releasePending?: boolean;
+  /** What the run charged, written when it ended (so a resume of an ended run reports the same). */
+  readonly cost?: {
+    readonly estimated: number;
+    readonly reserved: number;
+    readonly captured: number;
+    readonly released: number;
+    readonly saved: number;
+  };
   readonly error?: EngineErrorJSON;
   /** The node whose failure failed the run. */
   readonly failedNodeId?: string;
@@ -61,7 +71,15 @@ export interface NodeRecord {
 export type RunPatch = Partial<
   Pick<
     RunRecord,
-    'status' | 'reservation' | 'released' | 'error' | 'failedNodeId' | 'cancelReason' | 'lastSeq'
+    | 'status'
+    | 'reservation'
+    | 'released'
+    | 'releasePending'
+    | 'cost'
+    | 'error'
+    | 'failedNodeId'
+    | 'cancelReason'
+    | 'lastSeq'
   >
 >;
 

@@ -1,3 +1,4 @@
+import { klona } from 'klona/json';
 import { EngineError } from '../errors/engine-error.ts';
 import { StaleFenceError } from '../errors/stale-fence-error.ts';
 import type { NodeRecord, RunRecord, RunSnapshot } from './checkpoint-records.ts';
@@ -5,6 +6,7 @@ import type { CheckpointStore } from './checkpoint-store.ts';
 
 interface StoredRun {
   run: RunRecord;
+  lastSeq: number;
   nodes: Map<string, NodeRecord>;
   fence: number;
 }
@@ -12,8 +14,8 @@ interface StoredRun {
 /** Options of {@link createMemoryCheckpointStore}. */
 export interface MemoryCheckpointStoreOptions {
   /**
-   * Copy values on write and read (with `structuredClone`), as a real store would. Default true;
-   * turn it off only when nothing mutates outputs after returning them.
+   * Copy records on write and read, as a real store would. Default true; turn it off only when
+   * nothing mutates outputs after returning them.
    */
   readonly clone?: boolean;
 }
@@ -21,6 +23,10 @@ export interface MemoryCheckpointStoreOptions {
 /**
  * A checkpoint store in memory: for tests, embedding and single-process use. A crash loses it;
  * resume across process restarts needs a persistent store.
+ *
+ * Node records are deep-copied (as JSON values) on write and on read, so mutating an output after
+ * returning it never changes a checkpoint. A run's graph is immutable once the run is created, so
+ * the store keeps it by reference and copies it only when a run is read back.
  *
  * @example
  * ```ts
@@ -30,8 +36,7 @@ export interface MemoryCheckpointStoreOptions {
  */
 export function createMemoryCheckpointStore(options: MemoryCheckpointStoreOptions = {}): CheckpointStore {
   const runs = new Map<string, StoredRun>();
-  const copy: <T>(value: T) => T =
-    options.clone === false ? (value) => value : (value) => structuredClone(value);
+  const copy: <T>(value: T) => T = options.clone === false ? (value) => value : klona;
 
   const owned = (runId: string, fence: number): StoredRun => {
     const stored = runs.get(runId);
@@ -40,7 +45,7 @@ export function createMemoryCheckpointStore(options: MemoryCheckpointStoreOption
     return stored;
   };
   const snapshot = (stored: StoredRun): RunSnapshot => ({
-    run: copy(stored.run),
+    run: copy({ ...stored.run, lastSeq: stored.lastSeq }),
     nodes: [...stored.nodes.values()].map(copy),
     fence: stored.fence,
   });
@@ -50,7 +55,8 @@ export function createMemoryCheckpointStore(options: MemoryCheckpointStoreOption
       if (runs.has(run.runId))
         throw new EngineError('RUN_EXISTS', `A run with id ${run.runId} already exists.`);
       runs.set(run.runId, {
-        run: copy(run),
+        run: { ...run },
+        lastSeq: run.lastSeq,
         nodes: new Map(nodes.map((n) => [n.nodeId, copy(n)])),
         fence: 1,
       });
@@ -69,12 +75,12 @@ export function createMemoryCheckpointStore(options: MemoryCheckpointStoreOption
     async saveNode({ runId, fence, node, seq }) {
       const stored = owned(runId, fence);
       stored.nodes.set(node.nodeId, copy(node));
-      if (seq > stored.run.lastSeq) stored.run = { ...stored.run, lastSeq: seq };
+      if (seq > stored.lastSeq) stored.lastSeq = seq;
     },
     async saveRun({ runId, fence, patch }) {
       const stored = owned(runId, fence);
-      const lastSeq = Math.max(stored.run.lastSeq, patch.lastSeq ?? 0);
-      stored.run = { ...stored.run, ...copy(patch), lastSeq, updatedAt: Date.now() };
+      if (patch.lastSeq !== undefined && patch.lastSeq > stored.lastSeq) stored.lastSeq = patch.lastSeq;
+      stored.run = { ...stored.run, ...copy(patch), updatedAt: Date.now() };
     },
   };
 }

@@ -3,8 +3,8 @@
  * any node runs, `capture` each succeeded node's price once, `release` the rest when the run ends
  * for any reason. The host owns the ledger; the engine only calls these.
  *
- * Hosts must make `capture` idempotent per `idempotencyKey` (one per run and node) and `reserve`
- * idempotent per run: a resumed run may repeat a call whose result was lost in a crash.
+ * Hosts must make each call idempotent per its `idempotencyKey` (`reserve` and `release` one per
+ * run, `capture` one per run and node): a resumed run may repeat a call whose result was lost in a crash.
  * Do not mutate the arguments.
  */
 export interface BillingHooks {
@@ -37,5 +37,7 @@ export declare namespace BillingHooks {
     readonly runId: string;
     readonly reservationId: string;
     readonly amount: number;
+    /** Stable per run: a release repeated after a crash (before the run's end was saved) must not return credits twice. */
+    readonly idempotencyKey: string;
   }
 }

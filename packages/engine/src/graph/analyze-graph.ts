@@ -1,13 +1,12 @@
-import { DirectedGraph } from 'graphology';
-import { stronglyConnectedComponents } from 'graphology-components';
-import { hasCycle } from 'graphology-dag';
 import type { z } from 'zod';
 import type { NodeDefinition } from '../node/node-definition.ts';
 import type { NodeRegistry } from '../node/node-registry.ts';
 import type { ExecutionPlan, InputBinding, PlanNode } from './execution-plan.ts';
+import { findCycles } from './find-cycles.ts';
 import type { GraphIssue } from './graph-issue.ts';
+import { parseWorkflowGraph } from './parse-workflow-graph.ts';
 import { arePortTypesCompatible, isOptionalPort, portTypeOf } from './port-type.ts';
-import { GRAPH_FORMAT_VERSION, WorkflowGraph } from './workflow-graph.ts';
+import { GRAPH_FORMAT_VERSION } from './workflow-graph.ts';
 
 /** The result of analysing a graph: every issue, and a plan when there are none. @internal */
 export type GraphAnalysis =
@@ -19,8 +18,10 @@ interface Candidate {
   readonly config: Record<string, unknown>;
   readonly cost: number;
   readonly bindings: InputBinding[];
-  readonly upstream: Set<number>;
-  readonly dependents: Set<number>;
+  /** Distinct upstream node indices. */
+  readonly upstream: number[];
+  /** Distinct downstream node indices. */
+  readonly dependents: number[];
 }
 
 /**
@@ -28,7 +29,7 @@ interface Candidate {
  * @internal
  */
 export function analyzeGraph(input: unknown, registry: NodeRegistry): GraphAnalysis {
-  const parsed = WorkflowGraph.safeParse(input);
+  const parsed = parseWorkflowGraph(input);
   if (!parsed.success) return { ok: false, issues: malformed(input, parsed.error) };
   const graph = parsed.data;
   const issues: GraphIssue[] = [];
@@ -77,13 +78,10 @@ export function analyzeGraph(input: unknown, registry: NodeRegistry): GraphAnaly
         }
       }
     }
-    candidates.push({ def, config, cost, bindings: [], upstream: new Set(), dependents: new Set() });
+    candidates.push({ def, config, cost, bindings: [], upstream: [], dependents: [] });
   });
 
   const edgeIds = new Set<string>();
-  const connectedInputs = new Map<string, string>();
-  const cycleGraph = new DirectedGraph({ allowSelfLoops: true });
-  for (const index of indexById.values()) cycleGraph.addNode(index);
   for (const edge of graph.edges) {
     if (edgeIds.has(edge.id)) {
       issues.push({
@@ -95,19 +93,17 @@ export function analyzeGraph(input: unknown, registry: NodeRegistry): GraphAnaly
     edgeIds.add(edge.id);
     const source = indexById.get(edge.source);
     const target = indexById.get(edge.target);
-    for (const [end, id] of [
-      [source, edge.source],
-      [target, edge.target],
-    ] as const) {
-      if (end === undefined) {
+    if (source === undefined || target === undefined) {
+      for (const id of [edge.source, edge.target]) {
+        if (indexById.has(id)) continue;
         issues.push({
           code: 'UNKNOWN_NODE',
           edgeId: edge.id,
           message: `Edge "${edge.id}" refers to the missing node "${id}".`,
         });
       }
+      continue;
     }
-    if (source === undefined || target === undefined) continue;
     const from = candidates[source]!;
     const to = candidates[target]!;
     const outSchema = from.def?.output.shape[edge.sourceHandle] as z.ZodType | undefined;
@@ -134,8 +130,7 @@ export function analyzeGraph(input: unknown, registry: NodeRegistry): GraphAnaly
         }),
       );
     }
-    const inputKey = `${edge.target}\u0000${edge.targetHandle}`;
-    const already = connectedInputs.get(inputKey);
+    const already = to.bindings.find((b) => b.port === edge.targetHandle)?.edgeId;
     if (already !== undefined) {
       issues.push({
         code: 'INPUT_ALREADY_CONNECTED',
@@ -144,7 +139,7 @@ export function analyzeGraph(input: unknown, registry: NodeRegistry): GraphAnaly
         port: edge.targetHandle,
         message: `Input "${edge.targetHandle}" of node "${edge.target}" already receives edge "${already}"; an input takes one edge.`,
       });
-    } else connectedInputs.set(inputKey, edge.id);
+    }
     if (outSchema !== undefined && inSchema !== undefined) {
       const fromType = portTypeOf(outSchema);
       const toType = portTypeOf(inSchema);
@@ -158,17 +153,18 @@ export function analyzeGraph(input: unknown, registry: NodeRegistry): GraphAnaly
         });
       }
     }
-    to.bindings.push({ port: edge.targetHandle, source, sourcePort: edge.sourceHandle });
-    to.upstream.add(source);
-    from.dependents.add(target);
-    if (!cycleGraph.hasDirectedEdge(source, target)) cycleGraph.addDirectedEdge(source, target);
+    to.bindings.push({ edgeId: edge.id, port: edge.targetHandle, source, sourcePort: edge.sourceHandle });
+    if (!to.upstream.includes(source)) {
+      to.upstream.push(source);
+      from.dependents.push(target);
+    }
   }
 
   for (const [id, index] of indexById) {
-    const def = candidates[index]!.def;
+    const { def, bindings } = candidates[index]!;
     if (def === undefined) continue;
-    for (const [port, schema] of Object.entries(def.input.shape)) {
-      if (connectedInputs.has(`${id}\u0000${port}`) || isOptionalPort(schema as z.ZodType)) continue;
+    for (const port of requiredPortsOf(def)) {
+      if (bindings.some((b) => b.port === port)) continue;
       issues.push({
         code: 'REQUIRED_INPUT_MISSING',
         nodeId: id,
@@ -178,18 +174,14 @@ export function analyzeGraph(input: unknown, registry: NodeRegistry): GraphAnaly
     }
   }
 
-  if (hasCycle(cycleGraph)) {
-    for (const component of stronglyConnectedComponents(cycleGraph)) {
-      const first = component[0]!;
-      if (component.length === 1 && !cycleGraph.hasDirectedEdge(first, first)) continue;
-      const nodeIds = component.map((i) => graph.nodes[Number(i)]!.id);
-      issues.push({
-        code: 'CYCLE',
-        nodeIds,
-        nodeId: nodeIds[0]!,
-        message: `These nodes form a cycle: ${nodeIds.join(' → ')}. Remove an edge between them.`,
-      });
-    }
+  for (const cycle of findCycles(candidates.map((c) => c.dependents))) {
+    const nodeIds = cycle.map((i) => graph.nodes[i]!.id);
+    issues.push({
+      code: 'CYCLE',
+      nodeIds,
+      nodeId: nodeIds[0]!,
+      message: `These nodes form a cycle: ${nodeIds.join(' → ')}. Remove an edge between them.`,
+    });
   }
 
   if (issues.length > 0) return { ok: false, issues };
@@ -200,10 +192,24 @@ export function analyzeGraph(input: unknown, registry: NodeRegistry): GraphAnaly
     config: c.config,
     cost: c.cost,
     bindings: c.bindings,
-    dependents: [...c.dependents],
-    upstreamCount: c.upstream.size,
+    dependents: c.dependents,
+    upstreamCount: c.upstream.length,
   }));
   return { ok: true, plan: { graph, nodes, byId: new Map(nodes.map((n) => [n.id, n])) } };
+}
+
+const requiredPorts = new WeakMap<NodeDefinition.Any, readonly string[]>();
+
+/** The input ports of a definition that must be connected (cached: schemas do not change). */
+function requiredPortsOf(def: NodeDefinition.Any): readonly string[] {
+  let ports = requiredPorts.get(def);
+  if (ports === undefined) {
+    ports = Object.entries(def.input.shape)
+      .filter(([, schema]) => !isOptionalPort(schema as z.ZodType))
+      .map(([port]) => port);
+    requiredPorts.set(def, ports);
+  }
+  return ports;
 }
 
 function unknownPort(args: {

@@ -4,6 +4,7 @@ import type { WorkflowGraph } from './workflow-graph.ts';
 
 /** Where one input port of a planned node gets its value. */
 export interface InputBinding {
+  readonly edgeId: string;
   readonly port: string;
   readonly source: number;
   readonly sourcePort: string;

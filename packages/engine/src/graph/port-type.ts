@@ -26,7 +26,7 @@ export function portTypeOf(schema: z.ZodType): string {
   let type: string;
   if (typeof named === 'string') type = named;
   else {
-    const { $schema: _ignored, ...json } = z.toJSONSchema(inner, { unrepresentable: 'any', io: 'output' });
+    const json = withoutAnnotations(z.toJSONSchema(inner, { unrepresentable: 'any', io: 'output' }));
     type = Object.keys(json).length === 0 ? ANY_PORT_TYPE : (stringify(json) ?? ANY_PORT_TYPE);
   }
   cache.set(schema, type);
@@ -49,6 +49,47 @@ export function arePortTypesCompatible(args: { readonly from: string; readonly t
 /** Whether an input port may be left unconnected. */
 export function isOptionalPort(schema: z.ZodType): boolean {
   return schema.safeParse(undefined).success;
+}
+
+/** JSON Schema keywords that describe a value for people without changing what it accepts. */
+const ANNOTATIONS = new Set([
+  '$schema',
+  '$id',
+  'title',
+  'description',
+  'examples',
+  'default',
+  '$comment',
+  'deprecated',
+  'readOnly',
+  'writeOnly',
+]);
+
+/** Keywords whose value maps names (not keywords) to schemas. */
+const NAMED_SCHEMAS = new Set([
+  'properties',
+  'patternProperties',
+  '$defs',
+  'definitions',
+  'dependentSchemas',
+]);
+
+function withoutAnnotations(json: Record<string, unknown>): Record<string, unknown> {
+  const result: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(json)) {
+    if (ANNOTATIONS.has(key)) continue;
+    if (NAMED_SCHEMAS.has(key) && typeof value === 'object' && value !== null) {
+      result[key] = Object.fromEntries(Object.entries(value).map(([name, schema]) => [name, clean(schema)]));
+    } else result[key] = clean(value);
+  }
+  return result;
+}
+
+function clean(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(clean);
+  if (typeof value === 'object' && value !== null)
+    return withoutAnnotations(value as Record<string, unknown>);
+  return value;
 }
 
 function unwrap(schema: z.ZodType): z.ZodType {

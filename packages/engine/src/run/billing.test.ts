@@ -247,16 +247,27 @@ describe('billing during a run', () => {
     expect(outcome.cost).toEqual({ estimated: 13, reserved: 0, captured: 0, released: 0, saved: 0 });
   });
 
-  it('a failing release fails the run', async () => {
+  it('a failing release leaves the run as it ended, with the release pending; resume repeats it', async () => {
     const t = setup();
-    t.billing.release.mockRejectedValue(new Error('ledger unavailable'));
-    const outcome = await t.engine.run(graph, { onEvent: t.onEvent });
-    expect(outcome.status).toBe('failed');
-    if (outcome.status === 'failed') expect(outcome.error.message).toBe('ledger unavailable');
+    t.billing.release.mockRejectedValueOnce(new Error('ledger unavailable'));
+    const handle = t.engine.start(graph, { onEvent: t.onEvent });
+    const outcome = await handle.result;
+    expect(outcome.status).toBe('completed');
+    expect(outcome.cost.released).toBe(0);
     expect(t.billing.release).toHaveBeenCalledTimes(1);
     expect(t.of('cost.released')).toEqual([]);
-    expect(t.of('run.completed')).toEqual([]);
-    expect(t.of('run.failed')).toHaveLength(1);
+    expect(t.of('run.completed')).toHaveLength(1);
+    const stored = await t.engine.store.loadRun({ runId: handle.runId });
+    expect(stored?.run.status).toBe('completed');
+    expect(stored?.run.releasePending).toBe(true);
+
+    const resumed = await t.engine.resume(handle.runId).result;
+    expect(resumed.status).toBe('completed');
+    expect(t.billing.release).toHaveBeenCalledTimes(2);
+    const [first, second] = t.billing.release.mock.calls.map((call) => call[0]);
+    expect(second).toEqual(first);
+    expect(second?.idempotencyKey).toBe(`${handle.runId}:release`);
+    expect((await t.engine.store.loadRun({ runId: handle.runId }))?.run.releasePending).toBe(false);
   });
 
   it('a failing capture fails the run and the rest of the hold is still released', async () => {

@@ -20,7 +20,7 @@ import type { NodeDefinition } from '../node/node-definition.ts';
 import type { NodeRegistry } from '../node/node-registry.ts';
 import { DEFAULT_RETRY_POLICY } from '../node/retry-policy.ts';
 import type { EngineOptions } from './engine-options.ts';
-import { createKeyLimits } from './limiter.ts';
+import { createKeyLimits } from './key-limits.ts';
 import { planReuse } from './plan-reuse.ts';
 import { executeRun, type RunControl, type RunEnvironment, type RunStart } from './run-execution.ts';
 import { createRunHandle, type RunHandle } from './run-handle.ts';
@@ -65,7 +65,7 @@ export interface Engine<TDefs extends NodeDefinition.Any = NodeDefinition.Any> {
   estimateCost(graph: unknown): CostEstimate;
   /** Starts a run. Throws `GraphValidationError` for an invalid graph: it never starts. */
   start(graph: unknown, options?: StartOptions): RunHandle;
-  /** Starts a run and waits for its outcome. */
+  /** Starts a run and waits for its outcome. Rejects with `GraphValidationError` for an invalid graph. */
   run(graph: unknown, options?: StartOptions): Promise<RunOutcome>;
   /** Resumes a stored run: completed nodes are not run again; their outputs feed the rest. */
   resume(runId: string, options?: ResumeOptions): RunHandle;
@@ -146,6 +146,7 @@ export function createEngine<TDefs extends NodeDefinition.Any>(options: EngineOp
     readonly plan: ExecutionPlan;
     readonly nodes: readonly NodeRecord[];
     readonly parentRunId?: string;
+    readonly bypassCache?: ReadonlySet<string>;
   }): Promise<RunStart> => {
     const now = Date.now();
     const run: RunRecord = {
@@ -167,7 +168,26 @@ export function createEngine<TDefs extends NodeDefinition.Any>(options: EngineOp
       reservation: undefined,
       lastSeq: 0,
       resumed: false,
+      ...(args.bypassCache === undefined ? {} : { bypassCache: args.bypassCache }),
     };
+  };
+
+  /** An ended run: repeat a release a crash may have interrupted, then return the stored outcome. */
+  const settleEnded = async (snapshot: RunSnapshot): Promise<RunOutcome> => {
+    const { run } = snapshot;
+    const reservationId = run.reservation?.id;
+    if (run.releasePending === true && options.billing !== undefined && reservationId !== undefined) {
+      const claimed = await store.claimRun({ runId: run.runId });
+      const amount = claimed.run.released ?? 0;
+      await options.billing.release({
+        runId: run.runId,
+        reservationId,
+        amount,
+        idempotencyKey: `${run.runId}:release`,
+      });
+      await store.saveRun({ runId: run.runId, fence: claimed.fence, patch: { releasePending: false } });
+    }
+    return storedOutcome(snapshot);
   };
 
   const engine: Engine<TDefs> = {
@@ -180,7 +200,7 @@ export function createEngine<TDefs extends NodeDefinition.Any>(options: EngineOp
       const runId = runOptions.runId === undefined ? newRunId() : RunId.parse(runOptions.runId);
       return launch(runId, runOptions, () => create({ runId, plan, nodes: [] }));
     },
-    run: (graph, runOptions) => engine.start(graph, runOptions).result,
+    run: async (graph, runOptions) => engine.start(graph, runOptions).result,
     resume(id, runOptions = {}) {
       const runId = RunId.parse(id);
       return launch(runId, runOptions, async () => {
@@ -188,9 +208,9 @@ export function createEngine<TDefs extends NodeDefinition.Any>(options: EngineOp
         if (existing === undefined)
           throw new EngineError('RUN_NOT_FOUND', `No run with id ${runId} to resume.`);
         checkVersion(existing);
-        if (existing.run.status !== 'running') return storedOutcome(existing);
+        if (existing.run.status !== 'running') return settleEnded(existing);
         const snapshot = await store.claimRun({ runId });
-        if (snapshot.run.status !== 'running') return storedOutcome(snapshot);
+        if (snapshot.run.status !== 'running') return settleEnded(snapshot);
         return {
           runId,
           plan: compile(snapshot.run.graph),
@@ -220,8 +240,8 @@ export function createEngine<TDefs extends NodeDefinition.Any>(options: EngineOp
             },
           );
         }
-        const nodes = planReuse({ plan, parent, from: new Set(args.from) });
-        return create({ runId, plan, nodes, parentRunId: args.runId });
+        const { reused, forced } = planReuse({ plan, parent, from: new Set(args.from) });
+        return create({ runId, plan, nodes: reused, parentRunId: args.runId, bypassCache: forced });
       });
     },
   };
@@ -261,7 +281,7 @@ function storedOutcome(snapshot: RunSnapshot): RunOutcome {
     estimated += node.cost;
   }
   const reserved = run.reservation?.amount ?? 0;
-  const cost = { estimated, reserved, captured, released: run.released ?? 0, saved: 0 };
+  const cost = run.cost ?? { estimated, reserved, captured, released: run.released ?? 0, saved: 0 };
   const base = { runId: run.runId, outputs, cost };
   if (run.status === 'completed') return { ...base, status: 'completed' };
   if (run.status === 'cancelled')

@@ -44,8 +44,21 @@ export type RequiredServices<TDefs> = UnionToIntersection<
     : never
 >;
 
+/**
+ * Host services handed to nodes (`ctx.services`): required when a registered node declares
+ * services with `requireServices`, typed as the intersection of what they declare.
+ */
+export type ServicesOption<TDefs> =
+  unknown extends RequiredServices<TDefs>
+    ? { readonly services?: unknown }
+    : { readonly services: RequiredServices<TDefs> };
+
 /** Options of `createEngine`. */
-export interface EngineOptions<TDefs extends NodeDefinition.Any = NodeDefinition.Any> {
+export type EngineOptions<TDefs extends NodeDefinition.Any = NodeDefinition.Any> = EngineBaseOptions<TDefs> &
+  ServicesOption<TDefs>;
+
+/** Options of `createEngine` other than services. */
+export interface EngineBaseOptions<TDefs extends NodeDefinition.Any = NodeDefinition.Any> {
   /** The node types the engine can run. */
   readonly registry: NodeRegistry<TDefs>;
   /** Where checkpoints go. Default: a new in-memory store. */
@@ -56,8 +69,6 @@ export interface EngineOptions<TDefs extends NodeDefinition.Any = NodeDefinition
   readonly billing?: BillingHooks;
   /** Resolves secrets (provider keys) for nodes. */
   readonly secrets?: SecretsResolver;
-  /** Host services handed to nodes (`ctx.services`). */
-  readonly services?: RequiredServices<TDefs>;
   /** How many nodes of one run may run at once. Default 8. */
   readonly concurrency?: number;
   /** Limits per concurrency key (see `NodeDefinition.concurrencyKey`): a number for every key, or per key. */

@@ -73,25 +73,25 @@ export async function executeNode(args: {
   const policy = def.retry === undefined ? runtime.retry : { ...runtime.retry, ...def.retry };
   const timeoutMs = def.timeoutMs ?? runtime.timeoutMs;
 
+  const box: StateBox = { state };
   for (let attempt = 1; ; attempt++) {
     if (runtime.isStopped()) return { ok: false, stopped: true };
     runtime.emit('node.started', { nodeId: node.id, nodeType: def.type, attempt });
-    const durable: DurableState<unknown> = {
-      get: () => state,
-      set: async (value) => {
-        state = value;
-        await runtime.saveState({ node, attempt, state: value });
-      },
-    };
+    // A listener of node.started may have cancelled the run.
+    if (runtime.isStopped()) return { ok: false, stopped: true };
     try {
-      const raw = await attemptOnce({
-        node,
-        runtime,
-        input: parsedInput.data,
-        attempt,
-        state: durable,
-        timeoutMs,
-      });
+      const raw =
+        timeoutMs === undefined
+          ? await def.run(
+              new AttemptContext(node, runtime, parsedInput.data, attempt, box, runtime.signal) as never,
+            )
+          : await withTimeout({
+              node,
+              runtime,
+              timeoutMs,
+              run: (signal) =>
+                def.run(new AttemptContext(node, runtime, parsedInput.data, attempt, box, signal) as never),
+            });
       if (runtime.isStopped()) return { ok: false, stopped: true };
       const parsedOutput = def.output.safeParse(raw);
       if (!parsedOutput.success) {
@@ -102,7 +102,7 @@ export async function executeNode(args: {
         });
         return { ok: false, error, attempt };
       }
-      return { ok: true, output: parsedOutput.data, attempt, state };
+      return { ok: true, output: parsedOutput.data, attempt, state: box.state };
     } catch (thrown) {
       if (runtime.isStopped()) return { ok: false, stopped: true };
       const error = toEngineError(thrown);
@@ -117,37 +117,93 @@ export async function executeNode(args: {
   }
 }
 
-function attemptOnce(args: {
-  readonly node: PlanNode;
-  readonly runtime: NodeRuntime;
-  readonly input: unknown;
-  readonly attempt: number;
-  readonly state: DurableState<unknown>;
-  readonly timeoutMs: number | undefined;
-}): unknown {
-  const { node, runtime, timeoutMs } = args;
-  const make = (signal: AbortSignal): NodeContext<unknown, unknown, unknown, unknown> => ({
-    input: args.input,
-    config: node.config,
-    signal,
-    attempt: args.attempt,
-    runId: runtime.runId,
-    nodeId: node.id,
-    progress: (fraction, message) => {
-      if (runtime.isStopped()) return;
+/** The durable state of one node, shared by its attempts. */
+interface StateBox {
+  state: unknown;
+}
+
+/**
+ * The context of one attempt. A class, not an object literal with closures: one allocation per
+ * attempt on the engine's hot path, with the methods on the prototype. Node code sees only the
+ * `NodeContext` interface.
+ */
+class AttemptContext implements NodeContext<unknown, unknown, unknown, unknown> {
+  readonly config: unknown;
+  readonly runId: RunId;
+  readonly nodeId: PlanNode['id'];
+  readonly services: unknown;
+  readonly #node: PlanNode;
+  readonly #runtime: NodeRuntime;
+  readonly #box: StateBox;
+  #secrets: NodeSecrets | undefined;
+  #state: DurableState<unknown> | undefined;
+  #progress: ((fraction: number, message?: string) => void) | undefined;
+
+  constructor(
+    node: PlanNode,
+    runtime: NodeRuntime,
+    readonly input: unknown,
+    readonly attempt: number,
+    box: StateBox,
+    readonly signal: AbortSignal,
+  ) {
+    this.#node = node;
+    this.#runtime = runtime;
+    this.#box = box;
+    this.config = node.config;
+    this.runId = runtime.runId;
+    this.nodeId = node.id;
+    this.services = runtime.services;
+  }
+
+  get secrets(): NodeSecrets {
+    this.#secrets ??= { get: (name) => this.#secret(name) };
+    return this.#secrets;
+  }
+
+  get state(): DurableState<unknown> {
+    this.#state ??= { get: () => this.#box.state, set: (value) => this.#setState(value) };
+    return this.#state;
+  }
+
+  /** A getter, so destructuring `{ progress }` works; the closure is made only when used. */
+  get progress(): (fraction: number, message?: string) => void {
+    this.#progress ??= (fraction, message) => {
+      if (this.#runtime.isStopped()) return;
       const clamped = Number.isFinite(fraction) ? Math.min(1, Math.max(0, fraction)) : 0;
-      runtime.emit('node.progress', {
-        nodeId: node.id,
+      this.#runtime.emit('node.progress', {
+        nodeId: this.#node.id,
         fraction: clamped,
         ...(message === undefined ? {} : { message }),
       });
-    },
-    secrets: secretsFor({ node, runtime, signal }),
-    services: runtime.services,
-    state: args.state,
-  });
-  if (timeoutMs === undefined) return node.def.run(make(runtime.signal) as never);
-  return withTimeout({ node, runtime, timeoutMs, run: (signal) => node.def.run(make(signal) as never) });
+    };
+    return this.#progress;
+  }
+
+  async #secret(name: string): Promise<string> {
+    const value = await this.#runtime.secrets?.({
+      runId: this.#runtime.runId,
+      nodeId: this.#node.id,
+      nodeType: this.#node.def.type,
+      name,
+      signal: this.signal,
+    });
+    if (value === undefined || value === '') {
+      throw new EngineError(
+        'MISSING_SECRET',
+        `No secret "${name}" is available for node "${this.#node.id}".`,
+        {
+          retryable: false,
+        },
+      );
+    }
+    return value;
+  }
+
+  async #setState(value: unknown): Promise<void> {
+    this.#box.state = value;
+    await this.#runtime.saveState({ node: this.#node, attempt: this.attempt, state: value });
+  }
 }
 
 async function withTimeout(args: {
@@ -179,32 +235,4 @@ async function withTimeout(args: {
     clearTimeout(timer);
     args.runtime.signal.removeEventListener('abort', forward);
   }
-}
-
-function secretsFor(args: {
-  readonly node: PlanNode;
-  readonly runtime: NodeRuntime;
-  readonly signal: AbortSignal;
-}): NodeSecrets {
-  return {
-    async get(name) {
-      const value = await args.runtime.secrets?.({
-        runId: args.runtime.runId,
-        nodeId: args.node.id,
-        nodeType: args.node.def.type,
-        name,
-        signal: args.signal,
-      });
-      if (value === undefined || value === '') {
-        throw new EngineError(
-          'MISSING_SECRET',
-          `No secret "${name}" is available for node "${args.node.id}".`,
-          {
-            retryable: false,
-          },
-        );
-      }
-      return value;
-    },
-  };
 }

@@ -5,13 +5,14 @@ import type { ExecutionPlan } from '../graph/execution-plan.ts';
 /**
  * For a rerun: the node records to copy from the parent run. A node is reused when it is neither
  * one of `from` nor downstream of them, completed in the parent with the same type and config, and
- * every node upstream of it is reused too. @internal
+ * every node upstream of it is reused too. `forced` (the `from` nodes and everything downstream)
+ * must run even when the output cache has their result: the user asked for a new take. @internal
  */
 export function planReuse(args: {
   readonly plan: ExecutionPlan;
   readonly parent: RunSnapshot;
   readonly from: ReadonlySet<string>;
-}): NodeRecord[] {
+}): { readonly reused: NodeRecord[]; readonly forced: ReadonlySet<string> } {
   const { plan, parent } = args;
   const parentNodes = new Map(parent.run.graph.nodes.map((n) => [n.id, n]));
   const parentDone = new Map(parent.nodes.filter((r) => r.status === 'completed').map((r) => [r.nodeId, r]));
@@ -50,7 +51,7 @@ export function planReuse(args: {
       });
     }
   }
-  return reused;
+  return { reused, forced: new Set([...forced].map((i) => plan.nodes[i]!.id)) };
 }
 
 function topologicalOrder(plan: ExecutionPlan): number[] {

@@ -17,16 +17,21 @@ import type { RunId } from '../ids/ids.ts';
 import type { RetryPolicy } from '../node/retry-policy.ts';
 import type { EngineOptions, FailurePolicy } from './engine-options.ts';
 import { executeNode, type NodeRuntime } from './execute-node.ts';
-import { createLimiter, type KeyLimits } from './limiter.ts';
+import type { KeyLimits } from './key-limits.ts';
 import type { RunCost, RunOutcome } from './run-outcome.ts';
 
 /** Node states in the scheduler's table. */
 const PENDING = 0;
-const RUNNING = 1;
-const DONE = 2;
-const FAILED = 3;
-const SKIPPED = 4;
-const CANCELLED = 5;
+/** Ready, waiting for a key slot or a run slot. */
+const QUEUED = 1;
+/** Its body is running (attempts, retries). */
+const RUNNING = 2;
+/** Its body succeeded; its checkpoint and capture are being written. A stop does not interrupt this. */
+const COMMITTING = 3;
+const DONE = 4;
+const FAILED = 5;
+const SKIPPED = 6;
+const CANCELLED = 7;
 
 /** Engine-wide settings a run executes under. @internal */
 export interface RunEnvironment {
@@ -50,6 +55,15 @@ export interface RunStart {
   /** The last event sequence number already used. */
   readonly lastSeq: number;
   readonly resumed: boolean;
+  /** Nodes that must run even if the output cache has their result (a rerun's `from` and downstream). */
+  readonly bypassCache?: ReadonlySet<string>;
+}
+
+/** Lets the handle cancel a running execution. @internal */
+export interface RunControl {
+  /** A cancel requested before the execution began. */
+  requested: string | undefined;
+  cancel: (reason: string) => void;
 }
 
 /**
@@ -73,8 +87,8 @@ export async function executeRun(args: {
   const outputs: unknown[] = new Array(n);
   const states: unknown[] = new Array(n);
   const controller = new AbortController();
-  const limiter = createLimiter({ concurrency: env.concurrency, keys: env.keys });
-  const pendingCaptures = new Set<Promise<void>>();
+  /** Durable work a finishing run must wait for: commits of succeeded nodes, failure records, the hold. */
+  const inflight = new Set<Promise<unknown>>();
   const startedAt = Date.now();
 
   let seq = start.lastSeq;
@@ -91,6 +105,11 @@ export async function executeRun(args: {
   const done = new Promise<RunOutcome>((r) => {
     resolve = r;
   });
+  /** Resolves when the run stops, so a node body that ignores its signal frees its key slot anyway. */
+  let signalStopped!: () => void;
+  const whenStopped = new Promise<void>((r) => {
+    signalStopped = r;
+  });
 
   const emitAny = emitter.emit.bind(emitter) as (type: string, event: RunEvent) => boolean;
   const onEvent = options.hooks?.onEvent;
@@ -99,6 +118,13 @@ export async function executeRun(args: {
     emitAny(type, event);
     emitAny('event', event);
     onEvent?.(event);
+  };
+
+  const track = <T>(promise: Promise<T>): Promise<T> => {
+    inflight.add(promise);
+    const untrack = () => inflight.delete(promise);
+    promise.then(untrack, untrack);
+    return promise;
   };
 
   /** Store writes: a stale fence means another worker owns the run, so this one stops silently. */
@@ -133,10 +159,47 @@ export async function executeRun(args: {
         cost: node.cost,
         captured: false,
       };
-      const ok = await write(() => store.saveNode({ runId, fence, node: record, seq }));
-      if (!ok)
+      if (!(await write(() => store.saveNode({ runId, fence, node: record, seq })))) {
         throw new EngineError('CANCELLED', 'The run stopped while saving node state.', { retryable: false });
+      }
     },
+  };
+
+  // Scheduling: a run slot per running node (up to `concurrency`), entered after the node's key slot.
+  let active = 0;
+  const waiting: (() => void)[] = [];
+  let waitingHead = 0;
+
+  const launch = (node: PlanNode): void => {
+    status[node.index] = QUEUED;
+    const key = node.def.concurrencyKey?.({ config: node.config });
+    const keyQueue = key === undefined ? undefined : env.keys.queueFor(key);
+    const task =
+      keyQueue === undefined
+        ? withRunSlot(node)
+        : keyQueue.add(() => Promise.race([withRunSlot(node), whenStopped]));
+    task.catch((error: unknown) => stop('failed', { error: toEngineError(error) }));
+  };
+
+  const withRunSlot = (node: PlanNode): Promise<void> => {
+    if (active < env.concurrency) return runInSlot(node);
+    return new Promise<void>((resolveSlot) => {
+      waiting.push(() => runInSlot(node).then(resolveSlot, resolveSlot));
+    });
+  };
+
+  const runInSlot = async (node: PlanNode): Promise<void> => {
+    active++;
+    try {
+      await runTask(node);
+    } finally {
+      active--;
+      if (waitingHead < waiting.length) {
+        const next = waiting[waitingHead]!;
+        waiting[waitingHead++] = noop;
+        next();
+      }
+    }
   };
 
   const assembleInput = (node: PlanNode): Record<string, unknown> => {
@@ -147,26 +210,20 @@ export async function executeRun(args: {
     return input;
   };
 
-  const launch = (node: PlanNode): void => {
-    status[node.index] = RUNNING;
-    const key = node.def.concurrencyKey?.({ config: node.config });
-    limiter
-      .run(key, () => runTask(node))
-      .catch((error: unknown) => stop('failed', { error: toEngineError(error) }));
-  };
-
   const runTask = async (node: PlanNode): Promise<void> => {
     if (stopped) return;
+    status[node.index] = RUNNING;
     const nodeStartedAt = Date.now();
     const input = assembleInput(node);
     const cacheKey =
-      options.cache !== undefined && node.def.cacheable !== false
+      options.cache !== undefined && node.def.cacheable !== false && !start.bypassCache?.has(node.id)
         ? await cacheKeyOf({ type: node.def.type, version: node.def.version, config: node.config, input })
         : undefined;
     if (cacheKey !== undefined) {
       const hit = await options.cache!.get({ key: cacheKey });
       if (stopped) return;
       if (hit !== undefined && node.def.output.safeParse(hit).success) {
+        status[node.index] = COMMITTING;
         emit('node.cached', {
           nodeId: node.id,
           nodeType: node.def.type,
@@ -175,7 +232,7 @@ export async function executeRun(args: {
           source: 'cache',
         });
         saved += node.cost;
-        return complete({ node, output: hit, attempt: 0, reused: 'cache', startedAt: nodeStartedAt });
+        return track(complete({ node, output: hit, attempt: 0, reused: 'cache', startedAt: nodeStartedAt }));
       }
     }
     const result = await executeNode({ node, input, state: states[node.index], runtime });
@@ -184,17 +241,21 @@ export async function executeRun(args: {
       if ('stopped' in result) return;
       return fail(node, result.error, result.attempt);
     }
+    status[node.index] = COMMITTING;
     states[node.index] = result.state;
-    if (cacheKey !== undefined) await options.cache!.set({ key: cacheKey, value: result.output });
-    return complete({ node, output: result.output, attempt: result.attempt, startedAt: nodeStartedAt });
+    return track(
+      complete({ node, output: result.output, attempt: result.attempt, startedAt: nodeStartedAt, cacheKey }),
+    );
   };
 
+  /** Commits a success: checkpoint, cache, capture, then unblocks dependents. Not interrupted by a stop. */
   const complete = async (c: {
     readonly node: PlanNode;
     readonly output: unknown;
     readonly attempt: number;
     readonly startedAt: number;
     readonly reused?: 'cache';
+    readonly cacheKey?: string | undefined;
   }): Promise<void> => {
     const { node } = c;
     const cost = c.reused === undefined ? node.cost : 0;
@@ -213,8 +274,9 @@ export async function executeRun(args: {
       endedAt,
     };
     if (!(await write(() => store.saveNode({ runId, fence, node: record, seq })))) return;
-    if (stopped) return;
+    if (c.cacheKey !== undefined) await options.cache!.set({ key: c.cacheKey, value: c.output });
     if (needsCapture && !(await captureNode(node, cost, record))) return;
+    if (lost) return;
     outputs[node.index] = c.output;
     status[node.index] = DONE;
     if (c.reused === undefined) {
@@ -232,34 +294,22 @@ export async function executeRun(args: {
     if (settled === n) void finish();
   };
 
-  const captureNode = async (
-    node: PlanNode,
-    cost: number,
-    record: NodeRecord | undefined,
-  ): Promise<boolean> => {
-    if (stopped || billing === undefined || reservation?.id === undefined) return false;
-    const capture = billing
-      .capture({
+  const captureNode = async (node: PlanNode, cost: number, record: NodeRecord): Promise<boolean> => {
+    if (billing === undefined || reservation?.id === undefined || lost) return false;
+    try {
+      await billing.capture({
         runId,
         reservationId: reservation.id,
         nodeId: node.id,
         amount: cost,
         idempotencyKey: `${runId}:${node.id}`,
-      })
-      .then(() => {
-        captured += cost;
-        emit('cost.captured', { nodeId: node.id, amount: cost });
       });
-    pendingCaptures.add(capture);
-    try {
-      await capture;
     } catch (error) {
       stop('failed', { error: toEngineError(error), nodeId: node.id });
       return false;
-    } finally {
-      pendingCaptures.delete(capture);
     }
-    if (record === undefined) return true;
+    captured += cost;
+    emit('cost.captured', { nodeId: node.id, amount: cost });
     return write(() => store.saveNode({ runId, fence, node: { ...record, captured: true }, seq }));
   };
 
@@ -271,7 +321,7 @@ export async function executeRun(args: {
     }
   };
 
-  const fail = async (node: PlanNode, error: EngineError, attempt: number): Promise<void> => {
+  const fail = (node: PlanNode, error: EngineError, attempt: number): void => {
     status[node.index] = FAILED;
     failure ??= { error, nodeId: node.id };
     emit('node.failed', { nodeId: node.id, nodeType: node.def.type, attempt, error: error.toJSON() });
@@ -287,7 +337,7 @@ export async function executeRun(args: {
       captured: true,
       endedAt: Date.now(),
     };
-    if (!(await write(() => store.saveNode({ runId, fence, node: record, seq })))) return;
+    track(write(() => store.saveNode({ runId, fence, node: record, seq })));
     if (env.failurePolicy === 'stop-all') stop('failed', failure);
     else if (settled === n) void finish();
   };
@@ -310,10 +360,14 @@ export async function executeRun(args: {
     }
   };
 
-  /** Stops the run now: running nodes are cancelled, pending ones skipped, then the run finishes. */
+  /**
+   * Stops the run now: running nodes are cancelled, queued and pending ones skipped, nothing new
+   * starts; nodes already committing a success finish committing. Then the run finishes.
+   */
   const stop = (kind: 'failed' | 'cancelled', cause?: { error: EngineError; nodeId?: string }): void => {
     if (stopped) return;
     stopped = true;
+    signalStopped();
     if (kind === 'failed' && cause !== undefined) failure ??= cause;
     const reason: SkipReason = kind === 'cancelled' ? 'cancelled' : 'run-stopped';
     const why = kind === 'cancelled' ? (cancelReason ?? 'cancelled') : 'the run stopped after a failure';
@@ -323,7 +377,7 @@ export async function executeRun(args: {
       if (s === RUNNING) {
         status[node.index] = CANCELLED;
         emit('node.cancelled', { nodeId: node.id, nodeType: node.def.type, reason: why });
-      } else if (s === PENDING) {
+      } else if (s === PENDING || s === QUEUED) {
         status[node.index] = SKIPPED;
         emit('node.skipped', { nodeId: node.id, nodeType: node.def.type, reason });
       }
@@ -331,12 +385,13 @@ export async function executeRun(args: {
     void finish();
   };
 
-  /** Another writer took the run over: stop without writing, releasing or emitting anything. */
+  /** Another writer took the run over: stop without writing, releasing or emitting anything more. */
   const lose = (error: StaleFenceError): void => {
     if (lost) return;
     lost = true;
     stopped = true;
     finishing = true;
+    signalStopped();
     controller.abort(error);
     resolve({ status: 'failed', runId, error, outputs: collectOutputs(), cost: costSummary(0) });
   };
@@ -355,25 +410,20 @@ export async function executeRun(args: {
     saved,
   });
 
+  /** Ends the run once durable work in flight has settled: releases the rest of the hold, writes the end. */
   const finish = async (): Promise<void> => {
     if (finishing) return;
     finishing = true;
     stopped = true;
-    await Promise.allSettled([...pendingCaptures]);
+    signalStopped();
+    while (inflight.size > 0) await Promise.allSettled([...inflight]);
     if (lost) return;
-    const runStatus: RunStatus =
+    const finalStatus: RunStatus =
       cancelReason !== undefined ? 'cancelled' : failure !== undefined ? 'failed' : 'completed';
-    let released = 0;
-    if (billing !== undefined && reservation?.id !== undefined) {
-      released = Math.max(0, reservation.amount - captured);
-      try {
-        await billing.release({ runId, reservationId: reservation.id, amount: released });
-        emit('cost.released', { amount: released });
-      } catch (error) {
-        failure ??= { error: toEngineError(error) };
-      }
-    }
-    const finalStatus: RunStatus = failure !== undefined && runStatus === 'completed' ? 'failed' : runStatus;
+    // The end is saved before the release: a crash in between leaves a finished run whose release
+    // `resume` repeats (idempotently), never a running one whose nodes could charge a released hold.
+    const releaseId = billing === undefined ? undefined : reservation?.id;
+    let released = releaseId === undefined ? 0 : Math.max(0, reservation!.amount - captured);
     await write(() =>
       store.saveRun({
         runId,
@@ -381,7 +431,9 @@ export async function executeRun(args: {
         patch: {
           status: finalStatus,
           released,
-          lastSeq: seq + 1,
+          releasePending: releaseId !== undefined,
+          cost: costSummary(released),
+          lastSeq: seq + (releaseId === undefined ? 1 : 2),
           ...(failure === undefined ? {} : { error: failure.error.toJSON() }),
           ...(failure?.nodeId === undefined ? {} : { failedNodeId: failure.nodeId }),
           ...(cancelReason === undefined ? {} : { cancelReason }),
@@ -389,6 +441,22 @@ export async function executeRun(args: {
       }),
     );
     if (lost) return;
+    if (releaseId !== undefined) {
+      try {
+        await billing!.release({
+          runId,
+          reservationId: releaseId,
+          amount: released,
+          idempotencyKey: `${runId}:release`,
+        });
+        emit('cost.released', { amount: released });
+        await write(() => store.saveRun({ runId, fence, patch: { releasePending: false } }));
+      } catch {
+        // The run stays `releasePending`: `resume(runId)` (or the host's sweeper) releases it later.
+        released = 0;
+      }
+      if (lost) return;
+    }
     const outputsById = collectOutputs();
     const cost = costSummary(released);
     if (finalStatus === 'completed') {
@@ -400,17 +468,15 @@ export async function executeRun(args: {
       resolve({ status: 'cancelled', runId, reason, outputs: outputsById, cost });
     } else {
       const error = failure?.error ?? new EngineError('INTERNAL', 'The run failed.');
-      emit('run.failed', {
-        error: error.toJSON(),
-        ...(failure?.nodeId === undefined ? {} : { nodeId: failure.nodeId }),
-      });
+      const nodeId = failure?.nodeId;
+      emit('run.failed', { error: error.toJSON(), ...(nodeId === undefined ? {} : { nodeId }) });
       resolve({
         status: 'failed',
         runId,
         error,
         outputs: outputsById,
         cost,
-        ...(failure?.nodeId === undefined ? {} : { nodeId: failure.nodeId }),
+        ...(nodeId === undefined ? {} : { nodeId }),
       });
     }
   };
@@ -433,10 +499,8 @@ export async function executeRun(args: {
   };
 
   emit('run.started', { resumed: start.resumed, nodeCount: n, estimatedCost: estimate });
-  if (control.requested !== undefined) {
-    control.cancel(control.requested);
-    return done;
-  }
+  if (control.requested !== undefined) control.cancel(control.requested);
+  if (stopped) return done;
 
   for (const node of nodes) remaining[node.index] = node.upstreamCount;
   for (const [nodeId, record] of restoredDone) {
@@ -444,6 +508,8 @@ export async function executeRun(args: {
     status[node.index] = DONE;
     outputs[node.index] = record.output;
     settled++;
+    if (record.reused === undefined && record.captured && reservation?.id !== undefined)
+      captured += record.cost;
     if (record.reused === 'rerun' && !start.resumed) {
       saved += node.cost;
       emit('node.cached', {
@@ -456,44 +522,46 @@ export async function executeRun(args: {
     }
   }
 
-  // Hold credits for what is left to run, unless an earlier attempt already did.
+  // Hold credits for what is left to run, unless an earlier attempt already did. A cancel while the
+  // hold is being placed waits for it (`inflight`), so the hold is released, never leaked.
   if (billing !== undefined && reservation === undefined && estimate > 0) {
-    try {
-      const breakdown: Record<string, number> = {};
-      for (const node of nodes)
-        if (!restoredDone.has(node.id) && node.cost > 0) breakdown[node.id] = node.cost;
-      const { reservationId } = await billing.reserve({
-        runId,
-        amount: estimate,
-        breakdown,
-        idempotencyKey: runId,
-      });
-      reservation = { id: reservationId, amount: estimate };
-      if (
-        !(await write(() =>
-          store.saveRun({ runId, fence, patch: { reservation: reservation!, lastSeq: seq + 1 } }),
-        ))
-      ) {
-        return done;
-      }
-      emit('cost.reserved', { amount: estimate, reservationId, breakdown });
-    } catch (error) {
+    const breakdown: Record<string, number> = {};
+    for (const node of nodes) if (!restoredDone.has(node.id) && node.cost > 0) breakdown[node.id] = node.cost;
+    // Tracked before the host is called, so a cancel from inside `reserve` still waits for the hold.
+    const placed = await track(
+      Promise.resolve()
+        .then(async () => {
+          const { reservationId } = await billing.reserve({
+            runId,
+            amount: estimate,
+            breakdown,
+            idempotencyKey: runId,
+          });
+          reservation = { id: reservationId, amount: estimate };
+          emit('cost.reserved', { amount: estimate, reservationId, breakdown });
+          return write(() =>
+            store.saveRun({ runId, fence, patch: { reservation: reservation!, lastSeq: seq } }),
+          );
+        })
+        .catch((error: unknown) => {
+          failure ??= { error: toEngineError(error) };
+          return false;
+        }),
+    );
+    if (!placed) {
       stopped = true;
-      failure = { error: toEngineError(error) };
       for (const node of nodes) if (status[node.index] === PENDING) status[node.index] = SKIPPED;
       void finish();
       return done;
     }
+    if (stopped) return done;
   }
 
   // Catch up captures a crash interrupted (the host's idempotency makes repeats free).
   for (const record of restoredDone.values()) {
-    if (record.captured || record.reused !== undefined) {
-      if (record.reused === undefined && reservation?.id !== undefined) captured += record.cost;
-      continue;
-    }
+    if (record.captured || record.reused !== undefined || record.cost === 0) continue;
     const node = plan.byId.get(record.nodeId)!;
-    if (!(await captureNode(node, record.cost, record))) return done;
+    if (!(await track(captureNode(node, record.cost, record)))) return done;
   }
   if (stopped) return done;
 
@@ -504,9 +572,4 @@ export async function executeRun(args: {
   return done;
 }
 
-/** Lets the handle cancel a running execution. @internal */
-export interface RunControl {
-  /** A cancel requested before the execution began. */
-  requested: string | undefined;
-  cancel: (reason: string) => void;
-}
+function noop(): void {}
