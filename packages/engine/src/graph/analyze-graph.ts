@@ -13,7 +13,10 @@ export type GraphAnalysis =
   | { readonly ok: true; readonly plan: ExecutionPlan }
   | { readonly ok: false; readonly issues: readonly GraphIssue[] };
 
+/** A node being analysed; once the graph is valid, it is the plan node itself (no second copy). */
 interface Candidate {
+  readonly index: number;
+  readonly id: PlanNode['id'];
   readonly def: NodeDefinition.Any | undefined;
   readonly config: Record<string, unknown>;
   readonly cost: number;
@@ -22,6 +25,7 @@ interface Candidate {
   readonly upstream: number[];
   /** Distinct downstream node indices. */
   readonly dependents: number[];
+  upstreamCount: number;
 }
 
 /**
@@ -78,7 +82,17 @@ export function analyzeGraph(input: unknown, registry: NodeRegistry): GraphAnaly
         }
       }
     }
-    candidates.push({ def, config, cost, bindings: [], upstream: [], dependents: [] });
+    candidates.push({
+      index,
+      id: node.id,
+      def,
+      config,
+      cost,
+      bindings: [],
+      upstream: [],
+      dependents: [],
+      upstreamCount: 0,
+    });
   });
 
   const edgeIds = new Set<string>();
@@ -185,17 +199,17 @@ export function analyzeGraph(input: unknown, registry: NodeRegistry): GraphAnaly
   }
 
   if (issues.length > 0) return { ok: false, issues };
-  const nodes: PlanNode[] = candidates.map((c, index) => ({
-    index,
-    id: graph.nodes[index]!.id,
-    def: c.def!,
-    config: c.config,
-    cost: c.cost,
-    bindings: c.bindings,
-    dependents: c.dependents,
-    upstreamCount: c.upstream.length,
-  }));
-  return { ok: true, plan: { graph, nodes, byId: new Map(nodes.map((n) => [n.id, n])) } };
+  for (const c of candidates) c.upstreamCount = c.upstream.length;
+  // No issues: every candidate has a definition, so it is a plan node.
+  const nodes = candidates as PlanNode[];
+  const byId = {
+    get: (id: string) => {
+      const index = indexById.get(id);
+      return index === undefined ? undefined : nodes[index];
+    },
+    has: (id: string) => indexById.has(id),
+  };
+  return { ok: true, plan: { graph, nodes, byId } };
 }
 
 const requiredPorts = new WeakMap<NodeDefinition.Any, readonly string[]>();

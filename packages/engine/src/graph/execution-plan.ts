@@ -30,5 +30,5 @@ export interface PlanNode {
 export interface ExecutionPlan {
   readonly graph: WorkflowGraph;
   readonly nodes: readonly PlanNode[];
-  readonly byId: ReadonlyMap<string, PlanNode>;
+  readonly byId: { get(id: string): PlanNode | undefined; has(id: string): boolean };
 }

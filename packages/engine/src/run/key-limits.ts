@@ -16,7 +16,9 @@ export function createKeyLimits(keyConcurrency?: number | ((key: string) => numb
       if (queues.has(key)) return queues.get(key);
       const limit = typeof keyConcurrency === 'function' ? keyConcurrency(key) : keyConcurrency;
       const queue =
-        limit === undefined || limit === Number.POSITIVE_INFINITY ? undefined : new PQueue({ concurrency: limit });
+        limit === undefined || limit === Number.POSITIVE_INFINITY
+          ? undefined
+          : new PQueue({ concurrency: limit });
       queues.set(key, queue);
       return queue;
     },

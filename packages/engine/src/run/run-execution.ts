@@ -8,6 +8,7 @@ import { toEngineError } from '../errors/to-engine-error.ts';
 import type {
   RunEmitterEvents,
   RunEvent,
+  RunEventBase,
   RunEventMap,
   RunEventType,
   SkipReason,
@@ -88,7 +89,8 @@ export async function executeRun(args: {
   const states: unknown[] = new Array(n);
   const controller = new AbortController();
   /** Durable work a finishing run must wait for: commits of succeeded nodes, failure records, the hold. */
-  const inflight = new Set<Promise<unknown>>();
+  let inflight = 0;
+  let onDrained: (() => void) | undefined;
   const startedAt = Date.now();
 
   let seq = start.lastSeq;
@@ -114,27 +116,41 @@ export async function executeRun(args: {
   const emitAny = emitter.emit.bind(emitter) as (type: string, event: RunEvent) => boolean;
   const onEvent = options.hooks?.onEvent;
   const emit = <K extends RunEventType>(type: K, payload: RunEventMap[K]): void => {
-    const event = { type, runId, seq: ++seq, at: Date.now(), ...payload } as unknown as RunEvent;
-    emitAny(type, event);
-    emitAny('event', event);
-    onEvent?.(event);
+    // Payloads are fresh object literals at every call site: completing one in place saves a copy.
+    const event = payload as Mutable<RunEventBase> & RunEventMap[K];
+    event.type = type;
+    event.runId = runId;
+    event.seq = ++seq;
+    event.at = Date.now();
+    emitAny(type, event as RunEvent);
+    emitAny('event', event as RunEvent);
+    onEvent?.(event as RunEvent);
   };
 
+  const settleInflight = (): void => {
+    if (--inflight === 0 && onDrained !== undefined) {
+      const drained = onDrained;
+      onDrained = undefined;
+      drained();
+    }
+  };
   const track = <T>(promise: Promise<T>): Promise<T> => {
-    inflight.add(promise);
-    const untrack = () => inflight.delete(promise);
-    promise.then(untrack, untrack);
+    inflight++;
+    promise.then(settleInflight, settleInflight);
     return promise;
   };
 
-  /** Store writes: a stale fence means another worker owns the run, so this one stops silently. */
+  /** A failed store write: a stale fence means another worker owns the run, so this one stops silently. */
+  const writeFailed = (error: unknown): void => {
+    if (error instanceof StaleFenceError) lose(error);
+    else stop('failed', { error: toEngineError(error) });
+  };
   const write = async (op: () => Promise<void>): Promise<boolean> => {
     try {
       await op();
       return true;
     } catch (error) {
-      if (error instanceof StaleFenceError) lose(error);
-      else stop('failed', { error: toEngineError(error) });
+      writeFailed(error);
       return false;
     }
   };
@@ -188,17 +204,12 @@ export async function executeRun(args: {
     });
   };
 
-  const runInSlot = async (node: PlanNode): Promise<void> => {
-    active++;
-    try {
-      await runTask(node);
-    } finally {
-      active--;
-      if (waitingHead < waiting.length) {
-        const next = waiting[waitingHead]!;
-        waiting[waitingHead++] = noop;
-        next();
-      }
+  const freeSlot = (): void => {
+    active--;
+    if (waitingHead < waiting.length) {
+      const next = waiting[waitingHead]!;
+      waiting[waitingHead++] = noop;
+      next();
     }
   };
 
@@ -208,6 +219,16 @@ export async function executeRun(args: {
       input[binding.port] = (outputs[binding.source] as Record<string, unknown>)[binding.sourcePort];
     }
     return input;
+  };
+
+  /** Runs a node in a run slot, freed when the node settles (or at once if the run has stopped). */
+  const runInSlot = async (node: PlanNode): Promise<void> => {
+    active++;
+    try {
+      await runTask(node);
+    } finally {
+      freeSlot();
+    }
   };
 
   const runTask = async (node: PlanNode): Promise<void> => {
@@ -232,7 +253,7 @@ export async function executeRun(args: {
           source: 'cache',
         });
         saved += node.cost;
-        return track(complete({ node, output: hit, attempt: 0, reused: 'cache', startedAt: nodeStartedAt }));
+        return complete({ node, output: hit, attempt: 0, reused: 'cache', startedAt: nodeStartedAt });
       }
     }
     const result = await executeNode({ node, input, state: states[node.index], runtime });
@@ -243,9 +264,13 @@ export async function executeRun(args: {
     }
     status[node.index] = COMMITTING;
     states[node.index] = result.state;
-    return track(
-      complete({ node, output: result.output, attempt: result.attempt, startedAt: nodeStartedAt, cacheKey }),
-    );
+    return complete({
+      node,
+      output: result.output,
+      attempt: result.attempt,
+      startedAt: nodeStartedAt,
+      cacheKey,
+    });
   };
 
   /** Commits a success: checkpoint, cache, capture, then unblocks dependents. Not interrupted by a stop. */
@@ -257,23 +282,37 @@ export async function executeRun(args: {
     readonly reused?: 'cache';
     readonly cacheKey?: string | undefined;
   }): Promise<void> => {
+    inflight++;
+    try {
+      await commit(c);
+    } finally {
+      settleInflight();
+    }
+  };
+
+  const commit = async (c: Parameters<typeof complete>[0]): Promise<void> => {
     const { node } = c;
     const cost = c.reused === undefined ? node.cost : 0;
     const needsCapture = billing !== undefined && reservation?.id !== undefined && cost > 0;
     const endedAt = Date.now();
-    const record: NodeRecord = {
+    const record: Mutable<NodeRecord> = {
       nodeId: node.id,
       status: 'completed',
       attempt: c.attempt,
       output: c.output,
-      ...(states[node.index] === undefined ? {} : { state: states[node.index] }),
       cost,
       captured: !needsCapture,
-      ...(c.reused === undefined ? {} : { reused: c.reused }),
       startedAt: c.startedAt,
       endedAt,
     };
-    if (!(await write(() => store.saveNode({ runId, fence, node: record, seq })))) return;
+    if (states[node.index] !== undefined) record.state = states[node.index];
+    if (c.reused !== undefined) record.reused = c.reused;
+    try {
+      await store.saveNode({ runId, fence, node: record, seq });
+    } catch (error) {
+      writeFailed(error);
+      return;
+    }
     if (c.cacheKey !== undefined) await options.cache!.set({ key: c.cacheKey, value: c.output });
     if (needsCapture && !(await captureNode(node, cost, record))) return;
     if (lost) return;
@@ -416,7 +455,11 @@ export async function executeRun(args: {
     finishing = true;
     stopped = true;
     signalStopped();
-    while (inflight.size > 0) await Promise.allSettled([...inflight]);
+    while (inflight > 0) {
+      await new Promise<void>((drained) => {
+        onDrained = drained;
+      });
+    }
     if (lost) return;
     const finalStatus: RunStatus =
       cancelReason !== undefined ? 'cancelled' : failure !== undefined ? 'failed' : 'completed';
@@ -573,3 +616,5 @@ export async function executeRun(args: {
 }
 
 function noop(): void {}
+
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
