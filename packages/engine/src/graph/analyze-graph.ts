@@ -97,14 +97,15 @@ export function analyzeGraph(input: unknown, registry: NodeRegistry): GraphAnaly
 
   const edgeIds = new Set<string>();
   for (const edge of graph.edges) {
-    if (edgeIds.has(edge.id)) {
+    const knownEdges = edgeIds.size;
+    edgeIds.add(edge.id);
+    if (edgeIds.size === knownEdges) {
       issues.push({
         code: 'DUPLICATE_EDGE_ID',
         edgeId: edge.id,
         message: `Two edges have the id "${edge.id}".`,
       });
     }
-    edgeIds.add(edge.id);
     const source = indexById.get(edge.source);
     const target = indexById.get(edge.target);
     if (source === undefined || target === undefined) {

@@ -80,18 +80,20 @@ export async function executeNode(args: {
     // A listener of node.started may have cancelled the run.
     if (runtime.isStopped()) return { ok: false, stopped: true };
     try {
-      const raw =
+      const pending =
         timeoutMs === undefined
-          ? await def.run(
+          ? def.run(
               new AttemptContext(node, runtime, parsedInput.data, attempt, box, runtime.signal) as never,
             )
-          : await withTimeout({
+          : withTimeout({
               node,
               runtime,
               timeoutMs,
               run: (signal) =>
                 def.run(new AttemptContext(node, runtime, parsedInput.data, attempt, box, signal) as never),
             });
+      // A synchronous result skips a microtask hop.
+      const raw: unknown = isPromiseLike(pending) ? await pending : pending;
       if (runtime.isStopped()) return { ok: false, stopped: true };
       const parsedOutput = def.output.safeParse(raw);
       if (!parsedOutput.success) {
@@ -235,4 +237,8 @@ async function withTimeout(args: {
     clearTimeout(timer);
     args.runtime.signal.removeEventListener('abort', forward);
   }
+}
+
+function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
+  return typeof (value as { then?: unknown } | null)?.then === 'function';
 }
