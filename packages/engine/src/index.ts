@@ -63,6 +63,7 @@ export {
   WorkflowGraph,
   type WorkflowGraphInput,
 } from './graph/workflow-graph.ts';
+export { wouldCreateCycle } from './graph/would-create-cycle.ts';
 // Ids
 export { EdgeId, NodeId, newRunId, PortId, ReservationId, RunId } from './ids/ids.ts';
 // Nodes and the registry
