@@ -2,4 +2,4 @@
  * The single list of test projects. The root `vitest.config.ts` imports it
  * (Vitest 4 dropped workspace files; `test.projects` replaces them).
  */
-export default ['packages/engine', 'examples/embed-engine'];
+export default ['packages/engine', 'packages/nodes', 'examples/embed-engine', 'examples/short-video'];

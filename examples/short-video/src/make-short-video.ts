@@ -1,0 +1,102 @@
+import { copyFile, mkdir, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { createEngine, type RunOutcome } from '@vidgenie/engine';
+import {
+  createFfmpegMediaTools,
+  createFsBlobStore,
+  createProviderRegistry,
+  createShortVideoRegistry,
+  localProviders,
+  shortVideoTemplate,
+} from '@vidgenie/nodes';
+import type { ShortVideoArgs } from './parse-args.ts';
+import { createProgressPrinter } from './progress-printer.ts';
+
+/** What the CLI produced. */
+export interface ShortVideoSummary {
+  readonly outcome: RunOutcome;
+  /** Files written to the output folder (absent when the run did not complete). */
+  readonly files?: {
+    readonly video: string;
+    readonly image: string;
+    readonly thumbnail: string;
+    readonly prompt: string;
+  };
+  readonly video?: {
+    readonly durationSeconds: number;
+    readonly width: number;
+    readonly height: number;
+    readonly bytes: number;
+  };
+  readonly enhancedPrompt?: string;
+}
+
+/** The output node's result, as the template's `output` node returns it. */
+interface OutputResult {
+  readonly video: { readonly key: string };
+  readonly image?: { readonly key: string };
+  readonly thumbnail: { readonly key: string };
+  readonly prompt?: string;
+  readonly original?: string;
+  readonly durationSeconds: number;
+  readonly width: number;
+  readonly height: number;
+  readonly bytes: number;
+}
+
+/**
+ * Runs the five-node template with the local (offline) providers and writes the enhanced prompt,
+ * the image, the thumbnail and the MP4 into `args.out`.
+ */
+export async function makeShortVideo(
+  args: ShortVideoArgs,
+  options: { readonly write?: (line: string) => void; readonly signal?: AbortSignal } = {},
+): Promise<ShortVideoSummary> {
+  const out = resolve(args.out);
+  await mkdir(out, { recursive: true });
+  const providers = createProviderRegistry(localProviders());
+  const blobs = createFsBlobStore({ root: join(out, '.media') });
+  const engine = createEngine({
+    registry: createShortVideoRegistry({ providers }),
+    services: { blobs, media: createFfmpegMediaTools() },
+  });
+  const graph = shortVideoTemplate({
+    prompt: args.prompt,
+    durationSeconds: args.durationSeconds,
+    imageSize: args.imageSize,
+    motion: args.motion,
+  });
+  const outcome = await engine.run(graph, {
+    ...(options.write === undefined ? {} : { onEvent: createProgressPrinter(options.write) }),
+    ...(options.signal === undefined ? {} : { signal: options.signal }),
+  });
+  if (outcome.status !== 'completed') return { outcome };
+
+  const result = outcome.outputs.output as OutputResult;
+  const files = {
+    video: join(out, 'video.mp4'),
+    image: join(out, 'image.png'),
+    thumbnail: join(out, 'thumbnail.png'),
+    prompt: join(out, 'prompt.txt'),
+  };
+  await copyFile(await blobs.localPath({ key: result.video.key }), files.video);
+  if (result.image !== undefined)
+    await copyFile(await blobs.localPath({ key: result.image.key }), files.image);
+  await copyFile(await blobs.localPath({ key: result.thumbnail.key }), files.thumbnail);
+  const enhancedPrompt = result.prompt ?? args.prompt;
+  await writeFile(
+    files.prompt,
+    `Idea: ${result.original ?? args.prompt}\n\nEnhanced prompt:\n${enhancedPrompt}\n`,
+  );
+  return {
+    outcome,
+    files,
+    enhancedPrompt,
+    video: {
+      durationSeconds: result.durationSeconds,
+      width: result.width,
+      height: result.height,
+      bytes: result.bytes,
+    },
+  };
+}

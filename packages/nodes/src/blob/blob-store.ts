@@ -1,0 +1,33 @@
+/** What a blob store knows about a stored object. */
+export interface BlobInfo {
+  readonly key: string;
+  readonly bytes: number;
+  readonly mimeType: string;
+}
+
+/**
+ * Where media bytes live (filesystem by default, S3 in production). Keys are relative paths such
+ * as `runs/<runId>/image.png`; implementations reject keys that escape their root.
+ */
+export interface BlobStore {
+  /** Stores bytes (or a stream) under a key, replacing any previous object. */
+  put(args: {
+    readonly key: string;
+    readonly body: Uint8Array | AsyncIterable<Uint8Array>;
+    readonly mimeType: string;
+  }): Promise<BlobInfo>;
+  /** Reads an object whole. Rejects when it does not exist. */
+  getBytes(args: { readonly key: string }): Promise<Uint8Array>;
+  /** Streams an object. Rejects when it does not exist. */
+  getStream(args: { readonly key: string }): Promise<AsyncIterable<Uint8Array>>;
+  /** Size and type, or undefined when absent. */
+  stat(args: { readonly key: string }): Promise<BlobInfo | undefined>;
+  delete(args: { readonly key: string }): Promise<void>;
+  /**
+   * A local file path holding the object, for tools like ffmpeg that read files. Filesystem stores
+   * return the object's own path; others download to a temporary file.
+   */
+  localPath(args: { readonly key: string }): Promise<string>;
+  /** A URL to download the object (a file URL, a presigned URL or a server route). */
+  url(args: { readonly key: string; readonly expiresInSeconds?: number }): Promise<string>;
+}

@@ -1,0 +1,138 @@
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { BlobStore } from './blob-store.ts';
+import { checkKey, createFsBlobStore } from './fs-blob-store.ts';
+
+let root: string;
+let blobs: BlobStore;
+
+beforeEach(async () => {
+  root = await mkdtemp(join(tmpdir(), 'vidgenie-blobs-test-'));
+  blobs = createFsBlobStore({ root });
+});
+afterEach(async () => {
+  await rm(root, { recursive: true, force: true });
+});
+
+const bytes = (text: string) => new TextEncoder().encode(text);
+async function* chunks(...parts: string[]): AsyncIterable<Uint8Array> {
+  for (const part of parts) yield bytes(part);
+}
+async function collect(stream: AsyncIterable<Uint8Array>): Promise<string> {
+  const parts: Uint8Array[] = [];
+  for await (const part of stream) parts.push(part);
+  return Buffer.concat(parts).toString('utf8');
+}
+
+describe('createFsBlobStore', () => {
+  it('round-trips bytes, with size and mime type', async () => {
+    const info = await blobs.put({
+      key: 'runs/r1/a.bin',
+      body: bytes('hello'),
+      mimeType: 'application/x-test',
+    });
+    expect(info).toEqual({ key: 'runs/r1/a.bin', bytes: 5, mimeType: 'application/x-test' });
+    expect(Buffer.from(await blobs.getBytes({ key: 'runs/r1/a.bin' })).toString()).toBe('hello');
+    expect(await blobs.stat({ key: 'runs/r1/a.bin' })).toEqual(info);
+  });
+
+  it('stores a stream and streams it back', async () => {
+    const info = await blobs.put({
+      key: 'v/clip.mp4',
+      body: chunks('ab', 'cd', 'ef'),
+      mimeType: 'video/mp4',
+    });
+    expect(info.bytes).toBe(6);
+    expect(await collect(await blobs.getStream({ key: 'v/clip.mp4' }))).toBe('abcdef');
+  });
+
+  it('overwrites an object, its size and its type', async () => {
+    await blobs.put({ key: 'k.txt', body: bytes('first version'), mimeType: 'text/plain' });
+    await blobs.put({ key: 'k.txt', body: bytes('v2'), mimeType: 'text/markdown' });
+    expect(Buffer.from(await blobs.getBytes({ key: 'k.txt' })).toString()).toBe('v2');
+    expect(await blobs.stat({ key: 'k.txt' })).toEqual({ key: 'k.txt', bytes: 2, mimeType: 'text/markdown' });
+  });
+
+  it('leaves no temporary files and keeps the type in a sidecar', async () => {
+    await blobs.put({ key: 'a/b.png', body: bytes('png'), mimeType: 'image/png' });
+    expect((await readdir(join(root, 'a'))).sort()).toEqual(['b.png', 'b.png.meta.json']);
+    expect(JSON.parse(await readFile(join(root, 'a', 'b.png.meta.json'), 'utf8'))).toEqual({
+      mimeType: 'image/png',
+    });
+  });
+
+  it('derives the type from the extension when the sidecar is missing', async () => {
+    await writeFile(join(root, 'copied.mp4'), 'x');
+    await writeFile(join(root, 'copied.unknown'), 'x');
+    expect((await blobs.stat({ key: 'copied.mp4' }))?.mimeType).toBe('video/mp4');
+    expect((await blobs.stat({ key: 'copied.unknown' }))?.mimeType).toBe('application/octet-stream');
+  });
+
+  it('rejects reads of missing keys and stats them as undefined', async () => {
+    await expect(blobs.getBytes({ key: 'nope.png' })).rejects.toThrow(/No blob "nope.png"/);
+    await expect(blobs.getStream({ key: 'nope.png' })).rejects.toThrow(/No blob "nope.png"/);
+    await expect(blobs.localPath({ key: 'nope.png' })).rejects.toThrow(/No blob/);
+    await expect(blobs.url({ key: 'nope.png' })).rejects.toThrow(/No blob/);
+    expect(await blobs.stat({ key: 'nope.png' })).toBeUndefined();
+  });
+
+  it('deletes objects and their sidecar; deleting a missing key is fine', async () => {
+    await blobs.put({ key: 'd/x.txt', body: bytes('x'), mimeType: 'text/plain' });
+    await blobs.delete({ key: 'd/x.txt' });
+    expect(await blobs.stat({ key: 'd/x.txt' })).toBeUndefined();
+    expect(await readdir(join(root, 'd'))).toEqual([]);
+    await expect(blobs.delete({ key: 'd/x.txt' })).resolves.toBeUndefined();
+  });
+
+  it('gives the object its own path and a file URL', async () => {
+    await blobs.put({ key: 'runs/r1/image.png', body: bytes('img'), mimeType: 'image/png' });
+    const path = await blobs.localPath({ key: 'runs/r1/image.png' });
+    expect(path).toBe(join(root, 'runs', 'r1', 'image.png'));
+    expect(await readFile(path, 'utf8')).toBe('img');
+    const url = await blobs.url({ key: 'runs/r1/image.png', expiresInSeconds: 60 });
+    expect(url.startsWith('file://')).toBe(true);
+    expect(fileURLToPath(url)).toBe(path);
+  });
+
+  it.each([
+    ['../escape.txt', /"\.\." segment/],
+    ['runs/../../escape.txt', /"\.\." segment/],
+    ['/etc/passwd', /absolute path/],
+    ['C:/windows.txt', /absolute path/],
+    ['runs\\r1\\a.png', /backslash/],
+    ['', /empty/],
+    ['runs//a.png', /empty or "\." segment/],
+    ['./a.png', /empty or "\." segment/],
+    ['a.png.meta.json', /reserved/],
+  ])('rejects the key %j', async (key, message) => {
+    expect(() => checkKey(key)).toThrow(TypeError);
+    expect(() => checkKey(key)).toThrow(message);
+    await expect(blobs.put({ key, body: bytes('x'), mimeType: 'text/plain' })).rejects.toThrow(
+      /Invalid blob key/,
+    );
+    await expect(blobs.getBytes({ key })).rejects.toThrow(/Invalid blob key/);
+    await expect(blobs.delete({ key })).rejects.toThrow(/Invalid blob key/);
+  });
+
+  it('cleans up the temporary file when a stream fails', async () => {
+    async function* failing(): AsyncIterable<Uint8Array> {
+      yield bytes('partial');
+      throw new Error('upload broke');
+    }
+    await expect(
+      blobs.put({ key: 'f/broken.bin', body: failing(), mimeType: 'application/octet-stream' }),
+    ).rejects.toThrow('upload broke');
+    expect(await readdir(join(root, 'f'))).toEqual([]);
+    expect(await blobs.stat({ key: 'f/broken.bin' })).toBeUndefined();
+  });
+
+  it('treats a folder as no object', async () => {
+    await blobs.put({ key: 'runs/r1/a.png', body: bytes('x'), mimeType: 'image/png' });
+    expect(await blobs.stat({ key: 'runs/r1' })).toBeUndefined();
+    await expect(blobs.getStream({ key: 'runs/r1' })).rejects.toThrow(/No blob "runs\/r1"/);
+    await expect(blobs.getBytes({ key: 'runs' })).rejects.toThrow(/No blob "runs"/);
+  });
+});

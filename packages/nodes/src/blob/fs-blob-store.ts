@@ -1,0 +1,173 @@
+import { randomUUID } from 'node:crypto';
+import { mkdir, open, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { basename, dirname, extname, join, resolve, sep } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import type { BlobInfo, BlobStore } from './blob-store.ts';
+
+/** The suffix of the sidecar file that keeps an object's mime type. Keys may not end with it. */
+const META_SUFFIX = '.meta.json';
+
+/** Mime types by extension, for objects whose sidecar is missing (files copied in by hand). */
+const MIME_BY_EXTENSION: Readonly<Record<string, string>> = {
+  '.png': 'image/png',
+  '.jpg': 'image/jpeg',
+  '.jpeg': 'image/jpeg',
+  '.webp': 'image/webp',
+  '.gif': 'image/gif',
+  '.mp4': 'video/mp4',
+  '.webm': 'video/webm',
+  '.mov': 'video/quicktime',
+  '.json': 'application/json',
+  '.txt': 'text/plain',
+};
+const DEFAULT_MIME = 'application/octet-stream';
+
+/**
+ * A {@link BlobStore} on the local filesystem: the object `runs/r1/image.png` is the file
+ * `<root>/runs/r1/image.png`.
+ *
+ * - **Atomic writes**: bytes go to a temporary file in the object's own folder
+ *   (`<name>.<uuid>.tmp`), which is then renamed over the object, so readers see the old object
+ *   or the new one, never a partial file.
+ * - **Mime types** are kept in a sidecar file `<object>.meta.json` (`{"mimeType": ...}`), written
+ *   the same way just before the object is renamed into place; when it is missing, the type comes from the extension, else
+ *   `application/octet-stream`. Keys may therefore not end with `.meta.json`.
+ * - **Keys** are relative `/`-separated paths: no leading `/`, no backslash, no `..`, `.` or empty
+ *   segment, no NUL. Other keys throw a `TypeError` naming the problem, so nothing escapes `root`.
+ * - `localPath` is the object's own path and `url` its `file://` URL (`expiresInSeconds` is
+ *   ignored). Reading or locating a missing object rejects; `delete` of one does nothing.
+ *
+ * @example
+ * ```ts
+ * import { createFsBlobStore } from '@vidgenie/nodes';
+ * const blobs = createFsBlobStore({ root: '.vidgenie/media' });
+ * await blobs.put({ key: 'runs/r1/prompt.txt', body: new TextEncoder().encode('a fox'), mimeType: 'text/plain' });
+ * const info = await blobs.stat({ key: 'runs/r1/prompt.txt' }); // { key, bytes: 5, mimeType: 'text/plain' }
+ * const url = await blobs.url({ key: 'runs/r1/prompt.txt' }); // file:///…/.vidgenie/media/runs/r1/prompt.txt
+ * ```
+ */
+export function createFsBlobStore(options: { readonly root: string }): BlobStore {
+  const root = resolve(options.root);
+  const pathOf = (key: string) => {
+    const path = join(root, ...checkKey(key).split('/'));
+    // Belt and braces: a checked key always stays under root.
+    if (!path.startsWith(`${root}${sep}`)) throw new TypeError(`Invalid blob key ${JSON.stringify(key)}.`);
+    return path;
+  };
+
+  const statFile = async (path: string) => {
+    try {
+      const info = await stat(path);
+      return info.isFile() ? info : undefined;
+    } catch (error) {
+      if (isNotFound(error)) return undefined;
+      throw error;
+    }
+  };
+  const existing = async (key: string) => {
+    const path = pathOf(key);
+    if ((await statFile(path)) === undefined) throw new Error(`No blob "${key}" in ${root}.`);
+    return path;
+  };
+  const mimeTypeOf = async (path: string) => {
+    try {
+      const meta = JSON.parse(await readFile(`${path}${META_SUFFIX}`, 'utf8')) as { mimeType?: unknown };
+      if (typeof meta.mimeType === 'string' && meta.mimeType !== '') return meta.mimeType;
+    } catch (error) {
+      if (!isNotFound(error) && !(error instanceof SyntaxError)) throw error;
+    }
+    return MIME_BY_EXTENSION[extname(path).toLowerCase()] ?? DEFAULT_MIME;
+  };
+
+  const store: BlobStore = {
+    async put({ key, body, mimeType }): Promise<BlobInfo> {
+      const path = pathOf(key);
+      await mkdir(dirname(path), { recursive: true });
+      // The body first (a failing stream leaves nothing), then the sidecar, then the rename.
+      const temp = await writeTemp(path, body);
+      try {
+        const meta = await writeTemp(`${path}${META_SUFFIX}`, `${JSON.stringify({ mimeType })}\n`);
+        await rename(meta.path, `${path}${META_SUFFIX}`);
+        await rename(temp.path, path);
+      } catch (error) {
+        await rm(temp.path, { force: true });
+        throw error;
+      }
+      return { key, bytes: temp.size, mimeType };
+    },
+    async getBytes({ key }) {
+      const path = await existing(key);
+      return new Uint8Array(await readFile(path));
+    },
+    async getStream({ key }) {
+      const path = await existing(key);
+      try {
+        // Opening first makes an object deleted meanwhile reject here, not while iterating.
+        const handle = await open(path, 'r');
+        return handle.createReadStream();
+      } catch (error) {
+        if (isNotFound(error)) throw new Error(`No blob "${key}" in ${root}.`, { cause: error });
+        throw error;
+      }
+    },
+    async stat({ key }) {
+      const path = pathOf(key);
+      const info = await statFile(path);
+      return info === undefined ? undefined : { key, bytes: info.size, mimeType: await mimeTypeOf(path) };
+    },
+    async delete({ key }) {
+      const path = pathOf(key);
+      await rm(path, { force: true });
+      await rm(`${path}${META_SUFFIX}`, { force: true });
+    },
+    localPath: ({ key }) => existing(key),
+    url: async ({ key }) => pathToFileURL(await existing(key)).href,
+  };
+  return Object.freeze(store);
+}
+
+/** Checks a blob key and returns it; throws a `TypeError` saying what is wrong. @internal */
+export function checkKey(key: string): string {
+  const problem =
+    typeof key !== 'string' || key === ''
+      ? 'it is empty'
+      : key.includes('\\')
+        ? 'it contains a backslash (use "/")'
+        : key.startsWith('/') || /^[A-Za-z]:/.test(key)
+          ? 'it is an absolute path'
+          : key.includes('\0')
+            ? 'it contains a NUL character'
+            : key.split('/').some((s) => s === '..')
+              ? 'it contains a ".." segment'
+              : key.split('/').some((s) => s === '' || s === '.')
+                ? 'it contains an empty or "." segment'
+                : key.endsWith(META_SUFFIX)
+                  ? `"${META_SUFFIX}" is reserved for metadata`
+                  : undefined;
+  if (problem !== undefined) {
+    throw new TypeError(
+      `Invalid blob key ${JSON.stringify(key)}: ${problem}. Use a relative path like "runs/r1/image.png".`,
+    );
+  }
+  return key;
+}
+
+/** Writes `body` to a new temporary file beside `path` (removed again on failure). */
+async function writeTemp(
+  path: string,
+  body: string | Uint8Array | AsyncIterable<Uint8Array>,
+): Promise<{ path: string; size: number }> {
+  const temp = join(dirname(path), `${basename(path)}.${randomUUID()}.tmp`);
+  try {
+    await writeFile(temp, body);
+    return { path: temp, size: (await stat(temp)).size };
+  } catch (error) {
+    await rm(temp, { force: true });
+    throw error;
+  }
+}
+
+function isNotFound(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return code === 'ENOENT' || code === 'ENOTDIR';
+}

@@ -1,0 +1,51 @@
+/**
+ * `@vidgenie/nodes`: VidGenie's node plugins for `@vidgenie/engine` (prompt, enhance, image,
+ * video, output), the provider plugin API, offline local providers, media storage and the
+ * short-video template.
+ *
+ * @module
+ */
+
+// Blob storage
+export type { BlobInfo, BlobStore } from './blob/blob-store.ts';
+export { createFsBlobStore } from './blob/fs-blob-store.ts';
+export { ffmpegPath } from './media/ffmpeg.ts';
+export { createFfmpegMediaTools } from './media/ffmpeg-media-tools.ts';
+// Media references
+export { ImageRef, MediaRef, TextValue, VideoRef } from './media/media-ref.ts';
+export type { MediaTools, VideoProbe } from './media/media-tools.ts';
+export { createShortVideoRegistry } from './nodes/create-short-video-registry.ts';
+export { createEnhanceNode } from './nodes/enhance-node.ts';
+export { createImageNode } from './nodes/image-node.ts';
+export type { MediaServices } from './nodes/node-services.ts';
+export { outputNode } from './nodes/output-node.ts';
+
+// Nodes and the template
+export { MAX_PROMPT_LENGTH, promptNode } from './nodes/prompt-node.ts';
+export { createVideoNode } from './nodes/video-node.ts';
+// Providers
+export { defineProvider } from './provider/define-provider.ts';
+export { CREDIT_PRICES, IMAGE_SIZE_PIXELS, type ImageSize } from './provider/pricing.ts';
+export { createProviderRegistry, type ProviderRegistry } from './provider/provider-registry.ts';
+export type {
+  AspectRatio,
+  ImageCapabilities,
+  ImageProvider,
+  ImageRequest,
+  ImageResult,
+  KeyValidation,
+  MotionIntensity,
+  Provider,
+  ProviderCallContext,
+  ProviderKind,
+  TextProvider,
+  TextRequest,
+  TextResult,
+  VideoCapabilities,
+  VideoDuration,
+  VideoProvider,
+  VideoRequest,
+  VideoResult,
+} from './provider/provider-types.ts';
+export { localProviders } from './providers/local/local-providers.ts';
+export { type ShortVideoTemplateOptions, shortVideoTemplate } from './template/short-video-template.ts';

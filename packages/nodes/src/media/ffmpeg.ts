@@ -1,0 +1,128 @@
+import { spawn } from 'node:child_process';
+import { createRequire } from 'node:module';
+
+/** How many lines of ffmpeg's stderr an error message quotes. */
+const STDERR_TAIL_LINES = 12;
+/** The most stderr kept in memory; older output is dropped (its tail is what errors quote). */
+const STDERR_MAX_CHARS = 256 * 1024;
+
+let installerPath: string | undefined;
+
+/**
+ * The ffmpeg binary VidGenie runs: the `VIDGENIE_FFMPEG` environment variable when it is set
+ * (a system ffmpeg, say), otherwise the static build shipped inside the `@ffmpeg-installer/ffmpeg`
+ * npm package. Nothing is downloaded at run time. Throws a clear error when neither is available.
+ *
+ * @example
+ * ```ts
+ * import { ffmpegPath } from '@vidgenie/nodes';
+ * console.log(ffmpegPath()); // e.g. …/node_modules/@ffmpeg-installer/linux-x64/ffmpeg
+ * ```
+ */
+export function ffmpegPath(): string {
+  const fromEnv = process.env.VIDGENIE_FFMPEG;
+  if (fromEnv !== undefined && fromEnv.trim() !== '') return fromEnv;
+  if (installerPath === undefined) {
+    try {
+      // Loaded lazily: the installer throws at import time on platforms it has no binary for.
+      const installer = createRequire(import.meta.url)('@ffmpeg-installer/ffmpeg') as { path: string };
+      installerPath = installer.path;
+    } catch (error) {
+      throw new Error(
+        `No ffmpeg binary: @ffmpeg-installer/ffmpeg has none for ${process.platform}-${process.arch} ` +
+          `(${String(error)}). Install ffmpeg and set VIDGENIE_FFMPEG to its path.`,
+        { cause: error },
+      );
+    }
+  }
+  return installerPath;
+}
+
+/** Options of {@link runFfmpeg}. @internal */
+export interface RunFfmpegOptions {
+  /** Aborting kills ffmpeg and rejects with the signal's reason. */
+  readonly signal?: AbortSignal | undefined;
+  /** Receives stdout as it arrives (for `-progress pipe:1`); without it stdout is collected. */
+  readonly onStdout?: ((chunk: Buffer) => void) | undefined;
+}
+
+/** What a successful ffmpeg run printed. @internal */
+export interface FfmpegOutput {
+  /** Collected stdout (empty when `onStdout` was given). */
+  readonly stdout: Buffer;
+  /** stderr (its last 256 KiB at most). */
+  readonly stderr: string;
+}
+
+/**
+ * Runs ffmpeg with `args` (no shell; `-hide_banner -nostdin` are prepended). Resolves with its
+ * output when it exits with 0; rejects with an error quoting the last lines of stderr otherwise.
+ * Aborting `signal` kills the process (SIGKILL) and rejects with the signal's reason. @internal
+ */
+export function runFfmpeg(args: readonly string[], options: RunFfmpegOptions = {}): Promise<FfmpegOutput> {
+  const { signal, onStdout } = options;
+  return new Promise<FfmpegOutput>((resolve, reject) => {
+    if (signal?.aborted) {
+      reject(signal.reason);
+      return;
+    }
+    const binary = ffmpegPath();
+    const child = spawn(binary, ['-hide_banner', '-nostdin', ...args], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      windowsHide: true,
+    });
+    const stdout: Buffer[] = [];
+    let stderr = '';
+    let settled = false;
+    const settle = (fn: () => void) => {
+      if (settled) return;
+      settled = true;
+      signal?.removeEventListener('abort', onAbort);
+      fn();
+    };
+    const onAbort = () => {
+      child.kill('SIGKILL');
+      settle(() => reject(signal?.reason));
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+
+    child.stdout.on('data', (chunk: Buffer) => {
+      if (onStdout === undefined) stdout.push(chunk);
+      else onStdout(chunk);
+    });
+    child.stderr.setEncoding('utf8');
+    child.stderr.on('data', (chunk: string) => {
+      stderr += chunk;
+      if (stderr.length > STDERR_MAX_CHARS) stderr = stderr.slice(-STDERR_MAX_CHARS / 2);
+    });
+    child.on('error', (error) => {
+      settle(() =>
+        reject(
+          new Error(
+            `Could not start ffmpeg at "${binary}": ${error.message}. Set VIDGENIE_FFMPEG to a working ffmpeg.`,
+            {
+              cause: error,
+            },
+          ),
+        ),
+      );
+    });
+    child.on('close', (code, killedBy) => {
+      if (code === 0) {
+        settle(() => resolve({ stdout: Buffer.concat(stdout), stderr }));
+        return;
+      }
+      const status = code === null ? `was killed by ${killedBy ?? 'a signal'}` : `exited with code ${code}`;
+      settle(() => reject(new Error(`ffmpeg ${status}:\n${stderrTail(stderr)}`)));
+    });
+  });
+}
+
+/** The last lines of ffmpeg's stderr, for error messages. @internal */
+export function stderrTail(stderr: string, lines = STDERR_TAIL_LINES): string {
+  const kept = stderr
+    .split(/\r?\n|\r/)
+    .map((line) => line.trimEnd())
+    .filter((line) => line !== '');
+  return kept.length === 0 ? '(no output)' : kept.slice(-lines).join('\n');
+}

@@ -1,0 +1,22 @@
+import type { ImageResult } from '../provider/provider-types.ts';
+
+/** What a video file holds, read back from the file itself. */
+export interface VideoProbe {
+  readonly durationSeconds: number;
+  readonly width: number;
+  readonly height: number;
+}
+
+/**
+ * Media operations nodes need beyond providers: reading a video's real duration and resolution,
+ * and grabbing a poster frame. The default implementation runs ffmpeg (`createFfmpegMediaTools`).
+ */
+export interface MediaTools {
+  probeVideo(args: { readonly path: string; readonly signal?: AbortSignal }): Promise<VideoProbe>;
+  /** A PNG of the frame at `atSeconds` (default: 1 s in, or the middle of shorter videos). */
+  posterFrame(args: {
+    readonly path: string;
+    readonly atSeconds?: number;
+    readonly signal?: AbortSignal;
+  }): Promise<ImageResult>;
+}

@@ -1,0 +1,64 @@
+import { defineNode } from '@vidgenie/engine';
+import { z } from 'zod';
+import { ImageRef, TextValue, VideoRef } from '../media/media-ref.ts';
+import { mediaServices } from './node-services.ts';
+
+/**
+ * The `output` node: gathers the final video, image and prompts, makes a poster-frame thumbnail
+ * and reads the video's real duration, resolution and size back from the file. Free.
+ *
+ * @example
+ * ```ts
+ * import { outputNode } from '@vidgenie/nodes';
+ * Object.keys(outputNode.input.shape); // ['video', 'image', 'prompt', 'original']
+ * ```
+ */
+export const outputNode = defineNode({
+  type: 'output',
+  version: 1,
+  title: 'Result',
+  description: 'The finished video with its thumbnail and metadata.',
+  input: z.object({
+    video: VideoRef,
+    image: ImageRef.optional(),
+    prompt: TextValue.optional(),
+    original: TextValue.optional(),
+  }),
+  output: z.object({
+    video: VideoRef,
+    thumbnail: ImageRef,
+    image: ImageRef.optional(),
+    prompt: TextValue.optional(),
+    original: TextValue.optional(),
+    durationSeconds: z.number().positive(),
+    width: z.number().int().positive(),
+    height: z.number().int().positive(),
+    bytes: z.number().int().nonnegative(),
+  }),
+  config: z.object({}),
+  services: mediaServices,
+  async run({ input, signal, services, progress, runId, nodeId }) {
+    const path = await services.blobs.localPath({ key: input.video.key });
+    const probe = await services.media.probeVideo({ path, signal });
+    progress(0.5, 'Making the thumbnail');
+    const frame = await services.media.posterFrame({ path, signal });
+    const thumbnail = await services.blobs.put({
+      key: `runs/${runId}/${nodeId}-thumbnail.png`,
+      body: frame.bytes,
+      mimeType: frame.mimeType,
+    });
+    const info = await services.blobs.stat({ key: input.video.key });
+    const video = { ...input.video, ...probe, bytes: info?.bytes ?? input.video.bytes };
+    return {
+      video,
+      thumbnail: { ...thumbnail, width: frame.width, height: frame.height },
+      ...(input.image === undefined ? {} : { image: input.image }),
+      ...(input.prompt === undefined ? {} : { prompt: input.prompt }),
+      ...(input.original === undefined ? {} : { original: input.original }),
+      durationSeconds: probe.durationSeconds,
+      width: probe.width,
+      height: probe.height,
+      bytes: video.bytes,
+    };
+  },
+});

@@ -1,0 +1,29 @@
+import { z } from 'zod';
+import type { ProviderRegistry } from '../provider/provider-registry.ts';
+import type { ProviderKind } from '../provider/provider-types.ts';
+
+/**
+ * The `provider` config field of a media node: a provider id of the right kind, defaulting to
+ * the first registered one, with an error that lists the choices. @internal
+ */
+export function providerField(providers: ProviderRegistry, kind: ProviderKind) {
+  const ids = providers.ofKind(kind).map((p) => p.id);
+  const field = z.string().refine((id) => ids.includes(id), {
+    error: `Choose a ${kind} provider: ${ids.join(', ') || 'none is registered'}.`,
+  });
+  return ids[0] === undefined ? field : field.default(ids[0]);
+}
+
+/** Reads the key a provider needs from the run's secrets; local providers need none. @internal */
+export async function apiKeyFor(
+  provider: { readonly key?: { readonly secret: string } },
+  secrets: { get(name: string): Promise<string> },
+): Promise<string | undefined> {
+  return provider.key === undefined ? undefined : secrets.get(provider.key.secret);
+}
+
+/** The secret names a node needs for its selected provider (none for local ones). @internal */
+export function requiredKeys(providers: ProviderRegistry, kind: ProviderKind, id: string): readonly string[] {
+  const key = providers.find(kind, id)?.key;
+  return key === undefined ? [] : [key.secret];
+}

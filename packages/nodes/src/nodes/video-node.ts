@@ -1,0 +1,86 @@
+import { createReadStream } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import { defineNode } from '@vidgenie/engine';
+import { z } from 'zod';
+import { ImageRef, TextValue, VideoRef } from '../media/media-ref.ts';
+import type { ProviderRegistry } from '../provider/provider-registry.ts';
+import { mediaServices } from './node-services.ts';
+import { apiKeyFor, providerField, requiredKeys } from './provider-field.ts';
+
+/**
+ * Makes the `video` node: a video provider animates the image for 8, 15, 30 or 60 seconds; the
+ * file goes to the blob store and the output is a reference with its duration and resolution.
+ *
+ * @example
+ * ```ts
+ * import { createProviderRegistry, createVideoNode, localProviders } from '@vidgenie/nodes';
+ * const video = createVideoNode({ providers: createProviderRegistry(localProviders()) });
+ * ```
+ */
+export function createVideoNode(args: { readonly providers: ProviderRegistry }) {
+  const { providers } = args;
+  return defineNode({
+    type: 'video',
+    version: 1,
+    title: 'Video',
+    description: 'Animates the image into a short vertical video.',
+    input: z.object({ image: ImageRef, prompt: TextValue.optional() }),
+    output: z.object({ video: VideoRef }),
+    config: z.object({
+      provider: providerField(providers, 'video'),
+      durationSeconds: z.union([z.literal(8), z.literal(15), z.literal(30), z.literal(60)]).default(8),
+      motion: z.enum(['low', 'medium', 'high']).default('medium'),
+      aspectRatio: z.enum(['9:16', '1:1', '16:9']).default('9:16'),
+      options: z.record(z.string(), z.unknown()).default({}),
+    }),
+    services: mediaServices,
+    estimateCost: ({ config }) =>
+      providers.get('video', config.provider).price({ durationSeconds: config.durationSeconds }),
+    requiredSecrets: ({ config }) => requiredKeys(providers, 'video', config.provider),
+    concurrencyKey: ({ config }) => config.provider,
+    async run({ input, config, signal, progress, secrets, services, state, runId, nodeId }) {
+      const provider = providers.get('video', config.provider);
+      progress(0, `Animating with ${provider.displayName}`);
+      const bytes = await services.blobs.getBytes({ key: input.image.key });
+      const result = await provider.generate(
+        {
+          prompt: input.prompt ?? '',
+          image: {
+            bytes,
+            mimeType: input.image.mimeType,
+            width: input.image.width,
+            height: input.image.height,
+          },
+          durationSeconds: config.durationSeconds,
+          motion: config.motion,
+          aspectRatio: config.aspectRatio,
+          state,
+        },
+        {
+          config: provider.config.parse(config.options),
+          apiKey: await apiKeyFor(provider, secrets),
+          signal,
+          progress,
+        },
+      );
+      try {
+        const stored = await services.blobs.put({
+          key: `runs/${runId}/${nodeId}.mp4`,
+          body: createReadStream(result.path),
+          mimeType: result.mimeType,
+        });
+        progress(1);
+        return {
+          video: {
+            ...stored,
+            width: result.width,
+            height: result.height,
+            durationSeconds: result.durationSeconds,
+          },
+        };
+      } finally {
+        await rm(result.path, { force: true });
+      }
+    },
+  });
+}

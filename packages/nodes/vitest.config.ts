@@ -1,0 +1,11 @@
+import { defineProject } from 'vitest/config';
+
+export default defineProject({
+  resolve: { conditions: ['@vidgenie/source'] },
+  ssr: { resolve: { conditions: ['@vidgenie/source'] } },
+  test: {
+    name: 'nodes',
+    include: ['src/**/*.test.ts', 'test/**/*.test.ts'],
+    testTimeout: 60_000,
+  },
+});
