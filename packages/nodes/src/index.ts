@@ -26,6 +26,17 @@ export { createVideoNode } from './nodes/video-node.ts';
 // Providers
 export { defineProvider } from './provider/define-provider.ts';
 export { CREDIT_PRICES, IMAGE_SIZE_PIXELS, type ImageSize } from './provider/pricing.ts';
+export {
+  DEFAULT_RATE_LIMIT_DELAY_MS,
+  type ProviderErrorArgs,
+  type ProviderFailure,
+  type ProviderIdentity,
+  ProviderRateLimitedError,
+  ProviderRejectedError,
+  ProviderUnavailableError,
+  providerError,
+  scrubSecret,
+} from './provider/provider-errors.ts';
 export { createProviderRegistry, type ProviderRegistry } from './provider/provider-registry.ts';
 export type {
   AspectRatio,
