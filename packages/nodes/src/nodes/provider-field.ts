@@ -1,3 +1,4 @@
+import { EngineError, NonRetryableError } from '@vidgenie/engine';
 import { z } from 'zod';
 import type { ProviderRegistry } from '../provider/provider-registry.ts';
 import type { ProviderKind } from '../provider/provider-types.ts';
@@ -14,12 +15,31 @@ export function providerField(providers: ProviderRegistry, kind: ProviderKind) {
   return ids[0] === undefined ? field : field.default(ids[0]);
 }
 
-/** Reads the key a provider needs from the run's secrets; local providers need none. @internal */
+/**
+ * Reads the key a provider needs from the run's secrets; local providers need none. A missing key
+ * fails the node at once with a message that says where to add it. @internal
+ */
 export async function apiKeyFor(
-  provider: { readonly key?: { readonly secret: string } },
+  provider: {
+    readonly displayName: string;
+    readonly key?: { readonly secret: string; readonly label: string };
+  },
   secrets: { get(name: string): Promise<string> },
 ): Promise<string | undefined> {
-  return provider.key === undefined ? undefined : secrets.get(provider.key.secret);
+  if (provider.key === undefined) return undefined;
+  try {
+    return await secrets.get(provider.key.secret);
+  } catch (error) {
+    if (error instanceof EngineError && error.code === 'MISSING_SECRET') {
+      throw new NonRetryableError(
+        `Add your ${provider.key.label} in Settings to use ${provider.displayName}.`,
+        {
+          cause: error,
+        },
+      );
+    }
+    throw error;
+  }
 }
 
 /** The secret names a node needs for its selected provider (none for local ones). @internal */
