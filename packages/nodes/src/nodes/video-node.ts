@@ -6,10 +6,12 @@ import { ImageRef, TextValue, VideoRef } from '../media/media-ref.ts';
 import type { ProviderRegistry } from '../provider/provider-registry.ts';
 import { mediaServices } from './node-services.ts';
 import { apiKeyFor, providerField, requiredKeys } from './provider-field.ts';
+import { generateInSegments } from './video-segments.ts';
 
 /**
  * Makes the `video` node: a video provider animates the image for 8, 15, 30 or 60 seconds; the
  * file goes to the blob store and the output is a reference with its duration and resolution.
+ * Videos longer than the provider's longest clip are chained from clips (see `generateInSegments`).
  *
  * @example
  * ```ts
@@ -42,27 +44,28 @@ export function createVideoNode(args: { readonly providers: ProviderRegistry }) 
       const provider = providers.get('video', config.provider);
       progress(0, `Animating with ${provider.displayName}`);
       const bytes = await services.blobs.getBytes({ key: input.image.key });
-      const result = await provider.generate(
-        {
-          prompt: input.prompt ?? '',
-          image: {
-            bytes,
-            mimeType: input.image.mimeType,
-            width: input.image.width,
-            height: input.image.height,
-          },
-          durationSeconds: config.durationSeconds,
-          motion: config.motion,
-          aspectRatio: config.aspectRatio,
-          state,
+      const request = {
+        prompt: input.prompt ?? '',
+        image: {
+          bytes,
+          mimeType: input.image.mimeType,
+          width: input.image.width,
+          height: input.image.height,
         },
-        {
-          config: provider.config.parse(config.options),
-          apiKey: await apiKeyFor(provider, secrets),
-          signal,
-          progress,
-        },
-      );
+        durationSeconds: config.durationSeconds,
+        motion: config.motion,
+        aspectRatio: config.aspectRatio,
+      };
+      const ctx = {
+        config: provider.config.parse(config.options),
+        apiKey: await apiKeyFor(provider, secrets),
+        signal,
+        progress,
+      };
+      const result =
+        config.durationSeconds <= provider.capabilities.maxClipSeconds
+          ? await provider.generate({ ...request, state }, ctx)
+          : await generateInSegments({ provider, request, ctx, state, media: services.media });
       try {
         const stored = await services.blobs.put({
           key: `runs/${runId}/${nodeId}.mp4`,

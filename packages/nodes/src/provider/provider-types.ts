@@ -59,7 +59,11 @@ export interface VideoRequest {
   readonly prompt: string;
   /** The first frame, as encoded bytes. */
   readonly image: ImageResult;
-  readonly durationSeconds: VideoDuration;
+  /**
+   * The clip length asked of this call, at most `capabilities.maxClipSeconds`: the video node
+   * chains clips for longer videos.
+   */
+  readonly durationSeconds: number;
   readonly motion: MotionIntensity;
   readonly aspectRatio: AspectRatio;
   /**
@@ -89,7 +93,10 @@ export interface VideoCapabilities {
   readonly aspectRatios: readonly AspectRatio[];
   /** Output resolutions, e.g. `720x1280`. */
   readonly resolutions: readonly string[];
-  /** The longest clip one call makes; longer videos are chained from segments. */
+  /**
+   * The longest clip one call makes. The video node makes longer videos from clips of this length:
+   * each next clip starts from the previous clip's last frame, and the clips are joined.
+   */
   readonly maxClipSeconds: number;
 }
 
