@@ -9,6 +9,7 @@
 // Blob storage
 export type { BlobInfo, BlobStore } from './blob/blob-store.ts';
 export { createFsBlobStore } from './blob/fs-blob-store.ts';
+export { createS3BlobStore, type S3BlobStore, type S3BlobStoreOptions } from './blob/s3-blob-store.ts';
 export { ffmpegPath } from './media/ffmpeg.ts';
 export { createFfmpegMediaTools } from './media/ffmpeg-media-tools.ts';
 // Media references
@@ -59,4 +60,46 @@ export type {
   VideoResult,
 } from './provider/provider-types.ts';
 export { localProviders } from './providers/local/local-providers.ts';
+export type { OpenAiProviderOptions } from './providers/openai/openai-client.ts';
+export {
+  createOpenAiImageProvider,
+  DEFAULT_OPENAI_IMAGE_MODEL,
+  type OpenAiImageQuality,
+  type OpenAiImageSize,
+  openAiImageConfig,
+  openAiImageRequest,
+} from './providers/openai/openai-image-provider.ts';
+export {
+  createOpenAiTextProvider,
+  DEFAULT_OPENAI_TEXT_MODEL,
+  OPENAI_ENHANCE_SYSTEM_PROMPT,
+  openAiTextConfig,
+} from './providers/openai/openai-text-provider.ts';
+export { DownloadError, type DownloadOptions, downloadToFile } from './providers/poll/download-file.ts';
+// Building blocks for provider authors
+export {
+  estimateProgress,
+  type PollCheck,
+  PollDeadlineError,
+  type PollJobOptions,
+  pollDelay,
+  pollJob,
+} from './providers/poll/poll-job.ts';
+export {
+  createRunwayVideoProvider,
+  RUNWAY_DEFAULT_MODEL,
+  RunwayVideoConfig,
+  type RunwayVideoProviderOptions,
+} from './providers/runway/runway-video-provider.ts';
+export {
+  createStabilityImageProvider,
+  STABILITY_BASE_URL,
+  type StabilityImageProviderOptions,
+} from './providers/stability/stability-image-provider.ts';
+export {
+  createVeoVideoProvider,
+  VEO_DEFAULT_MODEL,
+  VeoVideoConfig,
+  type VeoVideoProviderOptions,
+} from './providers/veo/veo-video-provider.ts';
 export { type ShortVideoTemplateOptions, shortVideoTemplate } from './template/short-video-template.ts';

@@ -2,8 +2,9 @@ import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { BlobStore } from './blob-store.ts';
+import { describeBlobStoreConformance } from './blob-store-conformance.ts';
 import { checkKey, createFsBlobStore } from './fs-blob-store.ts';
 
 let root: string;
@@ -15,6 +16,21 @@ beforeEach(async () => {
 });
 afterEach(async () => {
   await rm(root, { recursive: true, force: true });
+});
+
+const conformanceRoots: string[] = [];
+afterAll(async () => {
+  for (const dir of conformanceRoots) await rm(dir, { recursive: true, force: true });
+});
+describeBlobStoreConformance({
+  name: 'fs',
+  createStore: async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'vidgenie-blobs-conformance-'));
+    conformanceRoots.push(dir);
+    return createFsBlobStore({ root: dir });
+  },
+  describe,
+  it,
 });
 
 const bytes = (text: string) => new TextEncoder().encode(text);
