@@ -27,7 +27,11 @@ export async function main(argv: readonly string[]): Promise<number> {
   const out = resolve(process.env.INIT_CWD ?? process.cwd(), args.out);
   const summary = await makeShortVideo(
     { ...args, out },
-    { write: (line) => console.log(line), signal: controller.signal },
+    {
+      write: (line) => console.log(line),
+      signal: controller.signal,
+      env: process.env,
+    },
   );
   if (summary.files === undefined || summary.video === undefined) return 1;
   const { video, files } = summary;

@@ -22,6 +22,7 @@ describe('makeShortVideo (offline, the README main job)', () => {
         imageSize: 'small',
         motion: 'medium',
         out,
+        local: true,
       },
       { write: (line) => lines.push(line) },
     );
@@ -46,7 +47,14 @@ describe('makeShortVideo (offline, the README main job)', () => {
     dirs.push(out);
     const controller = new AbortController();
     const summary = await makeShortVideo(
-      { prompt: 'a lighthouse at night', durationSeconds: 60, imageSize: 'small', motion: 'high', out },
+      {
+        prompt: 'a lighthouse at night',
+        durationSeconds: 60,
+        imageSize: 'small',
+        motion: 'high',
+        out,
+        local: true,
+      },
       {
         signal: controller.signal,
         write: (line) => {

@@ -6,9 +6,9 @@ import {
   createFsBlobStore,
   createProviderRegistry,
   createShortVideoRegistry,
-  localProviders,
   shortVideoTemplate,
 } from '@vidgenie/nodes';
+import { chooseProviders } from './choose-providers.ts';
 import type { ShortVideoArgs } from './parse-args.ts';
 import { createProgressPrinter } from './progress-printer.ts';
 
@@ -45,26 +45,38 @@ interface OutputResult {
 }
 
 /**
- * Runs the five-node template with the local (offline) providers and writes the enhanced prompt,
+ * Runs the five-node template, with hosted providers whose keys are in `options.env` and the local
+ * (offline) providers otherwise, and writes the enhanced prompt,
  * the image, the thumbnail and the MP4 into `args.out`.
  */
 export async function makeShortVideo(
   args: ShortVideoArgs,
-  options: { readonly write?: (line: string) => void; readonly signal?: AbortSignal } = {},
+  options: {
+    readonly write?: (line: string) => void;
+    readonly signal?: AbortSignal;
+    /** Where provider keys are read from (`OPENAI_API_KEY`...); none means local providers only. */
+    readonly env?: Readonly<Record<string, string | undefined>>;
+  } = {},
 ): Promise<ShortVideoSummary> {
   const out = resolve(args.out);
   await mkdir(out, { recursive: true });
-  const providers = createProviderRegistry(localProviders());
+  const choice = chooseProviders(options.env ?? {}, args.local);
+  const providers = createProviderRegistry(choice.providers);
   const blobs = createFsBlobStore({ root: join(out, '.media') });
   const engine = createEngine({
     registry: createShortVideoRegistry({ providers }),
     services: { blobs, media: createFfmpegMediaTools() },
+    secrets: ({ name }) => choice.secret(name),
   });
+  options.write?.(`Providers: ${choice.text}, ${choice.image}, ${choice.video}`);
   const graph = shortVideoTemplate({
     prompt: args.prompt,
     durationSeconds: args.durationSeconds,
     imageSize: args.imageSize,
     motion: args.motion,
+    textProvider: choice.text,
+    imageProvider: choice.image,
+    videoProvider: choice.video,
   });
   const outcome = await engine.run(graph, {
     ...(options.write === undefined ? {} : { onEvent: createProgressPrinter(options.write) }),

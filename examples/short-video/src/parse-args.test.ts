@@ -9,6 +9,7 @@ describe('parseShortVideoArgs', () => {
       imageSize: 'medium',
       motion: 'medium',
       out: '/tmp/x',
+      local: false,
     });
     expect(parseShortVideoArgs(['--help'])).toBe('help');
   });

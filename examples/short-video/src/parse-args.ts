@@ -7,14 +7,19 @@ export interface ShortVideoArgs {
   readonly imageSize: 'small' | 'medium' | 'large';
   readonly motion: 'low' | 'medium' | 'high';
   readonly out: string;
+  /** Use the local providers even when provider keys are in the environment. */
+  readonly local: boolean;
 }
 
 /** The usage text. */
 export const USAGE = `Usage: short-video "<your idea>" [--duration 8|15|30|60] [--image-size small|medium|large]
-                   [--motion low|medium|high] [--out ./out]
+                   [--motion low|medium|high] [--out ./out] [--local]
 
 Turns an idea into a short vertical (9:16) MP4 through the five-node template:
-prompt -> enhance -> image -> video -> output. Runs offline with the local providers.`;
+prompt -> enhance -> image -> video -> output. Runs offline with the local providers,
+or with hosted ones whose keys are in the environment: OPENAI_API_KEY (enhance, image),
+STABILITY_API_KEY (image), GEMINI_API_KEY (Veo video), RUNWAY_API_KEY (video).
+--local ignores those keys.`;
 
 const DURATIONS = [8, 15, 30, 60] as const;
 const SIZES = ['small', 'medium', 'large'] as const;
@@ -30,6 +35,7 @@ export function parseShortVideoArgs(argv: readonly string[]): ShortVideoArgs | '
       'image-size': { type: 'string', default: 'medium' },
       motion: { type: 'string', default: 'medium' },
       out: { type: 'string', default: './out' },
+      local: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -43,5 +49,5 @@ export function parseShortVideoArgs(argv: readonly string[]): ShortVideoArgs | '
   if (imageSize === undefined) throw new Error(`--image-size must be one of ${SIZES.join(', ')}.`);
   const motion = MOTIONS.find((m) => m === values.motion);
   if (motion === undefined) throw new Error(`--motion must be one of ${MOTIONS.join(', ')}.`);
-  return { prompt, durationSeconds, imageSize, motion, out: values.out };
+  return { prompt, durationSeconds, imageSize, motion, out: values.out, local: values.local };
 }
