@@ -2,4 +2,10 @@
  * The single list of test projects. The root `vitest.config.ts` imports it
  * (Vitest 4 dropped workspace files; `test.projects` replaces them).
  */
-export default ['packages/engine', 'packages/nodes', 'examples/embed-engine', 'examples/short-video'];
+export default [
+  'packages/engine',
+  'packages/nodes',
+  'examples/embed-engine',
+  'examples/short-video',
+  'examples/custom-provider',
+];

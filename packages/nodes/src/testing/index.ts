@@ -53,3 +53,12 @@ export {
   type StabilityFakeRequest,
   startStabilityFake,
 } from './fakes/stability-fake.ts';
+export {
+  describeProviderConformance,
+  type ProviderConformanceCase,
+  type ProviderConformanceHarness,
+  type ProviderConformanceKeys,
+  type ProviderConformanceRunner,
+  type ProviderConformanceSubject,
+  providerConformanceCases,
+} from './provider-conformance.ts';
