@@ -64,4 +64,29 @@ describe('generateInSegments', () => {
     expect(Math.max(...fractions)).toBeLessThanOrEqual(1);
     expect(fractions.some((f) => f > 0.5)).toBe(true);
   });
+  it('assembles 30 s from four 8 s clips, cut to the exact length', async () => {
+    const image = await localImageProvider.generate(
+      { prompt: 'waves on a beach at noon', size: 'small', aspectRatio: '9:16' },
+      { config: {}, apiKey: undefined, signal: new AbortController().signal, progress: () => {} },
+    );
+    const calls: { image: ImageResult; durationSeconds: number }[] = [];
+    let stored: unknown;
+    const media = createFfmpegMediaTools();
+    const result = await generateInSegments({
+      provider: clippedProvider(calls),
+      request: { prompt: 'waves', image, durationSeconds: 30, motion: 'low', aspectRatio: '9:16' },
+      ctx: { config: {}, apiKey: undefined, signal: new AbortController().signal, progress: () => {} },
+      state: {
+        get: () => stored,
+        set: async (value) => {
+          stored = value;
+        },
+      },
+      media,
+    });
+    expect(calls).toHaveLength(4);
+    const probe = await media.probeVideo({ path: result.path });
+    expect(Math.abs(probe.durationSeconds - 30)).toBeLessThanOrEqual(0.1);
+    expect([probe.width, probe.height]).toEqual([720, 1280]);
+  });
 });
