@@ -1,6 +1,3 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { ImageResult } from '../provider/provider-types.ts';
 import { runFfmpeg, stderrTail } from './ffmpeg.ts';
 import type { MediaTools, VideoProbe } from './media-tools.ts';
@@ -32,23 +29,6 @@ export function createFfmpegMediaTools(): MediaTools {
 
   const tools: MediaTools = {
     probeVideo,
-    async joinVideos({ paths, out, durationSeconds, signal }) {
-      const dir = await mkdtemp(join(tmpdir(), 'vidgenie-join-'));
-      try {
-        // The concat demuxer reads a list file; quotes in paths are escaped as its syntax wants.
-        const list = join(dir, 'segments.txt');
-        await writeFile(list, paths.map((p) => `file '${p.replaceAll("'", "'\\''")}'`).join('\n'));
-        await runFfmpeg(
-          ['-y', '-f', 'concat', '-safe', '0', '-i', list, '-t', durationSeconds.toFixed(3), '-an']
-            .concat(['-c:v', 'libx264', '-preset', 'veryfast', '-crf', '21', '-pix_fmt', 'yuv420p'])
-            .concat(['-movflags', '+faststart', out]),
-          { signal },
-        );
-      } finally {
-        await rm(dir, { recursive: true, force: true });
-      }
-      return probeVideo({ path: out, ...(signal === undefined ? {} : { signal }) });
-    },
     async posterFrame({ path, atSeconds, signal }): Promise<ImageResult> {
       const probe = await probeVideo({ path, ...(signal === undefined ? {} : { signal }) });
       const wanted = atSeconds ?? Math.min(1, probe.durationSeconds / 2);

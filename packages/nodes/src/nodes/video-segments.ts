@@ -1,26 +1,27 @@
-import { rm } from 'node:fs/promises';
+import { mkdtemp, rename, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { DurableState } from '@vidgenie/engine';
 import type { MediaTools } from '../media/media-tools.ts';
+import { planSegments, renderChained } from '../media/video-chain.ts';
 import type {
-  ImageResult,
   ProviderCallContext,
   VideoProvider,
   VideoRequest,
   VideoResult,
 } from '../provider/provider-types.ts';
 
-/** The durable state of a chained video: one provider state per segment. */
+/** The durable state of a chained video: one provider state per clip. */
 interface SegmentsState {
   readonly segments: unknown[];
 }
 
 /**
- * Makes a video longer than the provider's longest clip from clips of that length: each next clip
- * starts from the previous clip's last frame; the clips are joined and cut to the exact duration.
- * Each clip's provider state (its job id) is kept in the node's durable state under its index, so
- * a resumed run polls the jobs it already paid for. @internal
+ * Makes a video longer than what one provider call makes (`capabilities.maxClipSeconds`) from
+ * clips of that length, with the shared `renderChained`: each next clip starts from the previous
+ * clip's last frame; the clips are joined and cut to the exact duration. Each clip's provider
+ * state (its job id) is kept in the node's durable state under its index, so a resumed run polls
+ * the jobs it already paid for. @internal
  */
 export async function generateInSegments(args: {
   readonly provider: VideoProvider;
@@ -30,45 +31,39 @@ export async function generateInSegments(args: {
   readonly media: MediaTools;
 }): Promise<VideoResult> {
   const { provider, request, ctx, state, media } = args;
-  const clip = provider.capabilities.maxClipSeconds;
-  const count = Math.ceil(request.durationSeconds / clip);
   const stored = state.get() as Partial<SegmentsState> | undefined;
   const box: SegmentsState = { segments: Array.isArray(stored?.segments) ? [...stored.segments] : [] };
-  const paths: string[] = [];
+  const folder = await mkdtemp(join(tmpdir(), 'vidgenie-segments-'));
   try {
-    let image: ImageResult = request.image;
-    for (let index = 0; index < count; index++) {
-      const segmentState: DurableState<unknown> = {
-        get: () => box.segments[index],
-        set: async (value) => {
-          box.segments[index] = value;
-          await state.set({ segments: [...box.segments] });
-        },
-      };
-      const result = await provider.generate(
-        { ...request, image, durationSeconds: clip, state: segmentState },
-        {
-          ...ctx,
-          progress: (fraction, message) =>
-            ctx.progress(
-              (index + Math.min(1, Math.max(0, fraction))) / count,
-              message ?? `Clip ${index + 1} of ${count}`,
-            ),
-        },
-      );
-      paths.push(result.path);
-      if (index < count - 1)
-        image = await media.posterFrame({ path: result.path, atSeconds: clip, signal: ctx.signal });
-    }
-    const out = join(tmpdir(), `vidgenie-${crypto.randomUUID()}.mp4`);
-    const probe = await media.joinVideos({
-      paths,
-      out,
-      durationSeconds: request.durationSeconds,
+    return await renderChained({
+      plan: planSegments(request.durationSeconds, [provider.capabilities.maxClipSeconds]),
+      totalSeconds: request.durationSeconds,
+      image: request.image,
+      folder,
+      output: `${folder}.mp4`,
       signal: ctx.signal,
+      media,
+      progress: ctx.progress,
+      async renderClip(job) {
+        const clip = await provider.generate(
+          {
+            ...request,
+            image: job.image,
+            durationSeconds: job.seconds,
+            state: {
+              get: () => box.segments[job.index],
+              set: async (value) => {
+                box.segments[job.index] = value;
+                await state.set({ segments: [...box.segments] });
+              },
+            },
+          },
+          { ...ctx, progress: job.progress },
+        );
+        await rename(clip.path, job.output);
+      },
     });
-    return { path: out, mimeType: 'video/mp4', ...probe };
   } finally {
-    await Promise.all(paths.map((path) => rm(path, { force: true })));
+    await rm(folder, { recursive: true, force: true });
   }
 }

@@ -94,8 +94,9 @@ export interface VideoCapabilities {
   /** Output resolutions, e.g. `720x1280`. */
   readonly resolutions: readonly string[];
   /**
-   * The longest clip one call makes. The video node makes longer videos from clips of this length:
-   * each next clip starts from the previous clip's last frame, and the clips are joined.
+   * The longest video one call makes. The video node makes longer videos from calls of this
+   * length (`renderChained`): each next clip starts from the previous clip's last frame, and the
+   * clips are joined. Providers that chain their own clips declare their longest chained video.
    */
   readonly maxClipSeconds: number;
 }

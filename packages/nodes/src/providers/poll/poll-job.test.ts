@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { planSegments } from '../../media/video-chain.ts';
 import { estimateProgress, MAX_PENDING_PROGRESS, PollDeadlineError, pollDelay, pollJob } from './poll-job.ts';
-import { planSegments } from './video-chain.ts';
 
 const fast = { initialDelayMs: 1, maxDelayMs: 4, jitter: 0 } as const;
 

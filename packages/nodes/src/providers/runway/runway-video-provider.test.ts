@@ -122,9 +122,10 @@ describe('createRunwayVideoProvider', () => {
     expect(p.displayName).toBe('Runway');
     expect(p.key).toEqual({ secret: 'runway', label: 'Runway key' });
     expect(p.config.parse({})).toEqual({ model: 'gen4_turbo' });
-    expect(p.capabilities.maxClipSeconds).toBe(10);
+    expect(p.capabilities.maxClipSeconds).toBe(60);
     expect(p.capabilities.durations).toEqual([8, 15, 30, 60]);
     expect(provider({ chainClips: false }).capabilities.durations).toEqual([8]);
+    expect(provider({ chainClips: false }).capabilities.maxClipSeconds).toBe(10);
     expect(p.price({ durationSeconds: 30 })).toBe(40);
   });
 

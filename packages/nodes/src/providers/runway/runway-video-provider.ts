@@ -4,6 +4,7 @@ import { NonRetryableError } from '@vidgenie/engine';
 import { z } from 'zod';
 import { createFfmpegMediaTools } from '../../media/ffmpeg-media-tools.ts';
 import type { MediaTools } from '../../media/media-tools.ts';
+import { planSegments, renderChained } from '../../media/video-chain.ts';
 import { defineProvider } from '../../provider/define-provider.ts';
 import { CREDIT_PRICES } from '../../provider/pricing.ts';
 import {
@@ -22,7 +23,6 @@ import {
   withWorkFolder,
 } from '../poll/job-helpers.ts';
 import { pollJob } from '../poll/poll-job.ts';
-import { planSegments, renderChained } from '../poll/video-chain.ts';
 import { isTransientRunwayError, mapRunwayError, mapRunwayFailure } from './runway-errors.ts';
 
 /** The model used when the config names none: Gen-4 Turbo, Runway's image-to-video workhorse. */
@@ -134,7 +134,9 @@ export function createRunwayVideoProvider(
       durations: chain ? [8, 15, 30, 60] : [8],
       aspectRatios: ['9:16', '16:9', '1:1'],
       resolutions: Object.values(RATIOS).map((r) => r.size),
-      maxClipSeconds: 10,
+      // Chaining here (with Runway's own clip lengths) makes up to 60 s per call; the video node's
+      // generic chaining is then not needed.
+      maxClipSeconds: chain ? 60 : CLIP_SECONDS.at(-1)!,
     },
     price: ({ durationSeconds }) => CREDIT_PRICES.video[durationSeconds],
 

@@ -115,7 +115,8 @@ describe('createVeoVideoProvider', () => {
     expect(p.displayName).toBe('Veo (Gemini API)');
     expect(p.key).toEqual({ secret: 'gemini', label: 'Gemini API key' });
     expect(p.config.parse({})).toEqual({ model: 'veo-3.1-generate-001', resolution: '720p' });
-    expect(p.capabilities).toMatchObject({ aspectRatios: ['9:16', '16:9'], maxClipSeconds: 8 });
+    expect(p.capabilities).toMatchObject({ aspectRatios: ['9:16', '16:9'], maxClipSeconds: 60 });
+    expect(provider({ chainClips: false }).capabilities.maxClipSeconds).toBe(8);
     expect(p.price({ durationSeconds: 8 })).toBe(10);
   });
 

@@ -10,6 +10,7 @@ import { NonRetryableError } from '@vidgenie/engine';
 import { z } from 'zod';
 import { createFfmpegMediaTools } from '../../media/ffmpeg-media-tools.ts';
 import type { MediaTools } from '../../media/media-tools.ts';
+import { planSegments, renderChained } from '../../media/video-chain.ts';
 import { defineProvider } from '../../provider/define-provider.ts';
 import { CREDIT_PRICES } from '../../provider/pricing.ts';
 import {
@@ -23,7 +24,6 @@ import { DownloadError, downloadToFile } from '../poll/download-file.ts';
 import { imageDataUri } from '../poll/image-input.ts';
 import { clipPrompt, clipReason, MOTION_HINTS, withWorkFolder } from '../poll/job-helpers.ts';
 import { pollJob } from '../poll/poll-job.ts';
-import { planSegments, renderChained } from '../poll/video-chain.ts';
 import { isTransientGeminiError, mapGeminiError, mapRpcStatus, statusOfApiError } from './gemini-errors.ts';
 
 /**
@@ -161,7 +161,9 @@ export function createVeoVideoProvider(
       durations: chain ? [8, 15, 30, 60] : [8],
       aspectRatios: ['9:16', '16:9'],
       resolutions: ['720x1280', '1280x720', '1080x1920', '1920x1080'],
-      maxClipSeconds: 8,
+      // Chaining here (with Veo's own 4/6/8 s clips) makes up to 60 s per call; the video node's
+      // generic chaining is then not needed.
+      maxClipSeconds: chain ? 60 : 8,
     },
     price: ({ durationSeconds }) => CREDIT_PRICES.video[durationSeconds],
 

@@ -1,9 +1,9 @@
 import { readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { runFfmpeg } from '../../media/ffmpeg.ts';
-import { pngSize } from '../../media/ffmpeg-media-tools.ts';
-import type { MediaTools } from '../../media/media-tools.ts';
-import type { ImageResult, VideoResult } from '../../provider/provider-types.ts';
+import type { ImageResult, VideoResult } from '../provider/provider-types.ts';
+import { runFfmpeg } from './ffmpeg.ts';
+import { pngSize } from './ffmpeg-media-tools.ts';
+import type { MediaTools } from './media-tools.ts';
 
 /**
  * Splits a video of `totalSeconds` into the fewest clips a provider can make, each of a length
