@@ -27,4 +27,22 @@ describe('chooseProviders', () => {
     expect(choice.image).toBe('local-image');
     expect(choice.providers.some((p) => !p.local)).toBe(false);
   });
+
+  it('takes base URLs for the hosted providers in use, and refuses one that is not http(s)', () => {
+    const choice = chooseProviders({
+      OPENAI_API_KEY: 'sk-1',
+      OPENAI_BASE_URL: 'http://127.0.0.1:8080/v1',
+      RUNWAY_API_KEY: 'rw-1',
+      RUNWAY_BASE_URL: ' ',
+      GEMINI_BASE_URL: 'https://gemini.example', // no GEMINI_API_KEY: Veo is not used
+    });
+    expect(choice.endpoints).toEqual({ openai: 'http://127.0.0.1:8080/v1' });
+    expect(chooseProviders({ OPENAI_BASE_URL: 'http://127.0.0.1:8080/v1' }).endpoints).toEqual({});
+    expect(() =>
+      chooseProviders({ STABILITY_API_KEY: 'st', STABILITY_BASE_URL: 'ftp://user:secret@host' }),
+    ).toThrow(/^STABILITY_BASE_URL must be an http:\/\/ or https:\/\/ URL\.$/);
+    expect(() => chooseProviders({ GEMINI_API_KEY: 'g', GEMINI_BASE_URL: 'not a url' })).toThrow(
+      /GEMINI_BASE_URL/,
+    );
+  });
 });

@@ -25,14 +25,20 @@ export async function main(argv: readonly string[]): Promise<number> {
   // Under `pnpm start` the script runs in this package's folder; resolve --out from where the
   // user typed the command (INIT_CWD, set by npm and pnpm) so ./out lands where they expect.
   const out = resolve(process.env.INIT_CWD ?? process.cwd(), args.out);
-  const summary = await makeShortVideo(
-    { ...args, out },
-    {
-      write: (line) => console.log(line),
-      signal: controller.signal,
-      env: process.env,
-    },
-  );
+  let summary: Awaited<ReturnType<typeof makeShortVideo>>;
+  try {
+    summary = await makeShortVideo(
+      { ...args, out },
+      {
+        write: (line) => console.log(line),
+        signal: controller.signal,
+        env: process.env,
+      },
+    );
+  } catch (error) {
+    console.error(error instanceof Error ? error.message : String(error));
+    return 1;
+  }
   if (summary.files === undefined || summary.video === undefined) return 1;
   const { video, files } = summary;
   console.log(`\nEnhanced prompt: ${summary.enhancedPrompt}`);

@@ -45,22 +45,26 @@ interface OutputResult {
 }
 
 /**
- * Runs the five-node template, with hosted providers whose keys are in `options.env` and the local
- * (offline) providers otherwise, and writes the enhanced prompt,
- * the image, the thumbnail and the MP4 into `args.out`.
+ * Runs the five-node template, with hosted providers whose keys are in `options.env` (at the base
+ * URLs its `*_BASE_URL` variables name) and the local (offline) providers otherwise, and writes
+ * the enhanced prompt, the image, the thumbnail and the MP4 into `args.out`. Throws when a base
+ * URL in `options.env` is not an http(s) URL.
  */
 export async function makeShortVideo(
   args: ShortVideoArgs,
   options: {
     readonly write?: (line: string) => void;
     readonly signal?: AbortSignal;
-    /** Where provider keys are read from (`OPENAI_API_KEY`...); none means local providers only. */
+    /**
+     * Where provider keys (`OPENAI_API_KEY`...) and base URLs (`OPENAI_BASE_URL`...) are read
+     * from; none means local providers only.
+     */
     readonly env?: Readonly<Record<string, string | undefined>>;
   } = {},
 ): Promise<ShortVideoSummary> {
+  const choice = chooseProviders(options.env ?? {}, args.local);
   const out = resolve(args.out);
   await mkdir(out, { recursive: true });
-  const choice = chooseProviders(options.env ?? {}, args.local);
   const providers = createProviderRegistry(choice.providers);
   const blobs = createFsBlobStore({ root: join(out, '.media') });
   const engine = createEngine({
@@ -69,6 +73,11 @@ export async function makeShortVideo(
     secrets: ({ name }) => choice.secret(name),
   });
   options.write?.(`Providers: ${choice.text}, ${choice.image}, ${choice.video}`);
+  for (const [name, url] of Object.entries(choice.endpoints)) {
+    // Origin and path only: credentials or tokens in the URL stay out of the terminal.
+    const { origin, pathname } = new URL(url);
+    options.write?.(`  ${name} at ${origin}${pathname === '/' ? '' : pathname}`);
+  }
   const graph = shortVideoTemplate({
     prompt: args.prompt,
     durationSeconds: args.durationSeconds,

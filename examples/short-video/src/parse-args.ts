@@ -19,7 +19,8 @@ Turns an idea into a short vertical (9:16) MP4 through the five-node template:
 prompt -> enhance -> image -> video -> output. Runs offline with the local providers,
 or with hosted ones whose keys are in the environment: OPENAI_API_KEY (enhance, image),
 STABILITY_API_KEY (image), GEMINI_API_KEY (Veo video), RUNWAY_API_KEY (video).
---local ignores those keys.`;
+--local ignores those keys. OPENAI_BASE_URL (with /v1), STABILITY_BASE_URL, GEMINI_BASE_URL
+and RUNWAY_BASE_URL send a provider's calls to another endpoint (a proxy, a gateway).`;
 
 const DURATIONS = [8, 15, 30, 60] as const;
 const SIZES = ['small', 'medium', 'large'] as const;

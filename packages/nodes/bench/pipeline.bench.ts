@@ -2,24 +2,28 @@
  * The short-video pipeline's speed, in one process launch:
  * - the local Ken Burns renderer's seconds of work per second of 720x1280 video (8 s and 15 s);
  * - the template end to end with the local providers: wall time, the time spent inside node
- *   bodies, and the engine's share of the wall time (scheduling, checkpoints, events, storage).
- * Prints figures only; it asserts no timing. `BENCH_ROUNDS` (default 3) sets the repetitions.
+ *   bodies, and the engine's share of the wall time (scheduling, checkpoints, events, storage);
+ * - the template end to end with the hosted providers (OpenAI, Stability, Runway, Veo) on their
+ *   fakes, whose response times are real ones scaled down (see `hosted-fakes.ts`), and the
+ *   engine's share of that wall time.
+ * Prints figures only; it asserts no timing. `BENCH_ROUNDS` (default 3) sets the repetitions,
+ * `BENCH_FAKE_SCALE` (default 20) the divisor of the real latencies.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { loadavg, tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { createEngine, type RunEvent } from '@vidgenie/engine';
+import { rm } from 'node:fs/promises';
+import { loadavg } from 'node:os';
 import {
   createFfmpegMediaTools,
-  createFsBlobStore,
   createProviderRegistry,
-  createShortVideoRegistry,
   localProviders,
   shortVideoTemplate,
 } from '@vidgenie/nodes';
+import { benchTemplateWithFakes, describeFakesFigures } from './hosted-fakes.ts';
+import { engineShare, measureRun, median } from './measure-run.ts';
 
 const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+const fakeScale = Number(process.env.BENCH_FAKE_SCALE ?? 20);
+if (!(fakeScale >= 1))
+  throw new Error(`BENCH_FAKE_SCALE must be a number >= 1; got "${process.env.BENCH_FAKE_SCALE}".`);
 const providers = createProviderRegistry(localProviders());
 const media = createFfmpegMediaTools();
 
@@ -54,28 +58,8 @@ async function renderSecondsPerSecond(durationSeconds: 8 | 15): Promise<number> 
   return seconds / durationSeconds;
 }
 
-async function pipeline(): Promise<{ wall: number; inNodes: number }> {
-  const root = await mkdtemp(join(tmpdir(), 'vidgenie-bench-'));
-  try {
-    const engine = createEngine({
-      registry: createShortVideoRegistry({ providers }),
-      services: { blobs: createFsBlobStore({ root }), media },
-    });
-    let inNodes = 0;
-    const onEvent = (event: RunEvent) => {
-      if (event.type === 'node.completed') inNodes += event.durationMs;
-    };
-    const started = performance.now();
-    const outcome = await engine.run(shortVideoTemplate({ prompt: 'a red fox in the snow at dawn' }), {
-      onEvent,
-    });
-    const wall = performance.now() - started;
-    if (outcome.status !== 'completed') throw new Error(`the pipeline did not complete: ${outcome.status}`);
-    return { wall, inNodes };
-  } finally {
-    await rm(root, { recursive: true, force: true });
-  }
-}
+const pipeline = () =>
+  measureRun({ providers, media, graph: shortVideoTemplate({ prompt: 'a red fox in the snow at dawn' }) });
 
 console.log(
   `pipeline bench: ${rounds} rounds; node ${process.version}; load average ${loadavg()[0]!.toFixed(2)}`,
@@ -88,9 +72,9 @@ await pipeline(); // warm-up
 for (let round = 0; round < rounds; round++) {
   eight.push(await renderSecondsPerSecond(8));
   fifteen.push(await renderSecondsPerSecond(15));
-  const { wall, inNodes } = await pipeline();
-  walls.push(wall);
-  shares.push(Math.max(0, wall - inNodes) / wall);
+  const timing = await pipeline();
+  walls.push(timing.wall);
+  shares.push(engineShare(timing));
 }
 console.log(
   `local renderer, 720x1280: ${median(eight).toFixed(3)} s per video second (8 s), ${median(fifteen).toFixed(3)} (15 s)`,
@@ -99,3 +83,5 @@ console.log(`template end to end (local providers, 8 s video): ${(median(walls) 
 console.log(
   `engine share of wall time: ${(median(shares) * 100).toFixed(2)}% (outside node bodies: scheduling, checkpoints, events)`,
 );
+const withFakes = await benchTemplateWithFakes({ scale: fakeScale, rounds, media });
+for (const line of describeFakesFigures(fakeScale, withFakes)) console.log(line);

@@ -14,6 +14,8 @@ export {
 export {
   type FakeFault,
   type FakeHttpServer,
+  type FakeHttpServerOptions,
+  type FakeLatency,
   type FakeRequest,
   type FakeResponse,
   type FakeRoute,

@@ -10,7 +10,7 @@ export interface OpenAiProviderOptions {
    * The API's base URL, including `/v1`. Default `https://api.openai.com/v1` (the `OPENAI_BASE_URL`
    * variable is deliberately ignored: a user's key only goes where the deployment says).
    */
-  readonly baseURL?: string;
+  readonly baseURL?: string | undefined;
   /** How long one call may take, in ms, before it fails as a timeout. */
   readonly timeoutMs?: number;
 }

@@ -2,27 +2,17 @@ import RunwayML, { AuthenticationError, NotFoundError } from '@runwayml/sdk';
 import type { ImageToVideoCreateParams, TaskRetrieveResponse } from '@runwayml/sdk/resources';
 import { NonRetryableError } from '@vidgenie/engine';
 import { z } from 'zod';
-import { createFfmpegMediaTools } from '../../media/ffmpeg-media-tools.ts';
-import type { MediaTools } from '../../media/media-tools.ts';
-import { planSegments, renderChained } from '../../media/video-chain.ts';
 import { defineProvider } from '../../provider/define-provider.ts';
 import { CREDIT_PRICES } from '../../provider/pricing.ts';
-import {
-  type ProviderIdentity,
-  ProviderUnavailableError,
-  providerError,
-} from '../../provider/provider-errors.ts';
+import { type ProviderIdentity, providerError } from '../../provider/provider-errors.ts';
 import type { AspectRatio, VideoProvider } from '../../provider/provider-types.ts';
-import { DownloadError, downloadToFile } from '../poll/download-file.ts';
-import { imageDataUri } from '../poll/image-input.ts';
+import { settleWithin } from '../poll/job-helpers.ts';
 import {
-  abortWantsCancel,
-  clipPrompt,
-  MOTION_HINTS,
-  settleWithin,
-  withWorkFolder,
-} from '../poll/job-helpers.ts';
-import { pollJob } from '../poll/poll-job.ts';
+  runVideoJobFlow,
+  type VideoJobLook,
+  type VideoJobProviderOptions,
+  videoJobSettings,
+} from '../poll/video-job-flow.ts';
 import { isTransientRunwayError, mapRunwayError, mapRunwayFailure } from './runway-errors.ts';
 
 /** The model used when the config names none: Gen-4 Turbo, Runway's image-to-video workhorse. */
@@ -44,10 +34,6 @@ const MAX_PROMPT_CHARS = 1000;
 
 const IDENTITY: ProviderIdentity = { id: 'runway-video', displayName: 'Runway', keyLabel: 'Runway key' };
 
-/** The provider's durable state: the task id of each clip started, in order. */
-const RunwayState = z.object({ taskIds: z.array(z.string().min(1)) });
-type RunwayState = z.infer<typeof RunwayState>;
-
 /** The config of the Runway provider (the `options` of a video node using it). */
 export const RunwayVideoConfig = z.object({
   /** The image-to-video model: `gen4_turbo` (default) or `gen4.5`; other Runway models may need other ratios. */
@@ -56,35 +42,17 @@ export const RunwayVideoConfig = z.object({
   seed: z.number().int().min(0).max(4_294_967_295).optional(),
 });
 
-/** Options of {@link createRunwayVideoProvider}: endpoints and timings (tests shorten them). */
-export interface RunwayVideoProviderOptions {
+/**
+ * Options of {@link createRunwayVideoProvider}: endpoints and timings (tests shorten them). Polls
+ * of a task start 5 s apart (Runway asks for no more than one poll per 5 s) and grow to 15 s
+ * (`maxPollIntervalMs`); a clip may take 20 min (`pollDeadlineMs`).
+ */
+export interface RunwayVideoProviderOptions extends VideoJobProviderOptions {
   /** The API's base URL, without `/v1`. Default `https://api.dev.runwayml.com`. */
   readonly baseURL?: string | undefined;
-  /** The first wait between polls of a task, in ms; it grows ×1.5 up to `maxPollIntervalMs`. Default 5 000 (Runway asks for no more than one poll per 5 s). */
-  readonly pollIntervalMs?: number | undefined;
-  /** The longest wait between polls, in ms. Default 15 000. */
-  readonly maxPollIntervalMs?: number | undefined;
-  /** How long one clip may take before the attempt fails with a retryable timeout, in ms. Default 20 min. */
-  readonly pollDeadlineMs?: number | undefined;
-  /** How long a clip usually takes, in ms, for progress while Runway gives none. Default 90 000. */
-  readonly expectedClipMs?: number | undefined;
-  /** Each API request's time limit, in ms. Default 60 000. */
-  readonly requestTimeoutMs?: number | undefined;
-  /** The output download's time limit, in ms. Default 5 min. */
-  readonly downloadTimeoutMs?: number | undefined;
-  /** The largest output accepted, in bytes. Default 1 GiB. */
-  readonly maxDownloadBytes?: number | undefined;
   /** How long an abort waits for Runway to cancel the task, in ms. Default 5 000. */
   readonly cancelTimeoutMs?: number | undefined;
-  /** Make videos longer than 10 s by chaining clips (each from the last frame of the one before). Default true. */
-  readonly chainClips?: boolean | undefined;
-  /** Probes the result (default: ffmpeg). */
-  readonly media?: MediaTools | undefined;
-  /** Where working folders go. Default the OS temp dir. */
-  readonly tempDir?: string | undefined;
 }
-
-type Outcome = { readonly kind: 'succeeded'; readonly url: string } | { readonly kind: 'gone' };
 
 /**
  * Runway image-to-video (Gen-4 Turbo by default) through the official `@runwayml/sdk`.
@@ -110,9 +78,8 @@ type Outcome = { readonly kind: 'succeeded'; readonly url: string } | { readonly
 export function createRunwayVideoProvider(
   options: RunwayVideoProviderOptions = {},
 ): VideoProvider<typeof RunwayVideoConfig> {
-  const media = options.media ?? createFfmpegMediaTools();
-  const chain = options.chainClips ?? true;
-  const pollInterval = options.pollIntervalMs ?? 5_000;
+  const settings = videoJobSettings(options, { maxPollIntervalMs: 15_000, pollDeadlineMs: 20 * 60_000 });
+  const chain = settings.chainClips;
   const clientFor = (apiKey: string) =>
     new RunwayML({
       apiKey,
@@ -161,58 +128,46 @@ export function createRunwayVideoProvider(
       if (apiKey === undefined || apiKey === '') {
         throw new NonRetryableError('Add your Runway key in Settings to use Runway.');
       }
-      const plan = planSegments(request.durationSeconds, CLIP_SECONDS);
-      if (plan.length > 1 && !chain) {
-        throw new NonRetryableError(
-          `Runway makes clips of up to 10 s; ${request.durationSeconds} s videos are not supported yet.`,
-        );
-      }
       const client = clientFor(apiKey);
       const { ratio } = RATIOS[request.aspectRatio];
-      const promptText = clipPrompt(
-        `${request.prompt.trim()} ${MOTION_HINTS[request.motion]}`.trim(),
-        MAX_PROMPT_CHARS,
-      );
-      const stored = RunwayState.safeParse(request.state.get());
-      let taskIds: string[] = stored.success ? [...stored.data.taskIds] : [];
-      /** The task being waited on, to cancel on abort. */
-      let running: string | undefined;
+      const cancelTimeoutMs = options.cancelTimeoutMs ?? 5_000;
+      return runVideoJobFlow<string>(
+        {
+          ...settings,
+          provider: IDENTITY,
+          vendor: 'Runway',
+          jobNoun: 'task',
+          // The durable state: the task id of each clip started, in order.
+          stateKey: 'taskIds',
+          clipSeconds: CLIP_SECONDS,
+          maxPromptChars: MAX_PROMPT_CHARS,
+          maxImageUriChars: MAX_DATA_URI_CHARS,
+          imageTooLargeReason: 'the image is too large to send (5 MB at most)',
+          goneReason: 'the task was cancelled or deleted on Runway',
+          isTransient: isTransientRunwayError,
+          // An expired output URL: the retry polls the task again for a fresh one.
+          filesExpire: false,
 
-      /** Errors of the durable state (a stale fence…) are the engine's: they pass through unmapped. */
-      const stateErrors = new WeakSet<object>();
-      const saveState = async (next: string[]) => {
-        taskIds = next;
-        try {
-          await request.state.set({ taskIds: next } satisfies RunwayState);
-        } catch (error) {
-          if (typeof error === 'object' && error !== null) stateErrors.add(error);
-          throw error;
-        }
-      };
-      const cancel = async (taskId: string) => {
-        await settleWithin(
-          client.tasks.delete(taskId, { maxRetries: 0, timeout: options.cancelTimeoutMs ?? 5_000 }),
-          options.cancelTimeoutMs ?? 5_000,
-        );
-      };
-
-      /** Polls a task until it succeeds (its output URL), is gone (cancelled or deleted) or fails (thrown). */
-      const waitFor = async (
-        taskId: string,
-        index: number,
-        progress: (f: number, m?: string) => void,
-        fresh: boolean,
-      ) => {
-        running = taskId;
-        const outcome = await pollJob<
-          Outcome | { readonly kind: 'failed'; readonly task: TaskRetrieveResponse.Failed }
-        >(
-          async (pollSignal) => {
+          async submit({ seconds, prompt, image, signal }) {
+            const created = await client.imageToVideo.create(
+              {
+                model: config.model,
+                promptImage: image.dataUri,
+                ...(prompt === '' ? {} : { promptText: prompt }),
+                ratio,
+                duration: seconds,
+                ...(config.seed === undefined ? {} : { seed: config.seed }),
+              } as ImageToVideoCreateParams,
+              { signal },
+            );
+            return created?.id;
+          },
+          async look(taskId, pollSignal): Promise<VideoJobLook<string>> {
             let task: TaskRetrieveResponse;
             try {
               task = await client.tasks.retrieve(taskId, { signal: pollSignal, maxRetries: 0 });
             } catch (error) {
-              if (error instanceof NotFoundError) return { done: true, value: { kind: 'gone' } };
+              if (error instanceof NotFoundError) return { status: 'gone' };
               throw error;
             }
             switch (task.status) {
@@ -225,158 +180,30 @@ export function createRunwayVideoProvider(
                     reason: 'no output URL',
                   });
                 }
-                return { done: true, value: { kind: 'succeeded', url } };
+                return { status: 'succeeded', result: url };
               }
               case 'FAILED':
-                return { done: true, value: { kind: 'failed', task } };
+                return { status: 'failed', error: mapRunwayFailure(task, IDENTITY, apiKey) };
               case 'CANCELLED':
-                return { done: true, value: { kind: 'gone' } };
+                return { status: 'gone' };
               case 'RUNNING':
-                return {
-                  done: false,
-                  ...(typeof task.progress === 'number' ? { progress: task.progress } : {}),
-                  message: 'Generating with Runway',
-                };
+                return { status: 'running', progress: task.progress, message: 'Generating with Runway' };
               default:
-                return { done: false, message: 'Waiting in Runway’s queue' };
+                return { status: 'running', message: 'Waiting in Runway’s queue' };
             }
           },
-          {
-            signal,
-            onProgress: progress,
-            // A task just created is not done: wait before the first look (Runway asks for ≥ 5 s between polls).
-            initialWait: fresh,
-            initialDelayMs: pollInterval,
-            maxDelayMs: options.maxPollIntervalMs ?? Math.max(pollInterval, 15_000),
-            deadlineMs: options.pollDeadlineMs ?? 20 * 60_000,
-            expectedMs: options.expectedClipMs ?? 90_000,
-            isTransient: isTransientRunwayError,
-          },
-        );
-        running = undefined;
-        if (outcome.kind !== 'failed') return outcome;
-        const error = mapRunwayFailure(outcome.task, IDENTITY, apiKey);
-        // A retry must start a new task, not poll this failed one again.
-        if (error instanceof ProviderUnavailableError) await saveState(taskIds.slice(0, index));
-        throw error;
-      };
-
-      try {
-        const result = await withWorkFolder(options.tempDir, (folder) =>
-          renderChained({
-            plan,
-            totalSeconds: request.durationSeconds,
-            image: request.image,
-            folder,
-            output: `${folder}.mp4`,
-            signal,
-            media,
-            progress: (fraction, message) => ctx.progress(fraction, message),
-            async renderClip(job) {
-              let outcome: Outcome | undefined;
-              const known = taskIds[job.index];
-              if (known !== undefined) {
-                job.progress(0, 'Resuming the Runway task');
-                outcome = await waitFor(known, job.index, job.progress, false);
-              }
-              if (outcome?.kind !== 'succeeded') {
-                job.progress(0, 'Sending to Runway');
-                const promptImage = await imageDataUri({
-                  image: job.image,
-                  maxChars: MAX_DATA_URI_CHARS,
-                  folder,
-                  signal,
-                });
-                if (promptImage === undefined) {
-                  throw providerError({
-                    provider: IDENTITY,
-                    failure: 'bad_request',
-                    reason: 'the image is too large to send (5 MB at most)',
-                  });
-                }
-                const created = await client.imageToVideo.create(
-                  {
-                    model: config.model,
-                    promptImage,
-                    ...(promptText === '' ? {} : { promptText }),
-                    ratio,
-                    duration: job.seconds,
-                    ...(config.seed === undefined ? {} : { seed: config.seed }),
-                  } as ImageToVideoCreateParams,
-                  { signal },
-                );
-                if (typeof created?.id !== 'string' || created.id === '') {
-                  throw providerError({
-                    provider: IDENTITY,
-                    failure: 'malformed_response',
-                    reason: 'no task id',
-                  });
-                }
-                running = created.id;
-                try {
-                  // Durable before polling: a resumed run polls this task instead of paying again.
-                  await saveState([...taskIds.slice(0, job.index), created.id]);
-                } catch (error) {
-                  // Nobody could find this task again: cancel it rather than pay for an orphan.
-                  running = undefined;
-                  await cancel(created.id);
-                  throw error;
-                }
-                outcome = await waitFor(created.id, job.index, job.progress, true);
-                if (outcome.kind === 'gone') {
-                  await saveState(taskIds.slice(0, job.index));
-                  throw providerError({
-                    provider: IDENTITY,
-                    failure: 'unavailable',
-                    reason: 'the task was cancelled or deleted on Runway',
-                  });
-                }
-              }
-              job.progress(0.99, 'Downloading the clip');
-              await download(outcome.url, job.output, signal);
-            },
-          }),
-        );
-        ctx.progress(1);
-        return result;
-      } catch (error) {
-        if (signal.aborted) {
-          if (running !== undefined && abortWantsCancel(signal.reason)) await cancel(running);
-          throw signal.reason;
-        }
-        if (typeof error === 'object' && error !== null && stateErrors.has(error)) throw error;
-        throw mapRunwayError(error, IDENTITY, apiKey);
-      }
+          // Runway's output URLs are signed: no key is sent.
+          clipSource: (url) => ({ url }),
+          cancel: (taskId) =>
+            settleWithin(
+              client.tasks.delete(taskId, { maxRetries: 0, timeout: cancelTimeoutMs }),
+              cancelTimeoutMs,
+            ),
+          mapError: (error) => mapRunwayError(error, IDENTITY, apiKey),
+        },
+        request,
+        ctx,
+      );
     },
   });
-
-  async function download(url: string, path: string, signal: AbortSignal): Promise<void> {
-    try {
-      // Runway's output URLs are signed: no key is sent.
-      await downloadToFile({
-        url,
-        path,
-        signal,
-        timeoutMs: options.downloadTimeoutMs,
-        maxBytes: options.maxDownloadBytes,
-      });
-    } catch (error) {
-      if (!(error instanceof DownloadError)) throw error;
-      if (error.failure === 'too_large') {
-        throw providerError({
-          provider: IDENTITY,
-          failure: 'bad_request',
-          reason: error.message,
-          cause: error,
-        });
-      }
-      // An expired URL, a dropped connection: the retry polls the task again for a fresh URL.
-      throw providerError({
-        provider: IDENTITY,
-        failure: error.failure === 'timeout' ? 'timeout' : 'unavailable',
-        reason: `downloading the video failed (${error.message})`,
-        cause: error,
-      });
-    }
-  }
 }

@@ -48,7 +48,7 @@ const stabilityConfig = z.object({
 /** Options of {@link createStabilityImageProvider}. */
 export interface StabilityImageProviderOptions {
   /** The API origin, e.g. a fake's URL. Default `https://api.stability.ai`. */
-  readonly baseUrl?: string;
+  readonly baseUrl?: string | undefined;
   /** Per call (request and download), in ms. Default 90 000. */
   readonly timeoutMs?: number;
 }

@@ -39,6 +39,18 @@ export type FakeFault =
   /** Wait before handling the request normally. */
   | { readonly kind: 'delay'; readonly ms: number };
 
+/**
+ * How long a fake waits before answering, in ms: the same for every route, or per route name
+ * (routes not named answer at once). Stands in for a provider's real response time.
+ */
+export type FakeLatency = number | Readonly<Record<string, number>>;
+
+/** Options of {@link startFakeHttpServer}. */
+export interface FakeHttpServerOptions {
+  /** Wait before answering each request, faults included (bar hangs). Default none. */
+  readonly latencyMs?: FakeLatency | undefined;
+}
+
 /** One route of a fake server. */
 export interface FakeRoute {
   readonly method: string;
@@ -70,7 +82,8 @@ export interface FakeHttpServer {
 /**
  * Starts an HTTP server on loopback (a free port) that answers with the given routes, counts
  * requests and injects faults: the base of the provider fakes in `@vidgenie/nodes/testing`.
- * Unknown routes answer 404 with a JSON error.
+ * Unknown routes answer 404 with a JSON error. `latencyMs` makes routes take a provider's time
+ * to answer (benchmarks scale real response times down with it).
  *
  * @example
  * ```ts
@@ -82,7 +95,13 @@ export interface FakeHttpServer {
  * await server.close();
  * ```
  */
-export async function startFakeHttpServer(routes: readonly FakeRoute[]): Promise<FakeHttpServer> {
+export async function startFakeHttpServer(
+  routes: readonly FakeRoute[],
+  options: FakeHttpServerOptions = {},
+): Promise<FakeHttpServer> {
+  const latency = options.latencyMs;
+  const latencyOf = (name: string) =>
+    typeof latency === 'number' ? latency : latency === undefined ? 0 : (latency[name] ?? 0);
   const counts = new Map<string, number>();
   const log: FakeHttpServer['log'] = [];
   const faults = new Map<string, FakeFault[]>();
@@ -123,6 +142,9 @@ export async function startFakeHttpServer(routes: readonly FakeRoute[]): Promise
       });
     }
     const fault = faults.get(name)?.shift();
+    const wait = fault?.kind === 'hang' ? 0 : latencyOf(name);
+    // Unref'd: a closed fake does not keep the process alive for its pending answers.
+    if (wait > 0) await new Promise((r) => setTimeout(r, wait).unref());
     if (fault?.kind === 'hang') {
       hanging.add(res);
       res.on('close', () => hanging.delete(res));

@@ -111,4 +111,29 @@ describe('startGeminiFake, driven by @google/genai', () => {
     const failed = await ai.operations.getVideosOperation({ operation: second });
     expect(failed.error).toEqual({ code: 3, message: 'bad image' });
   });
+
+  it('with jobMs, operations end by time rather than by polls', async () => {
+    const slow = await startGeminiFake({ jobMs: 60_000 });
+    const instant = await startGeminiFake({ jobMs: 0, pendingPolls: 5 });
+    try {
+      for (const [server, done] of [
+        [slow, false],
+        [instant, true],
+      ] as const) {
+        const client = new GoogleGenAI({
+          apiKey: KEY,
+          vertexai: false,
+          httpOptions: { baseUrl: server.url },
+        });
+        let operation = await client.models.generateVideos({
+          model: 'veo-3.1-generate-001',
+          source: { image },
+        });
+        for (let i = 0; i < 3; i++) operation = await client.operations.getVideosOperation({ operation });
+        expect(operation.done === true).toBe(done);
+      }
+    } finally {
+      await Promise.all([slow.close(), instant.close()]);
+    }
+  });
 });

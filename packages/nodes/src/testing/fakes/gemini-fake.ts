@@ -2,8 +2,10 @@ import { randomBytes } from 'node:crypto';
 import {
   type FakeFault,
   type FakeHttpServer,
+  type FakeLatency,
   type FakeRequest,
   type FakeResponse,
+  type FakeRoute,
   startFakeHttpServer,
 } from './fake-http-server.ts';
 import { type FakeClipOptions, renderTestClip } from './runway-fake.ts';
@@ -31,6 +33,16 @@ export interface GeminiFakeOptions {
   readonly models?: readonly string[];
   /** The clips served. */
   readonly clip?: FakeClipOptions;
+  /**
+   * How long an operation runs, in ms from its start, whatever the number of polls. Default:
+   * operations are done after `pendingPolls` polls.
+   */
+  readonly jobMs?: number;
+  /**
+   * Response time in ms, for every route or per route name (`predictLongRunning`,
+   * `operations.get`, `files.download`...).
+   */
+  readonly latencyMs?: FakeLatency;
 }
 
 /** What the fake knows of an operation. */
@@ -199,6 +211,8 @@ export async function startGeminiFake(options: GeminiFakeOptions = {}): Promise<
   const byName = new Map<string, GeminiFakeOperation>();
   const byFile = new Map<string, GeminiFakeOperation>();
   const queued: GeminiFakeOutcome[] = [];
+  /** When each operation started (`performance.now()`), for `jobMs`. */
+  const startedAt = new Map<GeminiFakeOperation, number>();
 
   const refuse = (request: FakeRequest): FakeResponse | undefined => {
     const key = request.headers['x-goog-api-key'] ?? request.query.get('key') ?? undefined;
@@ -224,7 +238,7 @@ export async function startGeminiFake(options: GeminiFakeOptions = {}): Promise<
     });
   };
 
-  const server = await startFakeHttpServer([
+  const routes: FakeRoute[] = [
     {
       method: 'GET',
       path: '/v1beta/models',
@@ -310,6 +324,7 @@ export async function startGeminiFake(options: GeminiFakeOptions = {}): Promise<
           fileId: randomBytes(6).toString('hex'),
         };
         operations.push(operation);
+        startedAt.set(operation, performance.now());
         byName.set(operation.name, operation);
         byFile.set(operation.fileId, operation);
         return { body: { name: operation.name } };
@@ -328,7 +343,11 @@ export async function startGeminiFake(options: GeminiFakeOptions = {}): Promise<
         }
         operation.polls++;
         const name = operation.name;
-        if (operation.polls <= pendingPolls) return { body: { name, done: false } };
+        const running =
+          options.jobMs === undefined
+            ? operation.polls <= pendingPolls
+            : performance.now() - (startedAt.get(operation) ?? 0) < options.jobMs;
+        if (running) return { body: { name, done: false } };
         switch (operation.outcome.kind) {
           case 'succeed':
             return {
@@ -410,7 +429,8 @@ export async function startGeminiFake(options: GeminiFakeOptions = {}): Promise<
         };
       },
     },
-  ]);
+  ];
+  const server = await startFakeHttpServer(routes, { latencyMs: options.latencyMs });
 
   return {
     url: server.url,

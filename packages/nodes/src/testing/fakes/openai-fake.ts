@@ -4,8 +4,10 @@ import { hashString } from '../../providers/local/prompt-scene.ts';
 import {
   type FakeFault,
   type FakeHttpServer,
+  type FakeLatency,
   type FakeRequest,
   type FakeResponse,
+  type FakeRoute,
   startFakeHttpServer,
 } from './fake-http-server.ts';
 
@@ -25,6 +27,8 @@ export interface OpenAiFakeOptions {
   readonly echoKeyInErrors?: boolean;
   /** The model ids `GET /v1/models` lists. */
   readonly models?: readonly string[];
+  /** Response time in ms, for every route or per route name (`chat.completions`, `images.generate`). */
+  readonly latencyMs?: FakeLatency;
 }
 
 /** One request a route handled, with its JSON body. */
@@ -490,11 +494,12 @@ export async function startOpenAiFake(options: OpenAiFakeOptions = {}): Promise<
     };
   };
 
-  const server = await startFakeHttpServer([
+  const routes: FakeRoute[] = [
     { method: 'POST', path: '/v1/chat/completions', name: 'chat.completions', handle: chat },
     { method: 'POST', path: '/v1/images/generations', name: 'images.generate', handle: images },
     { method: 'GET', path: '/v1/models', name: 'models.list', handle: listModels },
-  ]);
+  ];
+  const server = await startFakeHttpServer(routes, { latencyMs: options.latencyMs });
   return {
     url: server.url,
     baseURL: `${server.url}/v1`,

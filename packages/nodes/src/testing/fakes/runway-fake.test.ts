@@ -1,4 +1,10 @@
-import RunwayML, { AuthenticationError, BadRequestError, NotFoundError, RateLimitError } from '@runwayml/sdk';
+import RunwayML, {
+  APIConnectionTimeoutError,
+  AuthenticationError,
+  BadRequestError,
+  NotFoundError,
+  RateLimitError,
+} from '@runwayml/sdk';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type RunwayFake, runwayFaults, startRunwayFake } from './runway-fake.ts';
 
@@ -100,5 +106,32 @@ describe('startRunwayFake, driven by @runwayml/sdk', () => {
     expect(error).toBeInstanceOf(RateLimitError);
     expect((error as RateLimitError).headers.get('retry-after')).toBe('3');
     expect(fake.counts.get('image_to_video')).toBe(2);
+  });
+
+  it('with jobMs, tasks end by time rather than by polls; latencyMs slows the routes it names', async () => {
+    const create = (c: RunwayML) =>
+      c.imageToVideo.create({ model: 'gen4_turbo', promptImage, ratio: '720:1280', duration: 5 });
+    const slow = await startRunwayFake({ jobMs: 60_000, latencyMs: { organization: 1_000 } });
+    const instant = await startRunwayFake({ jobMs: 0 });
+    try {
+      const slowClient = new RunwayML({
+        apiKey: 'key_test',
+        baseURL: slow.url,
+        maxRetries: 0,
+        timeout: 5_000,
+      });
+      const { id } = await create(slowClient);
+      const statuses = [];
+      for (let i = 0; i < 6; i++) statuses.push((await slowClient.tasks.retrieve(id)).status);
+      expect(statuses).toEqual(Array(6).fill('PENDING'));
+      const hurried = new RunwayML({ apiKey: 'key_test', baseURL: slow.url, maxRetries: 0, timeout: 50 });
+      await expect(hurried.organization.retrieve()).rejects.toBeInstanceOf(APIConnectionTimeoutError);
+
+      const instantClient = new RunwayML({ apiKey: 'key_test', baseURL: instant.url, maxRetries: 0 });
+      const task = await create(instantClient);
+      expect((await instantClient.tasks.retrieve(task.id)).status).toBe('SUCCEEDED');
+    } finally {
+      await Promise.all([slow.close(), instant.close()]);
+    }
   });
 });

@@ -6,7 +6,9 @@ import { runFfmpeg } from '../../media/ffmpeg.ts';
 import {
   type FakeFault,
   type FakeHttpServer,
+  type FakeLatency,
   type FakeRequest,
+  type FakeRoute,
   startFakeHttpServer,
 } from './fake-http-server.ts';
 
@@ -88,6 +90,17 @@ export interface RunwayFakeOptions {
   readonly clip?: FakeClipOptions;
   /** The organization's credit balance. Default 12 345. */
   readonly creditBalance?: number;
+  /**
+   * How long a task runs, in ms from its creation, whatever the number of polls: PENDING for its
+   * first tenth, then RUNNING with `progress` by elapsed time, then it ends. Default: tasks move
+   * on by polls (`pendingPolls`, `runningPolls`).
+   */
+  readonly jobMs?: number;
+  /**
+   * Response time in ms, for every route or per route name (`image_to_video`, `tasks.retrieve`,
+   * `output`...).
+   */
+  readonly latencyMs?: FakeLatency;
 }
 
 /** What the fake knows of a task. */
@@ -166,6 +179,8 @@ export async function startRunwayFake(options: RunwayFakeOptions = {}): Promise<
   const byId = new Map<string, RunwayFakeTask>();
   const queued: RunwayFakeOutcome[] = [];
   const createdAt = new Date().toISOString();
+  /** When each task was created (`performance.now()`), for `jobMs`. */
+  const startedAt = new Map<RunwayFakeTask, number>();
   let url = '';
 
   const refuse = (request: FakeRequest) => {
@@ -185,7 +200,7 @@ export async function startRunwayFake(options: RunwayFakeOptions = {}): Promise<
     body: { error: `Validation of body failed: ${path}: ${message}`, issues: [{ path: [path], message }] },
   });
 
-  const server = await startFakeHttpServer([
+  const routes: FakeRoute[] = [
     {
       method: 'GET',
       path: '/v1/organization',
@@ -259,6 +274,7 @@ export async function startRunwayFake(options: RunwayFakeOptions = {}): Promise<
         };
         tasks.push(task);
         byId.set(task.id, task);
+        startedAt.set(task, performance.now());
         return { body: { id: task.id, estimatedCost: { credits: 5 * seconds } } };
       },
     },
@@ -318,16 +334,29 @@ export async function startRunwayFake(options: RunwayFakeOptions = {}): Promise<
         };
       },
     },
-  ]);
+  ];
+  const server = await startFakeHttpServer(routes, { latencyMs: options.latencyMs });
   url = server.url;
+
+  /** How far a task is: pending, or running with its progress in [0, 1] (1: it has ended). */
+  function progressOf(task: RunwayFakeTask, polls: number): 'pending' | number {
+    const jobMs = options.jobMs;
+    if (jobMs === undefined) {
+      return polls <= pendingPolls ? 'pending' : Math.min(1, (polls - pendingPolls) / (runningPolls + 1));
+    }
+    const elapsed = performance.now() - (startedAt.get(task) ?? 0);
+    if (elapsed >= jobMs) return 1;
+    return elapsed < jobMs / 10 ? 'pending' : elapsed / jobMs;
+  }
 
   function taskView(task: RunwayFakeTask, polls: number): Record<string, unknown> {
     const base = { id: task.id, createdAt };
     const estimatedCost = { credits: 5 * task.duration };
     if (task.removal === 'cancelled') return { ...base, status: 'CANCELLED', cost: { credits: 0 } };
-    if (polls <= pendingPolls) return { ...base, status: 'PENDING', estimatedCost };
-    if (polls <= pendingPolls + runningPolls) {
-      const progress = Math.round(((polls - pendingPolls) / (runningPolls + 1)) * 1000) / 1000;
+    const done = progressOf(task, polls);
+    if (done === 'pending') return { ...base, status: 'PENDING', estimatedCost };
+    if (done < 1) {
+      const progress = Math.round(done * 1000) / 1000;
       return { ...base, status: 'RUNNING', progress, estimatedCost };
     }
     const cost = { credits: 5 * task.duration };

@@ -2,8 +2,10 @@ import { createHash, randomBytes } from 'node:crypto';
 import { PNG } from 'pngjs';
 import {
   type FakeHttpServer,
+  type FakeLatency,
   type FakeRequest,
   type FakeResponse,
+  type FakeRoute,
   startFakeHttpServer,
 } from './fake-http-server.ts';
 
@@ -54,6 +56,8 @@ export interface StabilityFakeOptions {
   readonly flaggedWords?: readonly string[];
   /** Prompts containing one of these words get a 200 with `finish-reason: CONTENT_FILTERED`. Default `['blurry-nsfw']`. */
   readonly filteredWords?: readonly string[];
+  /** Response time in ms, for every route or per route name (`generate`, `balance`, `account`). */
+  readonly latencyMs?: FakeLatency;
 }
 
 /** A running Stability fake. Route names: `generate`, `balance`, `account`. */
@@ -115,7 +119,7 @@ export async function startStabilityFake(options: StabilityFakeOptions = {}): Pr
     );
   };
 
-  const server = await startFakeHttpServer([
+  const routes: FakeRoute[] = [
     {
       method: 'POST',
       path: /^\/v2beta\/stable-image\/generate\/(?<endpoint>[a-z0-9-]+)$/,
@@ -228,7 +232,8 @@ export async function startStabilityFake(options: StabilityFakeOptions = {}): Pr
           },
         },
     },
-  ]);
+  ];
+  const server = await startFakeHttpServer(routes, { latencyMs: options.latencyMs });
 
   return {
     url: server.url,
