@@ -5,6 +5,7 @@
 export default [
   'packages/engine',
   'packages/nodes',
+  'packages/server',
   'examples/embed-engine',
   'examples/short-video',
   'examples/custom-provider',

@@ -1,0 +1,11 @@
+import type { Migration } from 'kysely';
+import * as accountsVaultLedger from './0001-accounts-vault-ledger.ts';
+
+/**
+ * Every migration, in order. Names are permanent: a new schema change is a new entry, never an edit.
+ * Listed statically (not read from a folder) so bundlers and `tsc` see every migration.
+ * @internal
+ */
+export const migrations: Readonly<Record<string, Migration>> = {
+  '0001-accounts-vault-ledger': accountsVaultLedger,
+};

@@ -1,0 +1,63 @@
+import { PGlite } from '@electric-sql/pglite';
+import { Kysely, PostgresDialect } from 'kysely';
+import pg from 'pg';
+import { createPGlitePool } from './pglite-pool.ts';
+import type { DB } from './schema.ts';
+
+/** Where the data lives: embedded PGlite (a folder, or `memory://`) or a PostgreSQL server. */
+export type DatabaseOptions =
+  | { readonly kind: 'pglite'; readonly dataDir: string }
+  | { readonly kind: 'postgres'; readonly url: string; readonly maxConnections?: number };
+
+/** An open database: the typed Kysely instance and how to close it. */
+export interface Database {
+  readonly db: Kysely<DB>;
+  readonly kind: DatabaseOptions['kind'];
+  /** Closes every connection (and stops PGlite). */
+  close(): Promise<void>;
+}
+
+const INT8_OID = 20;
+
+/**
+ * Opens the database. PGlite is the embedded default; PostgreSQL when a URL is given. Both speak the
+ * same SQL through Kysely's `PostgresDialect`. 64-bit integers are read as JavaScript numbers on
+ * both (PGlite already does; `pg` would return strings).
+ *
+ * @example
+ * ```ts
+ * import { openDatabase } from '@vidgenie/server';
+ * const database = await openDatabase({ kind: 'pglite', dataDir: 'memory://' });
+ * await database.close();
+ * ```
+ */
+export async function openDatabase(options: DatabaseOptions): Promise<Database> {
+  if (options.kind === 'pglite') {
+    const pglite = await PGlite.create(options.dataDir);
+    const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool: createPGlitePool(pglite) }) });
+    return {
+      db,
+      kind: 'pglite',
+      async close() {
+        await db.destroy();
+        await pglite.close();
+      },
+    };
+  }
+  const pool = new pg.Pool({
+    connectionString: options.url,
+    max: options.maxConnections ?? 10,
+    types: {
+      getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
+        oid === INT8_OID && format !== 'binary'
+          ? (value: string) => Number(value)
+          : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
+    },
+  });
+  const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
+  return {
+    db,
+    kind: 'postgres',
+    close: () => db.destroy(),
+  };
+}

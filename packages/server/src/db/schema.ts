@@ -1,0 +1,186 @@
+import type { ColumnType, Generated, Insertable, JSONColumnType, Selectable, Updateable } from 'kysely';
+
+/** A timestamp column: read as `Date`, written as `Date` or an ISO string, defaulted by the database. */
+type CreatedAt = ColumnType<Date, Date | string | undefined, never>;
+type Timestamp = ColumnType<Date, Date | string, Date | string>;
+type NullableTimestamp = ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
+
+/** The roles a user can have. */
+export type UserRole = 'user' | 'admin';
+/** Subscription plans (PRD 5.2). */
+export type PlanId = 'free' | 'starter' | 'pro' | 'enterprise';
+/** Where a provider key stands after its last test. */
+export type KeyStatus = 'valid' | 'invalid' | 'unchecked';
+/** Life of a credit hold: pending until released (what was not captured is returned) or expired by the sweeper. */
+export type HoldState = 'pending' | 'released' | 'expired';
+/** Kinds of ledger entry. */
+export type LedgerEntryKind =
+  | 'grant'
+  | 'renewal'
+  | 'purchase'
+  | 'reserve'
+  | 'capture'
+  | 'release'
+  | 'expire'
+  | 'adjustment';
+
+/** `users`: one row per account. Emails are stored lower-cased. */
+export interface UsersTable {
+  id: string;
+  email: string;
+  password_hash: string;
+  role: ColumnType<UserRole, UserRole | undefined, UserRole>;
+  created_at: CreatedAt;
+}
+
+/** `sessions`: server-side sessions; only the SHA-256 of the cookie token is stored. */
+export interface SessionsTable {
+  token_hash: string;
+  user_id: string;
+  created_at: CreatedAt;
+  last_seen_at: Timestamp;
+  expires_at: Timestamp;
+}
+
+/** `api_tokens`: personal Bearer tokens; only the SHA-256 of the token is stored. */
+export interface ApiTokensTable {
+  id: string;
+  user_id: string;
+  name: string;
+  token_hash: string;
+  /** The token's visible prefix (`vgt_` plus 4 characters), to tell tokens apart in a list. */
+  prefix: string;
+  created_at: CreatedAt;
+  last_used_at: NullableTimestamp;
+  revoked_at: NullableTimestamp;
+}
+
+/** `provider_keys`: one encrypted key per (user, provider id). `ciphertext` is the only column that depends on the key's value besides `last_four`. */
+export interface ProviderKeysTable {
+  id: string;
+  user_id: string;
+  provider_id: string;
+  /** The id of the key-ring key that encrypted this row (bound into the AAD). */
+  key_id: string;
+  /** `version(1) | iv(12) | tag(16) | ciphertext`. */
+  ciphertext: Buffer;
+  last_four: string;
+  status: ColumnType<KeyStatus, KeyStatus | undefined, KeyStatus>;
+  status_reason: ColumnType<string | null, string | null | undefined, string | null>;
+  checked_at: NullableTimestamp;
+  created_at: CreatedAt;
+  updated_at: Timestamp;
+}
+
+/** `audit_log`: who did what to which key or account, when. Never a secret. */
+export interface AuditLogTable {
+  id: string;
+  actor_user_id: string | null;
+  subject_user_id: string | null;
+  action: string;
+  target: string | null;
+  detail: JSONColumnType<
+    Record<string, unknown>,
+    Record<string, unknown> | undefined,
+    Record<string, unknown>
+  >;
+  ip: string | null;
+  created_at: CreatedAt;
+}
+
+/** `credit_accounts`: one per user; `held` is the sum of pending holds. */
+export interface CreditAccountsTable {
+  user_id: string;
+  plan: PlanId;
+  balance: number;
+  held: ColumnType<number, number | undefined, number>;
+  /** Enterprise: reservations never fail for lack of balance, and the balance may go negative. */
+  unlimited: ColumnType<boolean, boolean | undefined, boolean>;
+  period_start: Timestamp;
+  renews_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+/** `credit_holds`: two-phase transfers (reserve → capture per node → release the rest). */
+export interface CreditHoldsTable {
+  id: string;
+  user_id: string;
+  run_id: string;
+  amount: number;
+  captured: ColumnType<number, number | undefined, number>;
+  /** What the release (or expiry) returned; null while pending. */
+  returned: ColumnType<number | null, number | null | undefined, number | null>;
+  state: ColumnType<HoldState, HoldState | undefined, HoldState>;
+  expires_at: Timestamp;
+  created_at: CreatedAt;
+  resolved_at: NullableTimestamp;
+}
+
+/** `credit_captures`: at most one per (hold, node). */
+export interface CreditCapturesTable {
+  hold_id: string;
+  node_id: string;
+  amount: number;
+  created_at: CreatedAt;
+}
+
+/** `ledger_entries`: append-only (a trigger refuses UPDATE and DELETE); balances can be recomputed from it. */
+export interface LedgerEntriesTable {
+  id: string;
+  /** Orders entries (history pages, reconciliation) independently of clock ties. */
+  seq: Generated<number>;
+  user_id: string;
+  kind: LedgerEntryKind;
+  /** Change to the balance (negative for a capture). */
+  balance_delta: number;
+  /** Change to the held amount. */
+  held_delta: number;
+  balance_after: number;
+  held_after: number;
+  reason: string;
+  run_id: string | null;
+  node_id: string | null;
+  hold_id: string | null;
+  idempotency_key: string;
+  actor_user_id: string | null;
+  created_at: CreatedAt;
+}
+
+/** `idempotency_keys`: stored responses of requests sent with an `Idempotency-Key` header. */
+export interface IdempotencyKeysTable {
+  user_id: string;
+  key: string;
+  request_hash: string;
+  status_code: number;
+  response_body: JSONColumnType<object, object, object>;
+  created_at: CreatedAt;
+}
+
+/** The typed database: one interface per table. */
+export interface DB {
+  users: UsersTable;
+  sessions: SessionsTable;
+  api_tokens: ApiTokensTable;
+  provider_keys: ProviderKeysTable;
+  audit_log: AuditLogTable;
+  credit_accounts: CreditAccountsTable;
+  credit_holds: CreditHoldsTable;
+  credit_captures: CreditCapturesTable;
+  ledger_entries: LedgerEntriesTable;
+  idempotency_keys: IdempotencyKeysTable;
+}
+
+/** A `users` row as read. */
+export type UserRow = Selectable<UsersTable>;
+/** A `provider_keys` row as read. */
+export type ProviderKeyRow = Selectable<ProviderKeysTable>;
+/** A `credit_accounts` row as read. */
+export type CreditAccountRow = Selectable<CreditAccountsTable>;
+/** A `credit_holds` row as read. */
+export type CreditHoldRow = Selectable<CreditHoldsTable>;
+/** A `ledger_entries` row as read. */
+export type LedgerEntryRow = Selectable<LedgerEntriesTable>;
+/** A `ledger_entries` row as written. */
+export type NewLedgerEntry = Insertable<LedgerEntriesTable>;
+/** An update to `credit_accounts`. */
+export type CreditAccountUpdate = Updateable<CreditAccountsTable>;

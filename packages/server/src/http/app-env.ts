@@ -1,0 +1,40 @@
+import type { ProviderRegistry } from '@vidgenie/nodes';
+import type { Kysely } from 'kysely';
+import type { Logger } from 'pino';
+import type { ServerConfig } from '../config/server-config.ts';
+import type { DB, UserRole } from '../db/schema.ts';
+import type { CreditLedger } from '../ledger/credit-ledger.ts';
+import type { ProviderKeyVault } from '../vault/provider-key-vault.ts';
+import type { RateLimits } from './rate-limits.ts';
+
+/** Who is calling: set by the auth middleware from a session cookie or a Bearer token. */
+export interface AuthContext {
+  readonly userId: string;
+  readonly role: UserRole;
+  /** How the caller authenticated: cookie writes need a same-origin check; Bearer ones do not. */
+  readonly via: 'session' | 'token';
+}
+
+/** Everything a route needs, built once per server. */
+export interface AppServices {
+  readonly db: Kysely<DB>;
+  readonly config: ServerConfig;
+  readonly log: Logger;
+  readonly vault: ProviderKeyVault;
+  readonly ledger: CreditLedger;
+  readonly providers: ProviderRegistry;
+  readonly limits: RateLimits;
+  /** The current time (tests move it). */
+  readonly now: () => Date;
+}
+
+/** Hono's environment for every route: typed context variables. */
+export interface AppEnv {
+  Variables: {
+    services: AppServices;
+    auth: AuthContext | undefined;
+    requestId: string;
+    /** The client's address (from the socket, or `X-Forwarded-For` behind a trusted proxy). */
+    clientIp: string;
+  };
+}

@@ -1,0 +1,127 @@
+import { OpenAPIHono } from '@hono/zod-openapi';
+import { bodyLimit } from 'hono/body-limit';
+import { createMiddleware } from 'hono/factory';
+import { requestId } from 'hono/request-id';
+import { secureHeaders } from 'hono/secure-headers';
+import { accountsRoutes } from '../accounts/accounts-routes.ts';
+import { ApiError } from '../errors/api-error.ts';
+import { creditsRoutes } from '../ledger/credits-routes.ts';
+import { vaultRoutes } from '../vault/vault-routes.ts';
+import type { AppEnv, AppServices } from './app-env.ts';
+import { authenticateRequest } from './authenticate-request.ts';
+import { clientIp } from './client-ip.ts';
+import { handleError } from './handle-error.ts';
+import { rejectCrossSiteWrites } from './reject-cross-site-writes.ts';
+import { requireUser } from './require-auth.ts';
+
+/** The routes anyone may call, signed in or not. */
+const PUBLIC_ROUTES: ReadonlySet<string> = new Set([
+  'GET /api/health',
+  'GET /api/openapi.json',
+  'POST /api/auth/signup',
+  'POST /api/auth/login',
+  'POST /api/auth/logout',
+]);
+
+/**
+ * The HTTP application: every API route behind the same middleware (request id, security headers,
+ * body limit, authentication, CSRF check, rate limits) and one error shape. Serve it with
+ * `@hono/node-server`, or call `app.request()` in tests.
+ *
+ * @example
+ * ```ts
+ * import { createApp, createServices, loadConfig } from '@vidgenie/server';
+ * const services = await createServices(loadConfig({ VIDGENIE_DATA_DIR: './.vidgenie-example' }));
+ * const app = createApp(services);
+ * const response = await app.request('/api/health');
+ * console.log(response.status); // 200
+ * await services.close();
+ * ```
+ */
+export function createApp(services: AppServices): OpenAPIHono<AppEnv> {
+  const app = new OpenAPIHono<AppEnv>();
+  const https = services.config.VIDGENIE_PUBLIC_URL?.startsWith('https://') ?? false;
+
+  app.use(requestId());
+  app.use(
+    createMiddleware<AppEnv>(async (c, next) => {
+      c.set('services', services);
+      c.set('auth', undefined);
+      c.set('clientIp', clientIp(c, services.config.VIDGENIE_TRUST_PROXY));
+      await next();
+    }),
+  );
+  app.use(
+    secureHeaders({
+      contentSecurityPolicy: {
+        defaultSrc: ["'self'"],
+        baseUri: ["'none'"],
+        objectSrc: ["'none'"],
+        frameAncestors: ["'none'"],
+        imgSrc: ["'self'", 'data:', 'blob:'],
+        mediaSrc: ["'self'", 'blob:'],
+        formAction: ["'self'"],
+      },
+      strictTransportSecurity: https ? 'max-age=31536000; includeSubDomains' : false,
+      xFrameOptions: 'DENY',
+      referrerPolicy: 'strict-origin-when-cross-origin',
+    }),
+  );
+  app.use(
+    '/api/*',
+    bodyLimit({
+      maxSize: services.config.VIDGENIE_BODY_LIMIT,
+      onError: () => {
+        throw new ApiError(
+          'PAYLOAD_TOO_LARGE',
+          `The request body is larger than ${services.config.VIDGENIE_BODY_LIMIT} bytes.`,
+        );
+      },
+    }),
+  );
+  app.use('/api/*', authenticateRequest);
+  app.use('/api/*', rejectCrossSiteWrites);
+  // Deny by default: every API route needs a caller unless listed as public, and this answers
+  // 401 before any input is validated (handlers still call `requireUser` for the typed caller).
+  app.use(
+    '/api/*',
+    createMiddleware<AppEnv>(async (c, next) => {
+      if (!PUBLIC_ROUTES.has(`${c.req.method} ${c.req.path}`)) requireUser(c);
+      await next();
+    }),
+  );
+  app.use(
+    '/api/*',
+    createMiddleware<AppEnv>(async (c, next) => {
+      const auth = c.get('auth');
+      if (auth === undefined) await services.limits.consume('requestsPerIp', c.get('clientIp'));
+      else await services.limits.consume('requestsPerUser', auth.userId);
+      await next();
+    }),
+  );
+
+  app.get('/api/health', (c) => c.json({ status: 'ok' }));
+  app.route('/', accountsRoutes());
+  app.route('/', vaultRoutes());
+  app.route('/', creditsRoutes());
+
+  app.doc31('/api/openapi.json', {
+    openapi: '3.1.0',
+    info: {
+      title: 'VidGenie API',
+      version: '0.1.0',
+      description:
+        'Accounts, provider keys (BYOK) and credits. Authenticate with the session cookie (browser) or a personal API token: `Authorization: Bearer vgt_…`. Errors share one shape: `{ "error": { "code", "message", "details" } }`.',
+    },
+  });
+  app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', { type: 'http', scheme: 'bearer' });
+
+  app.notFound((c) =>
+    c.json(
+      new ApiError('NOT_FOUND', `No route for ${c.req.method} ${new URL(c.req.url).pathname}.`).toBody(),
+      404,
+    ),
+  );
+  app.onError(handleError);
+  return app;
+}

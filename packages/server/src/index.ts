@@ -1,0 +1,131 @@
+/**
+ * `@vidgenie/server`: VidGenie's HTTP API and its services: accounts, the bring-your-own-key
+ * vault (AES-256-GCM), the two-phase credits ledger, and the data layer on PGlite or PostgreSQL.
+ * The `vidgenie` command (`serve`, `migrate`, `keys rotate`) is built on these exports.
+ *
+ * @module
+ */
+
+// Audit log
+export {
+  type AuditAction,
+  type AuditEntry,
+  type AuditRecord,
+  listAudit,
+  recordAudit,
+  type VaultAuditAction,
+} from './audit/audit-log.ts';
+// Configuration
+export { ConfigError, loadConfig, type ServerConfig, ServerConfigSchema } from './config/server-config.ts';
+// Data layer
+export { type MigrateReport, MigrationError, migrateToLatest } from './db/migrate.ts';
+export { type Database, type DatabaseOptions, openDatabase } from './db/open-database.ts';
+export type {
+  CreditAccountRow,
+  CreditHoldRow,
+  DB,
+  HoldState,
+  KeyStatus,
+  LedgerEntryKind,
+  LedgerEntryRow,
+  PlanId,
+  ProviderKeyRow,
+  UserRole,
+  UserRow,
+} from './db/schema.ts';
+export { ApiError, type ApiErrorBody } from './errors/api-error.ts';
+// Errors
+export { API_ERROR_STATUS, type ApiErrorCode, ENGINE_ERROR_API_CODE } from './errors/api-error-code.ts';
+// HTTP
+export type { AppEnv, AppServices, AuthContext } from './http/app-env.ts';
+export { createApp } from './http/create-app.ts';
+export { RATE_LIMITS, type RateLimitName, type RateLimits } from './http/rate-limits.ts';
+export { requireAdmin, requireUser } from './http/require-auth.ts';
+export { newId } from './ids/new-id.ts';
+export type { CreditBalance } from './ledger/balance.ts';
+export type { CaptureArgs, CaptureResult } from './ledger/capture.ts';
+export type { CreditAccount } from './ledger/credit-account.ts';
+export type { CreditHold } from './ledger/credit-hold.ts';
+// Credits ledger
+export {
+  type CreateCreditLedgerOptions,
+  type CreditLedger,
+  createCreditLedger,
+} from './ledger/credit-ledger.ts';
+export { estimateWorkflow } from './ledger/estimate-workflow.ts';
+export type { GrantArgs, GrantResult } from './ledger/grant.ts';
+export type { HistoryEntry, HistoryOptions, HistoryPage } from './ledger/history.ts';
+export { createLedgerBillingHooks, type LedgerBillingHooksOptions } from './ledger/ledger-billing-hooks.ts';
+export type { OpenAccountArgs } from './ledger/open-account.ts';
+export {
+  addMonths,
+  type BillingPeriod,
+  currentPeriod,
+  PLAN_IDS,
+  PLANS,
+  type Plan,
+  renewalTopUp,
+} from './ledger/plans.ts';
+export type { AccountDrift, HoldDrift, ReconcileReport } from './ledger/reconcile.ts';
+export type { ReleaseArgs, ReleaseResult } from './ledger/release.ts';
+export type { RenewReport } from './ledger/renew-accounts.ts';
+export type { ReserveArgs, ReserveResult } from './ledger/reserve.ts';
+export type { ResolvedState } from './ledger/resolve-hold.ts';
+export type { SetPlanArgs } from './ledger/set-plan.ts';
+export { type LedgerMaintenanceOptions, startLedgerMaintenance } from './ledger/start-ledger-maintenance.ts';
+export type { SweepReport } from './ledger/sweep-expired-holds.ts';
+export { createLogger, REDACTED_PATHS } from './log/create-logger.ts';
+export { serverProviders } from './providers/server-providers.ts';
+export { type RunningServer, startServer } from './server/start-server.ts';
+export {
+  type CreateServicesOptions,
+  createServices,
+  databaseOptions,
+  type Services,
+} from './services/create-services.ts';
+// Key vault
+export {
+  createKeyRing,
+  generateVaultKey,
+  KEY_ID_PATTERN,
+  type KeyRing,
+  type KeyRingEntry,
+  KeyRingError,
+  type KeyRingKey,
+  type KeyRingSource,
+  parseKeyRing,
+  VAULT_KEY_BYTES,
+} from './vault/key-ring.ts';
+export { PROVIDER_KEY_AAD_DOMAIN, providerKeyAad } from './vault/provider-key-aad.ts';
+export { MAX_PROVIDER_KEY_LENGTH } from './vault/provider-key-input.ts';
+export {
+  type ProviderKeySlot,
+  type ProviderKeySlotProvider,
+  providerKeySlots,
+} from './vault/provider-key-slots.ts';
+export {
+  createProviderKeyVault,
+  type DecryptProviderKeyArgs,
+  type ProviderKeyEntry,
+  type ProviderKeyVault,
+  type ProviderKeyVaultOptions,
+  type RemoveProviderKeyArgs,
+  type SaveProviderKeyArgs,
+  type TestProviderKeyArgs,
+  type VaultKeyStats,
+} from './vault/provider-key-vault.ts';
+export { type ResolvedKeyRing, resolveKeyRing } from './vault/resolve-key-ring.ts';
+export type { RewrapOptions, RewrapReport } from './vault/rewrap-provider-keys.ts';
+export { formatRotateKeysReport, type RotateKeysReport, rotateKeys } from './vault/rotate-keys.ts';
+export { SEALED_FORMAT_VERSION, type SealedValue, seal, UnsealError, unseal } from './vault/seal.ts';
+export {
+  type BackgroundRewrapOptions,
+  startBackgroundRewrap,
+  type VaultLog,
+} from './vault/start-background-rewrap.ts';
+export {
+  type KeyFileResult,
+  loadOrCreateKeyFile,
+  rotateKeyFile,
+  VAULT_KEY_FILE_NAME,
+} from './vault/vault-key-file.ts';

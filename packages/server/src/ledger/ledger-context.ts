@@ -1,0 +1,12 @@
+import type { Kysely } from 'kysely';
+import type { DB } from '../db/schema.ts';
+
+/**
+ * What every ledger operation works with: the database and the clock. Timestamps the ledger
+ * writes (holds' expiry, entries, captures) come from `now`, so tests can move time.
+ * @internal
+ */
+export interface LedgerContext {
+  readonly db: Kysely<DB>;
+  readonly now: () => Date;
+}

@@ -1,0 +1,105 @@
+import { expect, it } from 'vitest';
+import { createTestApp, type TestApp, type TestUser } from './support/test-app.ts';
+import { describeEachDatabase } from './support/test-databases.ts';
+
+/** Operations anyone may call. Every other operation must answer 401 without credentials. */
+const PUBLIC = new Set(['post /api/auth/signup', 'post /api/auth/login', 'post /api/auth/logout']);
+
+/**
+ * For each operation whose path holds an id: user B aims it at user A's resource. It must answer
+ * 404 or 403, and A's resource must be unchanged. A new route with an id and no entry here fails.
+ */
+const IDOR: Record<string, (t: TestApp, a: TestUser, b: TestUser) => Promise<void>> = {
+  'delete /api/user/tokens/{tokenId}': async (_t, a, b) => {
+    const { apiToken } = (await (await a.request('POST', '/api/user/tokens', { name: 'a' })).json()) as {
+      apiToken: { id: string };
+    };
+    expectDenied(await b.request('DELETE', `/api/user/tokens/${apiToken.id}`));
+    expect(await (await a.request('GET', '/api/user/tokens')).text()).toContain(apiToken.id);
+  },
+  'put /api/user/api-keys/{providerId}': async (t, a, b) => {
+    // Provider ids are per user: B saving "openai" writes B's own slot, never A's.
+    await a.request('PUT', '/api/user/api-keys/openai', { key: 'sk-aaaaaaaaaaaaaaaaaaaa1111' });
+    await b.request('PUT', '/api/user/api-keys/openai', { key: 'sk-bbbbbbbbbbbbbbbbbbbb2222' });
+    expect(
+      await t.services.vault.decryptForUse({ userId: a.id, providerId: 'openai', purpose: 'authz test' }),
+    ).toBe('sk-aaaaaaaaaaaaaaaaaaaa1111');
+  },
+  'delete /api/user/api-keys/{providerId}': async (t, a, b) => {
+    await a.request('PUT', '/api/user/api-keys/stability', { key: 'sk-stability-aaaaaaaa3333' });
+    expectDenied(await b.request('DELETE', '/api/user/api-keys/stability'));
+    expect(
+      await t.services.vault.decryptForUse({ userId: a.id, providerId: 'stability', purpose: 'authz test' }),
+    ).toBe('sk-stability-aaaaaaaa3333');
+  },
+  'post /api/user/api-keys/{providerId}/test': async (_t, a, b) => {
+    await a.request('PUT', '/api/user/api-keys/runway', { key: 'key_aaaaaaaaaaaaaaaa4444' });
+    expectDenied(await b.request('POST', '/api/user/api-keys/runway/test'));
+  },
+};
+
+function expectDenied(response: Response): void {
+  expect([403, 404]).toContain(response.status);
+}
+
+interface OpenApiDoc {
+  paths: Record<string, Record<string, unknown>>;
+}
+
+describeEachDatabase('authorization', ({ database }) => {
+  it('every operation needs credentials, except sign-up, sign-in and sign-out', async () => {
+    const t = await createTestApp(database());
+    const doc = (await (await t.request('GET', '/api/openapi.json')).json()) as OpenApiDoc;
+    const operations = Object.entries(doc.paths).flatMap(([path, methods]) =>
+      Object.keys(methods).map((method) => ({ method, path })),
+    );
+    expect(operations.length).toBeGreaterThan(10);
+    for (const { method, path } of operations) {
+      if (PUBLIC.has(`${method} ${path}`)) continue;
+      const url = path.replace(/\{[^}]+\}/g, 'x');
+      const response = await t.request(
+        method.toUpperCase(),
+        url,
+        method === 'get' || method === 'delete' ? undefined : {},
+      );
+      expect(response.status, `${method.toUpperCase()} ${path}`).toBe(401);
+    }
+  });
+
+  it("user B can never reach user A's resources", async () => {
+    const t = await createTestApp(database());
+    const doc = (await (await t.request('GET', '/api/openapi.json')).json()) as OpenApiDoc;
+    const withIds = Object.entries(doc.paths)
+      .filter(([path]) => path.includes('{') && !path.startsWith('/api/admin/'))
+      .flatMap(([path, methods]) => Object.keys(methods).map((method) => `${method} ${path}`));
+    expect(withIds.sort()).toEqual(Object.keys(IDOR).sort());
+    const a = await t.signUp();
+    const b = await t.signUp();
+    for (const [operation, check] of Object.entries(IDOR)) {
+      await check(t, a, b).catch((error: unknown) => {
+        throw new Error(`${operation}: ${error instanceof Error ? error.message : String(error)}`);
+      });
+    }
+  });
+
+  it('admin routes refuse non-admins with 403', async () => {
+    const t = await createTestApp(database());
+    await t.signUp(); // the installation's first account is its admin
+    const user = await t.signUp();
+    const doc = (await (await t.request('GET', '/api/openapi.json')).json()) as OpenApiDoc;
+    const admin = Object.entries(doc.paths).filter(([path]) => path.startsWith('/api/admin/'));
+    expect(admin.length).toBeGreaterThan(0);
+    for (const [path, methods] of admin) {
+      for (const method of Object.keys(methods)) {
+        const response = await user.request(method.toUpperCase(), path.replace(/\{[^}]+\}/g, 'x'), {
+          userId: user.id,
+          amount: 1000,
+          reason: 'self-grant attempt',
+        });
+        expect(response.status, `${method} ${path}`).toBe(403);
+      }
+    }
+    const balance = (await (await user.request('GET', '/api/credits/balance')).json()) as { balance: number };
+    expect(balance.balance).toBe(100);
+  });
+});
