@@ -28,8 +28,10 @@ export type {
   KeyStatus,
   LedgerEntryKind,
   LedgerEntryRow,
+  NodeCheckpointStatus,
   PlanId,
   ProviderKeyRow,
+  RunCheckpointStatus,
   UserRole,
   UserRow,
 } from './db/schema.ts';
@@ -76,6 +78,8 @@ export { type LedgerMaintenanceOptions, startLedgerMaintenance } from './ledger/
 export type { SweepReport } from './ledger/sweep-expired-holds.ts';
 export { createLogger, REDACTED_PATHS } from './log/create-logger.ts';
 export { serverProviders } from './providers/server-providers.ts';
+// Durable runs
+export { createSqlCheckpointStore, type SqlCheckpointStoreOptions } from './runs/sql-checkpoint-store.ts';
 export { type RunningServer, startServer } from './server/start-server.ts';
 export {
   type CreateServicesOptions,

@@ -91,15 +91,47 @@ describeEachDatabase('authorization', ({ database }) => {
     expect(admin.length).toBeGreaterThan(0);
     for (const [path, methods] of admin) {
       for (const method of Object.keys(methods)) {
-        const response = await user.request(method.toUpperCase(), path.replace(/\{[^}]+\}/g, 'x'), {
-          userId: user.id,
-          amount: 1000,
-          reason: 'self-grant attempt',
-        });
+        const body =
+          method === 'get' ? undefined : { userId: user.id, amount: 1000, reason: 'self-grant attempt' };
+        const response = await user.request(method.toUpperCase(), path.replace(/\{[^}]+\}/g, 'x'), body);
         expect(response.status, `${method} ${path}`).toBe(403);
       }
     }
     const balance = (await (await user.request('GET', '/api/credits/balance')).json()) as { balance: number };
     expect(balance.balance).toBe(100);
+  });
+
+  it("gives admins the vault's key age and the ledger's reconciliation", async () => {
+    const t = await createTestApp(database());
+    const admin = await t.signUp();
+    const role = await t.services.db
+      .selectFrom('users')
+      .select('role')
+      .where('id', '=', admin.id)
+      .executeTakeFirstOrThrow();
+    if (role.role !== 'admin') {
+      await t.services.db.updateTable('users').set({ role: 'admin' }).where('id', '=', admin.id).execute();
+    }
+    await admin.request('PUT', '/api/user/api-keys/openai', { key: 'sk-admin-test-key-0000abcd' });
+    const vault = (await (await admin.request('GET', '/api/admin/vault')).json()) as {
+      activeKeyAgeDays: number;
+      rotationDays: number;
+      rotationDue: boolean;
+      rowsNotOnActiveKey: number;
+    };
+    expect(vault).toMatchObject({
+      activeKeyAgeDays: 0,
+      rotationDays: 90,
+      rotationDue: false,
+      rowsNotOnActiveKey: 0,
+    });
+    const reconciliation = (await (
+      await admin.request('GET', '/api/admin/ledger/reconciliation')
+    ).json()) as {
+      accounts: number;
+      drift: unknown[];
+    };
+    expect(reconciliation.accounts).toBeGreaterThan(0);
+    expect(reconciliation.drift).toEqual([]);
   });
 });

@@ -46,6 +46,11 @@ describe('vidgenie CLI', () => {
     expect(first.stdout).toContain('Applied: 0001-accounts-vault-ledger');
     const second = await run(['migrate'], { VIDGENIE_DATA_DIR: dataDir });
     expect(second.stdout).toContain('The schema is up to date.');
+    // Embedded mode: rotation adds a key version to the key file, then re-encrypts every row.
+    const rotated = await run(['keys', 'rotate'], { VIDGENIE_DATA_DIR: dataDir });
+    expect(rotated.stderr).toBe('');
+    expect(rotated.stdout).toMatch(/Added key version "[a-z0-9-]+" to .*vault-keys\.json/);
+    expect(rotated.stdout).toContain('Re-encrypted 0 stored keys');
   });
 
   it('names every bad setting and exits 2, without echoing values', async () => {

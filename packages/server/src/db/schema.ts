@@ -168,6 +168,8 @@ export interface DB {
   credit_captures: CreditCapturesTable;
   ledger_entries: LedgerEntriesTable;
   idempotency_keys: IdempotencyKeysTable;
+  run_checkpoints: RunCheckpointsTable;
+  node_checkpoints: NodeCheckpointsTable;
 }
 
 /** A `users` row as read. */
@@ -184,3 +186,41 @@ export type LedgerEntryRow = Selectable<LedgerEntriesTable>;
 export type NewLedgerEntry = Insertable<LedgerEntriesTable>;
 /** An update to `credit_accounts`. */
 export type CreditAccountUpdate = Updateable<CreditAccountsTable>;
+
+/** A run's status as stored in `run_checkpoints` (the engine's `RunStatus`). */
+export type RunCheckpointStatus = 'running' | 'completed' | 'failed' | 'cancelled';
+/** A node's status as stored in `node_checkpoints` (the engine's `NodeStatus`). */
+export type NodeCheckpointStatus = 'running' | 'completed' | 'failed';
+
+/**
+ * `run_checkpoints`: one engine run. `record` is the engine's `RunRecord` as created (verbatim JSON);
+ * `patch` accumulates the `RunPatch` fields saved since (a key set to null was removed). The other
+ * columns are extracted for queries and kept equal to the records by CHECK constraints. Every write
+ * is conditional on `fence`.
+ */
+export interface RunCheckpointsTable {
+  run_id: string;
+  /** The fencing token: 1 at creation, incremented by each claim. */
+  fence: ColumnType<number, number | undefined, number>;
+  /** The record's checkpoint format (`CHECKPOINT_FORMAT_VERSION` when written). */
+  format_version: number;
+  status: RunCheckpointStatus;
+  /** The highest event sequence number written with a checkpoint. */
+  last_seq: ColumnType<number, number | undefined, number>;
+  record: JSONColumnType<Record<string, unknown>, string, never>;
+  patch: JSONColumnType<Record<string, unknown>, string | undefined, string>;
+  created_at: CreatedAt;
+  /** The last checkpoint write of any kind (run or node), by the database clock. */
+  updated_at: ColumnType<Date, Date | string | undefined, Date | string>;
+}
+
+/** `node_checkpoints`: one engine `NodeRecord` per (run, node), replaced on each save. */
+export interface NodeCheckpointsTable {
+  run_id: string;
+  node_id: string;
+  status: NodeCheckpointStatus;
+  record: JSONColumnType<Record<string, unknown>>;
+  /** The run's event sequence number when the record was written. */
+  seq: ColumnType<number, number | undefined, number>;
+  updated_at: ColumnType<Date, Date | string | undefined, Date | string>;
+}

@@ -4,6 +4,7 @@ import { createMiddleware } from 'hono/factory';
 import { requestId } from 'hono/request-id';
 import { secureHeaders } from 'hono/secure-headers';
 import { accountsRoutes } from '../accounts/accounts-routes.ts';
+import { adminRoutes } from '../admin/admin-routes.ts';
 import { ApiError } from '../errors/api-error.ts';
 import { creditsRoutes } from '../ledger/credits-routes.ts';
 import { vaultRoutes } from '../vault/vault-routes.ts';
@@ -104,6 +105,7 @@ export function createApp(services: AppServices): OpenAPIHono<AppEnv> {
   app.route('/', accountsRoutes());
   app.route('/', vaultRoutes());
   app.route('/', creditsRoutes());
+  app.route('/', adminRoutes());
 
   app.doc31('/api/openapi.json', {
     openapi: '3.1.0',

@@ -39,7 +39,7 @@ async function createPostgresDatabase(adminUrl: string): Promise<TestDatabase> {
   const name = `vidgenie_test_${process.pid}_${randomBytes(6).toString('hex')}`;
   await adminQuery(adminUrl, `create database ${name}`);
   const url = withDatabase(adminUrl, name);
-  const database = await openDatabase({ kind: 'postgres', url, maxConnections: 60 });
+  const database = await openDatabase({ kind: 'postgres', url, maxConnections: 20 });
   await migrateToLatest(database.db);
   return {
     ...database,

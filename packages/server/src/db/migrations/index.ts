@@ -1,5 +1,6 @@
 import type { Migration } from 'kysely';
 import * as accountsVaultLedger from './0001-accounts-vault-ledger.ts';
+import * as runCheckpoints from './0002-run-checkpoints.ts';
 
 /**
  * Every migration, in order. Names are permanent: a new schema change is a new entry, never an edit.
@@ -8,4 +9,5 @@ import * as accountsVaultLedger from './0001-accounts-vault-ledger.ts';
  */
 export const migrations: Readonly<Record<string, Migration>> = {
   '0001-accounts-vault-ledger': accountsVaultLedger,
+  '0002-run-checkpoints': runCheckpoints,
 };

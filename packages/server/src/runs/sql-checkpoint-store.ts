@@ -1,0 +1,185 @@
+import {
+  CHECKPOINT_FORMAT_VERSION,
+  type CheckpointStore,
+  EngineError,
+  type NodeRecord,
+  type RunPatch,
+  StaleFenceError,
+} from '@vidgenie/engine';
+import { type Kysely, sql } from 'kysely';
+import type { DB } from '../db/schema.ts';
+import { checkFormatVersion, type RunCheckpointRow, readRunSnapshot } from './read-run-snapshot.ts';
+
+/** Options of {@link createSqlCheckpointStore}. */
+export interface SqlCheckpointStoreOptions {
+  /**
+   * The migrated database (PGlite or PostgreSQL), or a transaction on it (the store then queries
+   * only through it). Each write is one statement; a refused write adds one read to explain itself.
+   */
+  readonly db: Kysely<DB>;
+}
+
+/**
+ * The engine's `CheckpointStore` on the server's database (`run_checkpoints`, `node_checkpoints`),
+ * so a run survives a crash and resumes on any machine. It passes the engine's conformance suite
+ * on PGlite and PostgreSQL.
+ *
+ * Fencing is enforced by the database: each `saveNode` and `saveRun` is one statement that writes
+ * only `where fence = <the writer's fence>`, and `claimRun` increments the fence in place, so the
+ * row lock orders every write against every claim. A write that changed nothing is then rejected
+ * with `StaleFenceError` (or `RUN_NOT_FOUND`). Records are stored as the engine's JSON; what is read
+ * back is always a fresh copy.
+ *
+ * @example
+ * ```ts
+ * import { createEngine, createNodeRegistry } from '@vidgenie/engine';
+ * import { createSqlCheckpointStore, migrateToLatest, openDatabase } from '@vidgenie/server';
+ *
+ * const database = await openDatabase({ kind: 'pglite', dataDir: 'memory://' });
+ * await migrateToLatest(database.db);
+ * const engine = createEngine({
+ *   registry: createNodeRegistry([]),
+ *   store: createSqlCheckpointStore({ db: database.db }),
+ * });
+ * console.log(await engine.store.loadRun({ runId: 'run-1' })); // undefined
+ * await database.close();
+ * ```
+ */
+export function createSqlCheckpointStore(options: SqlCheckpointStoreOptions): CheckpointStore {
+  const { db } = options;
+
+  /** A conditional write changed nothing: say why (a read after the fact, for the error only). */
+  const rejectWrite = async (runId: string, fence: number): Promise<never> => {
+    const { rows } = await sql<{ fence: number }>`
+      select fence from run_checkpoints where run_id = ${runId}`.execute(db);
+    const current = rows[0]?.fence;
+    if (current === undefined) throw runNotFound(runId);
+    throw new StaleFenceError({ runId, fence, current });
+  };
+
+  return {
+    async createRun({ run, nodes = [] }) {
+      // Last record wins for a repeated node id, as a map would keep it.
+      const unique = new Map<string, NodeRecord>();
+      for (const node of nodes) unique.set(node.nodeId, node);
+      // ON CONFLICT DO NOTHING rather than catching 23505: a unique violation would abort a
+      // surrounding transaction (the server creates runs in the transaction that places the hold).
+      const { rows } = await sql<{ fence: number }>`
+        with run as (
+          insert into run_checkpoints (run_id, format_version, status, last_seq, record)
+          values (${run.runId}, ${run.version}, ${run.status}, ${run.lastSeq}, ${JSON.stringify(run)}::json)
+          on conflict (run_id) do nothing
+          returning run_id, fence
+        ), nodes as (
+          insert into node_checkpoints (run_id, node_id, status, record, seq)
+          select run.run_id, node->>0, node->>1, (node->>2)::json, ${run.lastSeq}
+            from run cross join json_array_elements(${nodeRows(unique.values())}::json) as node
+        )
+        select fence from run`.execute(db);
+      const created = rows[0];
+      if (created === undefined)
+        throw new EngineError('RUN_EXISTS', `A run with id ${run.runId} already exists.`);
+      return { fence: created.fence };
+    },
+
+    async claimRun({ runId }) {
+      // The increment takes the run's row lock, which every saveNode also takes: once it commits,
+      // every write under an older fence has committed or will fail, so the nodes read next are
+      // complete. A run in a format this server cannot read is not claimed (its owner keeps it).
+      const claimed = await sql<Omit<RunCheckpointRow, 'nodes'>>`
+        update run_checkpoints
+           set fence = fence + 1, updated_at = now()
+         where run_id = ${runId} and format_version = ${CHECKPOINT_FORMAT_VERSION}
+        returning fence, format_version, last_seq, record, patch`.execute(db);
+      const row = claimed.rows[0];
+      if (row === undefined) {
+        // Not claimed: unknown id, or a format version this server cannot read.
+        const found = await loadRow(db, runId);
+        if (found === undefined) throw runNotFound(runId);
+        checkFormatVersion(runId, found.format_version);
+        throw new Error(`Run ${runId} could not be claimed.`);
+      }
+      const nodes = await sql<{ record: NodeRecord }>`
+        select record from node_checkpoints where run_id = ${runId} order by node_id`.execute(db);
+      return readRunSnapshot({ ...row, nodes: nodes.rows.map((n) => n.record) });
+    },
+
+    async loadRun({ runId }) {
+      const row = await loadRow(db, runId);
+      return row === undefined ? undefined : readRunSnapshot(row);
+    },
+
+    async saveNode({ runId, fence, node, seq }) {
+      // One statement: the fenced update of the run (its row lock orders this write against
+      // claims) feeds the node upsert, so a stale writer changes neither.
+      const { rows } = await sql<{ node_id: string }>`
+        with run as (
+          update run_checkpoints
+             set last_seq = greatest(last_seq, ${seq}), updated_at = now()
+           where run_id = ${runId} and fence = ${fence}
+          returning run_id
+        )
+        insert into node_checkpoints (run_id, node_id, status, record, seq, updated_at)
+        select run_id, ${node.nodeId}, ${node.status}, ${JSON.stringify(node)}::json, ${seq}, now()
+          from run
+        on conflict (run_id, node_id) do update
+           set status = excluded.status, record = excluded.record, seq = excluded.seq,
+               updated_at = excluded.updated_at
+        returning node_id`.execute(db);
+      if (rows.length === 0) await rejectWrite(runId, fence);
+    },
+
+    async saveRun({ runId, fence, patch }) {
+      const { lastSeq, ...fields } = patch;
+      const { rows } = await sql<{ fence: number }>`
+        update run_checkpoints
+           set patch = patch || ${patchJson(fields)}::jsonb
+                 || jsonb_build_object('updatedAt', floor(extract(epoch from now()) * 1000)::bigint),
+               status = coalesce(${fields.status ?? null}::text, status),
+               last_seq = greatest(last_seq, ${lastSeq ?? 0}),
+               updated_at = now()
+         where run_id = ${runId} and fence = ${fence}
+        returning fence`.execute(db);
+      if (rows.length === 0) await rejectWrite(runId, fence);
+    },
+  };
+}
+
+/** The run and its nodes in one query (one snapshot), or undefined. */
+async function loadRow(db: Kysely<DB>, runId: string): Promise<RunCheckpointRow | undefined> {
+  const { rows } = await sql<RunCheckpointRow>`
+    select r.fence, r.format_version, r.last_seq, r.record, r.patch,
+           coalesce(
+             (select json_agg(n.record order by n.node_id) from node_checkpoints n where n.run_id = r.run_id),
+             '[]'::json
+           ) as nodes
+      from run_checkpoints r
+     where r.run_id = ${runId}`.execute(db);
+  return rows[0];
+}
+
+/**
+ * Node records as `[nodeId, status, record text]` rows. The record travels as a JSON string, so the
+ * database never parses it (its JSON functions refuse a `\u0000` escape in text they extract).
+ */
+function nodeRows(nodes: Iterable<NodeRecord>): string {
+  return JSON.stringify([...nodes].map((node) => [node.nodeId, node.status, JSON.stringify(node)]));
+}
+
+/**
+ * The patch as JSON for a `jsonb` column: a top-level field set to `undefined` becomes null (removed
+ * on read), and U+0000, which `jsonb` cannot hold, becomes U+FFFD in strings (patches carry error
+ * messages, which may quote a provider).
+ */
+function patchJson(fields: Omit<RunPatch, 'lastSeq'>): string {
+  const top = Object.fromEntries(
+    Object.entries(fields).map(([key, value]) => [key, value === undefined ? null : value]),
+  );
+  return JSON.stringify(top, (_key, value: unknown) =>
+    typeof value === 'string' ? value.replaceAll('\u0000', '\uFFFD') : value,
+  );
+}
+
+function runNotFound(runId: string): EngineError {
+  return new EngineError('RUN_NOT_FOUND', `No run with id ${runId}.`);
+}
