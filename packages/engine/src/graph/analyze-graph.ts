@@ -1,11 +1,13 @@
 import type { z } from 'zod';
 import type { NodeDefinition } from '../node/node-definition.ts';
 import type { NodeRegistry } from '../node/node-registry.ts';
-import type { ExecutionPlan, InputBinding, PlanNode } from './execution-plan.ts';
+import { analyzeEdges } from './analyze-edges.ts';
+import type { ExecutionPlan, PlanBindings, PlanNode } from './execution-plan.ts';
 import { findCycles } from './find-cycles.ts';
 import type { GraphIssue } from './graph-issue.ts';
+import { IdIndex } from './id-index.ts';
 import { parseWorkflowGraph } from './parse-workflow-graph.ts';
-import { arePortTypesCompatible, isOptionalPort, portTypeOf } from './port-type.ts';
+import { isOptionalPort } from './port-type.ts';
 import { GRAPH_FORMAT_VERSION } from './workflow-graph.ts';
 
 /** The result of analysing a graph: every issue, and a plan when there are none. @internal */
@@ -20,12 +22,6 @@ interface Candidate {
   readonly def: NodeDefinition.Any | undefined;
   readonly config: Record<string, unknown>;
   readonly cost: number;
-  readonly bindings: InputBinding[];
-  /** Distinct upstream node indices. */
-  readonly upstream: number[];
-  /** Distinct downstream node indices. */
-  readonly dependents: number[];
-  upstreamCount: number;
 }
 
 /**
@@ -38,16 +34,16 @@ export function analyzeGraph(input: unknown, registry: NodeRegistry): GraphAnaly
   const graph = parsed.data;
   const issues: GraphIssue[] = [];
 
-  const indexById = new Map<string, number>();
+  const indexById = new IdIndex(graph.nodes);
   const candidates: Candidate[] = [];
   graph.nodes.forEach((node, index) => {
-    if (indexById.has(node.id)) {
+    if (indexById.add(index) >= 0) {
       issues.push({
         code: 'DUPLICATE_NODE_ID',
         nodeId: node.id,
         message: `Two nodes have the id "${node.id}".`,
       });
-    } else indexById.set(node.id, index);
+    }
     const def = registry.has(node.type) ? registry.get(node.type) : undefined;
     let config: Record<string, unknown> = node.config;
     let cost = 0;
@@ -82,104 +78,20 @@ export function analyzeGraph(input: unknown, registry: NodeRegistry): GraphAnaly
         }
       }
     }
-    candidates.push({
-      index,
-      id: node.id,
-      def,
-      config,
-      cost,
-      bindings: [],
-      upstream: [],
-      dependents: [],
-      upstreamCount: 0,
-    });
+    candidates.push({ index, id: node.id, def, config, cost });
   });
 
-  const edgeIds = new Set<string>();
-  for (const edge of graph.edges) {
-    const knownEdges = edgeIds.size;
-    edgeIds.add(edge.id);
-    if (edgeIds.size === knownEdges) {
-      issues.push({
-        code: 'DUPLICATE_EDGE_ID',
-        edgeId: edge.id,
-        message: `Two edges have the id "${edge.id}".`,
-      });
-    }
-    const source = indexById.get(edge.source);
-    const target = indexById.get(edge.target);
-    if (source === undefined || target === undefined) {
-      for (const id of [edge.source, edge.target]) {
-        if (indexById.has(id)) continue;
-        issues.push({
-          code: 'UNKNOWN_NODE',
-          edgeId: edge.id,
-          message: `Edge "${edge.id}" refers to the missing node "${id}".`,
-        });
-      }
-      continue;
-    }
-    const from = candidates[source]!;
-    const to = candidates[target]!;
-    const outSchema = from.def?.output.shape[edge.sourceHandle] as z.ZodType | undefined;
-    const inSchema = to.def?.input.shape[edge.targetHandle] as z.ZodType | undefined;
-    if (from.def !== undefined && outSchema === undefined) {
-      issues.push(
-        unknownPort({
-          edgeId: edge.id,
-          nodeId: edge.source,
-          port: edge.sourceHandle,
-          def: from.def,
-          side: 'output',
-        }),
-      );
-    }
-    if (to.def !== undefined && inSchema === undefined) {
-      issues.push(
-        unknownPort({
-          edgeId: edge.id,
-          nodeId: edge.target,
-          port: edge.targetHandle,
-          def: to.def,
-          side: 'input',
-        }),
-      );
-    }
-    const already = to.bindings.find((b) => b.port === edge.targetHandle)?.edgeId;
-    if (already !== undefined) {
-      issues.push({
-        code: 'INPUT_ALREADY_CONNECTED',
-        edgeId: edge.id,
-        nodeId: edge.target,
-        port: edge.targetHandle,
-        message: `Input "${edge.targetHandle}" of node "${edge.target}" already receives edge "${already}"; an input takes one edge.`,
-      });
-    }
-    if (outSchema !== undefined && inSchema !== undefined) {
-      const fromType = portTypeOf(outSchema);
-      const toType = portTypeOf(inSchema);
-      if (!arePortTypesCompatible({ from: fromType, to: toType })) {
-        issues.push({
-          code: 'INCOMPATIBLE_PORTS',
-          edgeId: edge.id,
-          nodeId: edge.target,
-          port: edge.targetHandle,
-          message: `Edge "${edge.id}" connects output "${edge.sourceHandle}" of "${edge.source}" (${fromType}) to input "${edge.targetHandle}" of "${edge.target}" (${toType}), which takes another type.`,
-        });
-      }
-    }
-    to.bindings.push({ edgeId: edge.id, port: edge.targetHandle, source, sourcePort: edge.sourceHandle });
-    if (!to.upstream.includes(source)) {
-      to.upstream.push(source);
-      from.dependents.push(target);
-    }
-  }
+  const { bindings, dependents, upstreamCount } = analyzeEdges({
+    graph,
+    defs: candidates.map((c) => c.def),
+    indexById,
+    issues,
+  });
 
-  for (const [id, index] of indexById) {
-    const { def, bindings } = candidates[index]!;
-    if (def === undefined) continue;
+  for (const { id, index, def } of candidates) {
+    if (def === undefined || indexById.get(id) !== index) continue;
     for (const port of requiredPortsOf(def)) {
-      if (bindings.some((b) => b.port === port)) continue;
+      if (isBound(bindings, index, port)) continue;
       issues.push({
         code: 'REQUIRED_INPUT_MISSING',
         nodeId: id,
@@ -189,7 +101,7 @@ export function analyzeGraph(input: unknown, registry: NodeRegistry): GraphAnaly
     }
   }
 
-  for (const cycle of findCycles(candidates.map((c) => c.dependents))) {
+  for (const cycle of findCycles(dependents)) {
     const nodeIds = cycle.map((i) => graph.nodes[i]!.id);
     issues.push({
       code: 'CYCLE',
@@ -200,17 +112,23 @@ export function analyzeGraph(input: unknown, registry: NodeRegistry): GraphAnaly
   }
 
   if (issues.length > 0) return { ok: false, issues };
-  for (const c of candidates) c.upstreamCount = c.upstream.length;
   // No issues: every candidate has a definition, so it is a plan node.
   const nodes = candidates as PlanNode[];
   const byId = {
     get: (id: string) => {
       const index = indexById.get(id);
-      return index === undefined ? undefined : nodes[index];
+      return index < 0 ? undefined : nodes[index];
     },
-    has: (id: string) => indexById.has(id),
+    has: (id: string) => indexById.get(id) >= 0,
   };
-  return { ok: true, plan: { graph, nodes, byId } };
+  return { ok: true, plan: { graph, nodes, byId, bindings, dependents, upstreamCount } };
+}
+
+/** Whether input `port` of node `index` has an edge. */
+function isBound(bindings: PlanBindings, index: number, port: string): boolean {
+  for (let k = bindings.start[index]!; k < bindings.start[index + 1]!; k++)
+    if (bindings.port[k] === port) return true;
+  return false;
 }
 
 const requiredPorts = new WeakMap<NodeDefinition.Any, readonly string[]>();
@@ -225,24 +143,6 @@ function requiredPortsOf(def: NodeDefinition.Any): readonly string[] {
     requiredPorts.set(def, ports);
   }
   return ports;
-}
-
-function unknownPort(args: {
-  readonly edgeId: string;
-  readonly nodeId: string;
-  readonly port: string;
-  readonly def: NodeDefinition.Any;
-  readonly side: 'input' | 'output';
-}): GraphIssue {
-  const schema = args.side === 'input' ? args.def.input : args.def.output;
-  const known = Object.keys(schema.shape);
-  return {
-    code: 'UNKNOWN_PORT',
-    edgeId: args.edgeId,
-    nodeId: args.nodeId,
-    port: args.port,
-    message: `Node "${args.nodeId}" (${args.def.type}) has no ${args.side} "${args.port}". Its ${args.side}s: ${known.length > 0 ? known.join(', ') : 'none'}.`,
-  };
 }
 
 function malformed(input: unknown, error: z.ZodError): GraphIssue[] {

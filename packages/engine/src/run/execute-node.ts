@@ -38,15 +38,17 @@ export type NodeExecution =
 
 /**
  * Runs a node: parses its input, then attempts `run` under the retry policy and timeout until it
- * succeeds, fails for good or the run stops. Never throws. @internal
+ * succeeds, fails for good or the run stops. Never throws, except what an event listener throws.
+ * Synchronous while `run` returns values synchronously (no promise, no microtask hop); a promise
+ * only once an attempt returns one, times out or waits to retry. @internal
  */
-export async function executeNode(args: {
+export function executeNode(args: {
   readonly node: PlanNode;
   readonly input: unknown;
   readonly state: unknown;
   readonly runtime: NodeRuntime;
-}): Promise<NodeExecution> {
-  const { node, runtime } = args;
+}): NodeExecution | Promise<NodeExecution> {
+  const { node } = args;
   const { def } = node;
   const parsedInput = def.input.safeParse(args.input);
   if (!parsedInput.success) {
@@ -70,52 +72,105 @@ export async function executeNode(args: {
     }
     state = parsedState.data;
   }
-  const policy = def.retry === undefined ? runtime.retry : { ...runtime.retry, ...def.retry };
-  const timeoutMs = def.timeoutMs ?? runtime.timeoutMs;
+  return new NodeAttempts(node, args.runtime, parsedInput.data, state).from(1);
+}
 
-  const box: StateBox = { state };
-  for (let attempt = 1; ; attempt++) {
-    if (runtime.isStopped()) return { ok: false, stopped: true };
-    runtime.emit('node.started', { nodeId: node.id, nodeType: def.type, attempt });
+const STOPPED: NodeExecution = Object.freeze({ ok: false, stopped: true });
+
+/** The attempts of one node: its policy, its parsed input and the durable state they share. */
+class NodeAttempts {
+  readonly #node: PlanNode;
+  readonly #runtime: NodeRuntime;
+  readonly #input: unknown;
+  readonly #policy: RetryPolicy;
+  readonly #timeoutMs: number | undefined;
+  readonly #box: StateBox;
+
+  constructor(node: PlanNode, runtime: NodeRuntime, input: unknown, state: unknown) {
+    const { def } = node;
+    this.#node = node;
+    this.#runtime = runtime;
+    this.#input = input;
+    this.#policy = def.retry === undefined ? runtime.retry : { ...runtime.retry, ...def.retry };
+    this.#timeoutMs = def.timeoutMs ?? runtime.timeoutMs;
+    this.#box = { state };
+  }
+
+  /** Runs attempts from `attempt` on. */
+  from(attempt: number): NodeExecution | Promise<NodeExecution> {
+    const runtime = this.#runtime;
+    const { def } = this.#node;
+    if (runtime.isStopped()) return STOPPED;
+    runtime.emit('node.started', { nodeId: this.#node.id, nodeType: def.type, attempt });
     // A listener of node.started may have cancelled the run.
-    if (runtime.isStopped()) return { ok: false, stopped: true };
+    if (runtime.isStopped()) return STOPPED;
+    let pending: unknown;
     try {
-      const pending =
-        timeoutMs === undefined
-          ? def.run(
-              new AttemptContext(node, runtime, parsedInput.data, attempt, box, runtime.signal) as never,
-            )
-          : withTimeout({
-              node,
-              runtime,
-              timeoutMs,
-              run: (signal) =>
-                def.run(new AttemptContext(node, runtime, parsedInput.data, attempt, box, signal) as never),
-            });
-      // A synchronous result skips a microtask hop.
-      const raw: unknown = isPromiseLike(pending) ? await pending : pending;
-      if (runtime.isStopped()) return { ok: false, stopped: true };
-      const parsedOutput = def.output.safeParse(raw);
-      if (!parsedOutput.success) {
-        const error = SchemaValidationError.fromZod({
-          target: 'output',
-          error: parsedOutput.error,
-          nodeType: def.type,
-        });
-        return { ok: false, error, attempt };
-      }
-      return { ok: true, output: parsedOutput.data, attempt, state: box.state };
+      pending = this.#start(attempt);
     } catch (thrown) {
-      if (runtime.isStopped()) return { ok: false, stopped: true };
-      const error = toEngineError(thrown);
-      if (!error.retryable || attempt >= policy.maxAttempts) return { ok: false, error, attempt };
-      const delayMs =
-        error instanceof RetryAfterError
-          ? Math.min(error.afterMs, policy.maxDelayMs)
-          : backoffDelay({ policy, attempt, random: runtime.random() });
-      runtime.emit('node.retrying', { nodeId: node.id, attempt, delayMs, error: error.toJSON() });
-      await sleep(delayMs, runtime.signal);
+      return this.#afterThrow(thrown, attempt);
     }
+    return isPromiseLike(pending) ? this.#await(pending, attempt) : this.#settle(pending, attempt);
+  }
+
+  /** Calls `run` (under the timeout, if any); returns its result or promise. */
+  #start(attempt: number): unknown {
+    const { def } = this.#node;
+    const timeoutMs = this.#timeoutMs;
+    if (timeoutMs === undefined) {
+      return def.run(this.#context(attempt, this.#runtime.signal) as never);
+    }
+    return withTimeout({
+      node: this.#node,
+      runtime: this.#runtime,
+      timeoutMs,
+      run: (signal) => def.run(this.#context(attempt, signal) as never),
+    });
+  }
+
+  #context(attempt: number, signal: AbortSignal): AttemptContext {
+    return new AttemptContext(this.#node, this.#runtime, this.#input, attempt, this.#box, signal);
+  }
+
+  async #await(pending: PromiseLike<unknown>, attempt: number): Promise<NodeExecution> {
+    let raw: unknown;
+    try {
+      raw = await pending;
+    } catch (thrown) {
+      return this.#afterThrow(thrown, attempt);
+    }
+    return this.#settle(raw, attempt);
+  }
+
+  /** Checks what an attempt returned against the output schema. */
+  #settle(raw: unknown, attempt: number): NodeExecution {
+    if (this.#runtime.isStopped()) return STOPPED;
+    const { def } = this.#node;
+    const parsedOutput = def.output.safeParse(raw);
+    if (!parsedOutput.success) {
+      const error = SchemaValidationError.fromZod({
+        target: 'output',
+        error: parsedOutput.error,
+        nodeType: def.type,
+      });
+      return { ok: false, error, attempt };
+    }
+    return { ok: true, output: parsedOutput.data, attempt, state: this.#box.state };
+  }
+
+  /** After an attempt threw: fails for good, or waits the retry delay and runs the next attempt. */
+  #afterThrow(thrown: unknown, attempt: number): NodeExecution | Promise<NodeExecution> {
+    const runtime = this.#runtime;
+    const policy = this.#policy;
+    if (runtime.isStopped()) return STOPPED;
+    const error = toEngineError(thrown);
+    if (!error.retryable || attempt >= policy.maxAttempts) return { ok: false, error, attempt };
+    const delayMs =
+      error instanceof RetryAfterError
+        ? Math.min(error.afterMs, policy.maxDelayMs)
+        : backoffDelay({ policy, attempt, random: runtime.random() });
+    runtime.emit('node.retrying', { nodeId: this.#node.id, attempt, delayMs, error: error.toJSON() });
+    return sleep(delayMs, runtime.signal).then(() => this.from(attempt + 1));
   }
 }
 

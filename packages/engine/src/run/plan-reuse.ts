@@ -22,7 +22,8 @@ export function planReuse(args: {
     const index = stack.pop()!;
     if (forced.has(index)) continue;
     forced.add(index);
-    stack.push(...plan.nodes[index]!.dependents);
+    const { start, items } = plan.dependents;
+    for (let k = start[index]!; k < start[index + 1]!; k++) stack.push(items[k]!);
   }
   const reusable = new Array<boolean>(plan.nodes.length).fill(false);
   const reused: NodeRecord[] = [];
@@ -37,7 +38,7 @@ export function planReuse(args: {
       record !== undefined &&
       before.type === graphNode.type &&
       stringify(before.config) === stringify(graphNode.config) &&
-      node.bindings.every((b) => reusable[b.source]);
+      upstreamReusable(plan, index, reusable);
     reusable[index] = ok;
     if (ok && record !== undefined) {
       reused.push({
@@ -54,14 +55,24 @@ export function planReuse(args: {
   return { reused, forced: new Set([...forced].map((i) => plan.nodes[i]!.id)) };
 }
 
+/** Whether every node feeding an input of node `index` is reused. */
+function upstreamReusable(plan: ExecutionPlan, index: number, reusable: readonly boolean[]): boolean {
+  const { start, source } = plan.bindings;
+  for (let k = start[index]!; k < start[index + 1]!; k++) if (!reusable[source[k]!]) return false;
+  return true;
+}
+
 function topologicalOrder(plan: ExecutionPlan): number[] {
-  const remaining = plan.nodes.map((n) => n.upstreamCount);
+  const remaining = plan.upstreamCount.slice();
+  const { start, items } = plan.dependents;
   const order: number[] = [];
-  const queue = plan.nodes.filter((n) => n.upstreamCount === 0).map((n) => n.index);
+  const queue = plan.nodes.filter((n) => remaining[n.index] === 0).map((n) => n.index);
   for (let head = 0; head < queue.length; head++) {
     const index = queue[head]!;
     order.push(index);
-    for (const dep of plan.nodes[index]!.dependents) if (--remaining[dep]! === 0) queue.push(dep);
+    for (let k = start[index]!; k < start[index + 1]!; k++) {
+      if (--remaining[items[k]!]! === 0) queue.push(items[k]!);
+    }
   }
   return order;
 }

@@ -1,5 +1,4 @@
 import type { EventEmitter } from 'eventemitter3';
-import { cacheKeyOf } from '../cache/cache-key.ts';
 import type { NodeRecord, ReservationRecord, RunStatus } from '../checkpoint/checkpoint-records.ts';
 import type { CheckpointStore } from '../checkpoint/checkpoint-store.ts';
 import { EngineError } from '../errors/engine-error.ts';
@@ -19,20 +18,10 @@ import type { RetryPolicy } from '../node/retry-policy.ts';
 import type { EngineOptions, FailurePolicy } from './engine-options.ts';
 import { executeNode, type NodeRuntime } from './execute-node.ts';
 import type { KeyLimits } from './key-limits.ts';
+import { lookUpCache } from './look-up-cache.ts';
+import { CANCELLED, COMMITTING, DONE, FAILED, PENDING, QUEUED, RUNNING, SKIPPED } from './node-states.ts';
 import type { RunCost, RunOutcome } from './run-outcome.ts';
-
-/** Node states in the scheduler's table. */
-const PENDING = 0;
-/** Ready, waiting for a key slot or a run slot. */
-const QUEUED = 1;
-/** Its body is running (attempts, retries). */
-const RUNNING = 2;
-/** Its body succeeded; its checkpoint and capture are being written. A stop does not interrupt this. */
-const COMMITTING = 3;
-const DONE = 4;
-const FAILED = 5;
-const SKIPPED = 6;
-const CANCELLED = 7;
+import { RunSlots } from './run-slots.ts';
 
 /** Engine-wide settings a run executes under. @internal */
 export interface RunEnvironment {
@@ -182,155 +171,139 @@ export async function executeRun(args: {
   };
 
   // Scheduling: a run slot per running node (up to `concurrency`), entered after the node's key slot.
-  let active = 0;
-  const waiting: (() => void)[] = [];
-  let waitingHead = 0;
-
   const launch = (node: PlanNode): void => {
     status[node.index] = QUEUED;
     const key = node.def.concurrencyKey?.({ config: node.config });
     const keyQueue = key === undefined ? undefined : env.keys.queueFor(key);
-    const task =
-      keyQueue === undefined
-        ? withRunSlot(node)
-        : keyQueue.add(() => Promise.race([withRunSlot(node), whenStopped]));
-    task.catch((error: unknown) => stop('failed', { error: toEngineError(error) }));
-  };
-
-  const withRunSlot = (node: PlanNode): Promise<void> => {
-    if (active < env.concurrency) return runInSlot(node);
-    return new Promise<void>((resolveSlot) => {
-      waiting.push(() => runInSlot(node).then(resolveSlot, resolveSlot));
-    });
-  };
-
-  const freeSlot = (): void => {
-    active--;
-    if (waitingHead < waiting.length) {
-      const next = waiting[waitingHead]!;
-      waiting[waitingHead++] = noop;
-      next();
+    if (keyQueue === undefined) {
+      slots.take(node, undefined);
+      return;
     }
+    keyQueue
+      .add(() => Promise.race([new Promise<void>((onSettled) => slots.take(node, onSettled)), whenStopped]))
+      .catch((error: unknown) => stop('failed', { error: toEngineError(error) }));
   };
 
-  const assembleInput = (node: PlanNode): Record<string, unknown> => {
+  const bindings = plan.bindings;
+  const assembleInput = (index: number): Record<string, unknown> => {
     const input: Record<string, unknown> = {};
-    for (const binding of node.bindings) {
-      input[binding.port] = (outputs[binding.source] as Record<string, unknown>)[binding.sourcePort];
+    for (let k = bindings.start[index]!; k < bindings.start[index + 1]!; k++) {
+      input[bindings.port[k]!] = (outputs[bindings.source[k]!] as Record<string, unknown>)[
+        bindings.sourcePort[k]!
+      ];
     }
     return input;
   };
 
-  /** Runs a node in a run slot, freed when the node settles (or at once if the run has stopped). */
-  const runInSlot = async (node: PlanNode): Promise<void> => {
-    active++;
+  /**
+   * Runs a node in a run slot, freed when the node settles (or at once if the run has stopped): its
+   * body, then the commit of its output. Never rejects: a throw (from an event listener, say) fails
+   * the run.
+   */
+  const runInSlot = async (node: PlanNode, onSettled: (() => void) | undefined): Promise<void> => {
+    let thrown: { error: unknown } | undefined;
     try {
-      await runTask(node);
-    } finally {
-      freeSlot();
-    }
-  };
-
-  const runTask = async (node: PlanNode): Promise<void> => {
-    if (stopped) return;
-    status[node.index] = RUNNING;
-    const nodeStartedAt = Date.now();
-    const input = assembleInput(node);
-    const cacheKey =
-      options.cache !== undefined && node.def.cacheable !== false && !start.bypassCache?.has(node.id)
-        ? await cacheKeyOf({ type: node.def.type, version: node.def.version, config: node.config, input })
-        : undefined;
-    if (cacheKey !== undefined) {
-      const hit = await options.cache!.get({ key: cacheKey });
       if (stopped) return;
-      if (hit !== undefined && node.def.output.safeParse(hit).success) {
-        status[node.index] = COMMITTING;
-        emit('node.cached', {
-          nodeId: node.id,
-          nodeType: node.def.type,
-          output: hit,
-          saved: node.cost,
-          source: 'cache',
-        });
-        saved += node.cost;
-        return complete({ node, output: hit, attempt: 0, reused: 'cache', startedAt: nodeStartedAt });
+      status[node.index] = RUNNING;
+      const nodeStartedAt = Date.now();
+      const input = assembleInput(node.index);
+      let cacheKey: string | undefined;
+      if (options.cache !== undefined && node.def.cacheable !== false && !start.bypassCache?.has(node.id)) {
+        const cached = await lookUpCache({ cache: options.cache, node, input });
+        if (stopped) return;
+        cacheKey = cached.key;
+        if (cached.hit !== undefined) {
+          status[node.index] = COMMITTING;
+          const { id: nodeId, cost } = node;
+          emit('node.cached', {
+            nodeId,
+            nodeType: node.def.type,
+            output: cached.hit,
+            saved: cost,
+            source: 'cache',
+          });
+          saved += cost;
+          return await commit(node, cached.hit, 0, nodeStartedAt, 'cache', undefined);
+        }
       }
+      const execution = executeNode({ node, input, state: states[node.index], runtime });
+      // A node whose `run` returned synchronously has its result at once: no microtask hop.
+      const result = execution instanceof Promise ? await execution : execution;
+      if (stopped) return;
+      if (!result.ok) {
+        if (!('stopped' in result)) fail(node, result.error, result.attempt);
+        return;
+      }
+      status[node.index] = COMMITTING;
+      states[node.index] = result.state;
+      await commit(node, result.output, result.attempt, nodeStartedAt, undefined, cacheKey);
+    } catch (error) {
+      thrown = { error };
+    } finally {
+      slots.free();
+      onSettled?.();
+      if (thrown !== undefined) stop('failed', { error: toEngineError(thrown.error) });
     }
-    const result = await executeNode({ node, input, state: states[node.index], runtime });
-    if (stopped) return;
-    if (!result.ok) {
-      if ('stopped' in result) return;
-      return fail(node, result.error, result.attempt);
-    }
-    status[node.index] = COMMITTING;
-    states[node.index] = result.state;
-    return complete({
-      node,
-      output: result.output,
-      attempt: result.attempt,
-      startedAt: nodeStartedAt,
-      cacheKey,
-    });
   };
 
-  /** Commits a success: checkpoint, cache, capture, then unblocks dependents. Not interrupted by a stop. */
-  const complete = async (c: {
-    readonly node: PlanNode;
-    readonly output: unknown;
-    readonly attempt: number;
-    readonly startedAt: number;
-    readonly reused?: 'cache';
-    readonly cacheKey?: string | undefined;
-  }): Promise<void> => {
+  const slots = new RunSlots<PlanNode>(env.concurrency, (node, onSettled) => void runInSlot(node, onSettled));
+
+  /**
+   * Commits a success: checkpoint, cache, capture, then unblocks dependents. Not interrupted by a
+   * stop; counted as durable work in flight.
+   */
+  const commit = async (
+    node: PlanNode,
+    output: unknown,
+    attempt: number,
+    nodeStartedAt: number,
+    reused: 'cache' | undefined,
+    cacheKey: string | undefined,
+  ): Promise<void> => {
     inflight++;
     try {
-      await commit(c);
+      const cost = reused === undefined ? node.cost : 0;
+      const needsCapture = billing !== undefined && reservation?.id !== undefined && cost > 0;
+      const endedAt = Date.now();
+      const record: Mutable<NodeRecord> = {
+        nodeId: node.id,
+        status: 'completed',
+        attempt,
+        output,
+        cost,
+        captured: !needsCapture,
+        startedAt: nodeStartedAt,
+        endedAt,
+      };
+      if (states[node.index] !== undefined) record.state = states[node.index];
+      if (reused !== undefined) record.reused = reused;
+      try {
+        await store.saveNode({ runId, fence, node: record, seq });
+      } catch (error) {
+        writeFailed(error);
+        return;
+      }
+      if (cacheKey !== undefined) await options.cache!.set({ key: cacheKey, value: output });
+      if (needsCapture && !(await captureNode(node, cost, record))) return;
+      if (lost) return;
+      outputs[node.index] = output;
+      status[node.index] = DONE;
+      if (reused === undefined) {
+        emit('node.completed', {
+          nodeId: node.id,
+          nodeType: node.def.type,
+          output,
+          durationMs: endedAt - nodeStartedAt,
+          cost,
+          attempt,
+        });
+      }
+      settled++;
+      unblockDependents(node);
+      if (settled === n) void finish();
     } finally {
       settleInflight();
     }
-  };
-
-  const commit = async (c: Parameters<typeof complete>[0]): Promise<void> => {
-    const { node } = c;
-    const cost = c.reused === undefined ? node.cost : 0;
-    const needsCapture = billing !== undefined && reservation?.id !== undefined && cost > 0;
-    const endedAt = Date.now();
-    const record: Mutable<NodeRecord> = {
-      nodeId: node.id,
-      status: 'completed',
-      attempt: c.attempt,
-      output: c.output,
-      cost,
-      captured: !needsCapture,
-      startedAt: c.startedAt,
-      endedAt,
-    };
-    if (states[node.index] !== undefined) record.state = states[node.index];
-    if (c.reused !== undefined) record.reused = c.reused;
-    try {
-      await store.saveNode({ runId, fence, node: record, seq });
-    } catch (error) {
-      writeFailed(error);
-      return;
-    }
-    if (c.cacheKey !== undefined) await options.cache!.set({ key: c.cacheKey, value: c.output });
-    if (needsCapture && !(await captureNode(node, cost, record))) return;
-    if (lost) return;
-    outputs[node.index] = c.output;
-    status[node.index] = DONE;
-    if (c.reused === undefined) {
-      emit('node.completed', {
-        nodeId: node.id,
-        nodeType: node.def.type,
-        output: c.output,
-        durationMs: endedAt - c.startedAt,
-        cost,
-        attempt: c.attempt,
-      });
-    }
-    settled++;
-    unblockDependents(node);
-    if (settled === n) void finish();
   };
 
   const captureNode = async (node: PlanNode, cost: number, record: NodeRecord): Promise<boolean> => {
@@ -355,7 +328,9 @@ export async function executeRun(args: {
   /** Counts a settled upstream for each dependent and launches those that became ready. */
   const unblockDependents = (node: PlanNode): void => {
     if (stopped) return;
-    for (const dep of node.dependents) {
+    const { start, items } = plan.dependents;
+    for (let k = start[node.index]!; k < start[node.index + 1]!; k++) {
+      const dep = items[k]!;
       if (--remaining[dep]! === 0 && status[dep] === PENDING) launch(nodes[dep]!);
     }
   };
@@ -382,7 +357,12 @@ export async function executeRun(args: {
   };
 
   const skipDescendants = (from: PlanNode): void => {
-    const stack = [...from.dependents];
+    const { start, items } = plan.dependents;
+    const stack: number[] = [];
+    const pushDependents = (index: number): void => {
+      for (let k = start[index]!; k < start[index + 1]!; k++) stack.push(items[k]!);
+    };
+    pushDependents(from.index);
     while (stack.length > 0) {
       const index = stack.pop()!;
       if (status[index] !== PENDING) continue;
@@ -395,7 +375,7 @@ export async function executeRun(args: {
         reason: 'upstream-failed',
         causeNodeId: from.id,
       });
-      stack.push(...node.dependents);
+      pushDependents(index);
     }
   };
 
@@ -545,7 +525,7 @@ export async function executeRun(args: {
   if (control.requested !== undefined) control.cancel(control.requested);
   if (stopped) return done;
 
-  for (const node of nodes) remaining[node.index] = node.upstreamCount;
+  remaining.set(plan.upstreamCount);
   for (const [nodeId, record] of restoredDone) {
     const node = plan.byId.get(nodeId)!;
     status[node.index] = DONE;
@@ -614,7 +594,5 @@ export async function executeRun(args: {
     for (const node of nodes) if (status[node.index] === PENDING && remaining[node.index] === 0) launch(node);
   return done;
 }
-
-function noop(): void {}
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
