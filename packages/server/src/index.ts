@@ -32,6 +32,8 @@ export type {
   PlanId,
   ProviderKeyRow,
   RunCheckpointStatus,
+  RunRow,
+  RunRowStatus,
   UserRole,
   UserRow,
 } from './db/schema.ts';
@@ -79,7 +81,25 @@ export type { SweepReport } from './ledger/sweep-expired-holds.ts';
 export { createLogger, REDACTED_PATHS } from './log/create-logger.ts';
 export { serverProviders } from './providers/server-providers.ts';
 // Durable runs
+export { type FollowRunEventsOptions, followRunEvents } from './runs/follow-run-events.ts';
+export { type MissingProviderKey, missingProviderKeys } from './runs/missing-provider-keys.ts';
+export { type RunNodeStatus, type RunStatusView, readRunStatus } from './runs/read-run-status.ts';
+export {
+  createRunEventBus,
+  type RunEventBus,
+  type RunEventListener,
+  type StoredRunEvent,
+} from './runs/run-event-bus.ts';
+export {
+  createRunExecutor,
+  DEFAULT_RUN_HOLD_TTL_MS,
+  type RunExecutor,
+  type RunExecutorOptions,
+} from './runs/run-executor.ts';
+export { createRunQueue, type RunQueue, type RunQueueJob, type RunQueueOptions } from './runs/run-queue.ts';
 export { createSqlCheckpointStore, type SqlCheckpointStoreOptions } from './runs/sql-checkpoint-store.ts';
+export { type StartedRun, startWorkflowRun } from './runs/start-workflow-run.ts';
+export { isTerminalRunEvent, TERMINAL_RUN_EVENT_TYPES } from './runs/terminal-run-events.ts';
 export { type RunningServer, startServer } from './server/start-server.ts';
 export {
   type CreateServicesOptions,

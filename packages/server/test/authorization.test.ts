@@ -36,7 +36,36 @@ const IDOR: Record<string, (t: TestApp, a: TestUser, b: TestUser) => Promise<voi
     await a.request('PUT', '/api/user/api-keys/runway', { key: 'key_aaaaaaaaaaaaaaaa4444' });
     expectDenied(await b.request('POST', '/api/user/api-keys/runway/test'));
   },
+  'get /api/workflow/status/{runId}': async (t, a, b) => {
+    const runId = await queuedRunOf(t, a);
+    expectDenied(await b.request('GET', `/api/workflow/status/${runId}`));
+    expect((await a.request('GET', `/api/workflow/status/${runId}`)).status).toBe(200);
+  },
+  'post /api/workflow/runs/{runId}/cancel': async (t, a, b) => {
+    const runId = await queuedRunOf(t, a);
+    expectDenied(await b.request('POST', `/api/workflow/runs/${runId}/cancel`));
+    const row = await t.services.db
+      .selectFrom('runs')
+      .select('status')
+      .where('id', '=', runId)
+      .executeTakeFirst();
+    expect(row?.status).toBe('queued');
+  },
+  'get /api/workflow/runs/{runId}/events': async (t, a, b) => {
+    const runId = await queuedRunOf(t, a);
+    expectDenied(await b.request('GET', `/api/workflow/runs/${runId}/events`));
+  },
 };
+
+/** A run row of `user` left queued (never executed: no engine work, no hold). */
+async function queuedRunOf(t: TestApp, user: TestUser): Promise<string> {
+  const runId = `run_authz_${Math.random().toString(36).slice(2)}`;
+  await t.services.db
+    .insertInto('runs')
+    .values({ id: runId, user_id: user.id, graph: '{"version":1,"nodes":[],"edges":[]}', estimated_cost: 0 })
+    .execute();
+  return runId;
+}
 
 function expectDenied(response: Response): void {
   expect([403, 404]).toContain(response.status);

@@ -170,6 +170,8 @@ export interface DB {
   idempotency_keys: IdempotencyKeysTable;
   run_checkpoints: RunCheckpointsTable;
   node_checkpoints: NodeCheckpointsTable;
+  runs: RunsTable;
+  run_events: RunEventsTable;
 }
 
 /** A `users` row as read. */
@@ -224,3 +226,38 @@ export interface NodeCheckpointsTable {
   seq: ColumnType<number, number | undefined, number>;
   updated_at: ColumnType<Date, Date | string | undefined, Date | string>;
 }
+
+/** A run's status as the API reports it: `queued` until a slot takes it, then the engine's outcome. */
+export type RunRowStatus = 'queued' | 'running' | 'completed' | 'failed' | 'cancelled';
+
+/**
+ * `runs`: one workflow run as the API sees it. `id` is the engine's run id (also the key of its
+ * checkpoint and of its credit hold); `graph` is the validated graph as submitted (verbatim JSON).
+ */
+export interface RunsTable {
+  id: string;
+  user_id: string;
+  status: ColumnType<RunRowStatus, RunRowStatus | undefined, RunRowStatus>;
+  graph: JSONColumnType<Record<string, unknown>, string, never>;
+  estimated_cost: number;
+  /** The credit hold placed when the run was accepted. */
+  hold_id: string | null;
+  /** The engine's error (`EngineErrorJSON`) for a failed run. */
+  error: JSONColumnType<Record<string, unknown> | null, string | null | undefined, string | null>;
+  created_at: CreatedAt;
+  started_at: NullableTimestamp;
+  finished_at: NullableTimestamp;
+}
+
+/** `run_events`: every engine event of a run, under its gap-free sequence number. */
+export interface RunEventsTable {
+  run_id: string;
+  seq: number;
+  type: string;
+  /** The engine's event as emitted (verbatim JSON). */
+  payload: JSONColumnType<Record<string, unknown>, string, never>;
+  created_at: CreatedAt;
+}
+
+/** A `runs` row as read. */
+export type RunRow = Selectable<RunsTable>;

@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import type { ServerConfig } from '../config/server-config.ts';
 import type { DB, UserRole } from '../db/schema.ts';
 import type { CreditLedger } from '../ledger/credit-ledger.ts';
+import type { RunExecutor } from '../runs/run-executor.ts';
 import type { ProviderKeyVault } from '../vault/provider-key-vault.ts';
 import type { RateLimits } from './rate-limits.ts';
 
@@ -24,6 +25,8 @@ export interface AppServices {
   readonly ledger: CreditLedger;
   readonly providers: ProviderRegistry;
   readonly limits: RateLimits;
+  /** Workflow runs: the in-process executor (queue, engine, stored events). */
+  readonly runs: RunExecutor;
   /** The current time (tests move it). */
   readonly now: () => Date;
 }

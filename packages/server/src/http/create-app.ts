@@ -7,6 +7,7 @@ import { accountsRoutes } from '../accounts/accounts-routes.ts';
 import { adminRoutes } from '../admin/admin-routes.ts';
 import { ApiError } from '../errors/api-error.ts';
 import { creditsRoutes } from '../ledger/credits-routes.ts';
+import { runsRoutes } from '../runs/runs-routes.ts';
 import { vaultRoutes } from '../vault/vault-routes.ts';
 import type { AppEnv, AppServices } from './app-env.ts';
 import { authenticateRequest } from './authenticate-request.ts';
@@ -105,6 +106,7 @@ export function createApp(services: AppServices): OpenAPIHono<AppEnv> {
   app.route('/', accountsRoutes());
   app.route('/', vaultRoutes());
   app.route('/', creditsRoutes());
+  app.route('/', runsRoutes());
   app.route('/', adminRoutes());
 
   app.doc31('/api/openapi.json', {

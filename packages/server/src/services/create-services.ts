@@ -10,6 +10,7 @@ import { createCreditLedger } from '../ledger/credit-ledger.ts';
 import { startLedgerMaintenance } from '../ledger/start-ledger-maintenance.ts';
 import { createLogger } from '../log/create-logger.ts';
 import { serverProviders } from '../providers/server-providers.ts';
+import { createRunExecutor } from '../runs/run-executor.ts';
 import { createProviderKeyVault } from '../vault/provider-key-vault.ts';
 import { type ResolvedKeyRing, resolveKeyRing } from '../vault/resolve-key-ring.ts';
 import { startBackgroundRewrap } from '../vault/start-background-rewrap.ts';
@@ -95,6 +96,17 @@ export async function createServices(
         : undefined;
     const stopMaintenance =
       options.background === false ? undefined : startLedgerMaintenance({ ledger, log });
+    const runs = createRunExecutor({
+      db: database.db,
+      ledger,
+      vault,
+      providers,
+      log,
+      dataDir: config.VIDGENIE_DATA_DIR,
+      now,
+    });
+    // Runs a previous process left unfinished continue from their checkpoints.
+    if (options.background !== false) await runs.resumeUnfinished();
     return {
       db: database.db,
       database,
@@ -105,8 +117,10 @@ export async function createServices(
       ledger,
       providers,
       limits: createRateLimits({ scale: options.rateLimitScale ?? 1 }),
+      runs,
       now,
       close: async () => {
+        await runs.close();
         await stopRewrap?.();
         await stopMaintenance?.();
         if (ownsDatabase) await database.close();

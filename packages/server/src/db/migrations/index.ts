@@ -1,6 +1,7 @@
 import type { Migration } from 'kysely';
 import * as accountsVaultLedger from './0001-accounts-vault-ledger.ts';
 import * as runCheckpoints from './0002-run-checkpoints.ts';
+import * as runs from './0003-runs.ts';
 
 /**
  * Every migration, in order. Names are permanent: a new schema change is a new entry, never an edit.
@@ -10,4 +11,5 @@ import * as runCheckpoints from './0002-run-checkpoints.ts';
 export const migrations: Readonly<Record<string, Migration>> = {
   '0001-accounts-vault-ledger': accountsVaultLedger,
   '0002-run-checkpoints': runCheckpoints,
+  '0003-runs': runs,
 };

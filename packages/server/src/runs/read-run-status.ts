@@ -1,0 +1,168 @@
+import type { Kysely } from 'kysely';
+import type { DB, RunRowStatus } from '../db/schema.ts';
+import { ApiError } from '../errors/api-error.ts';
+import type { CreditLedger } from '../ledger/credit-ledger.ts';
+
+/** Where one node of a run stands, folded from the run's stored events. */
+export interface RunNodeStatus {
+  readonly nodeId: string;
+  readonly nodeType: string;
+  readonly status: 'pending' | 'running' | 'completed' | 'failed' | 'skipped' | 'cancelled';
+  /** From 0 to 1 (1 once completed). */
+  readonly progress: number;
+  readonly message: string | null;
+  readonly attempt: number;
+  readonly startedAt: string | null;
+  readonly endedAt: string | null;
+  readonly durationMs: number | null;
+  /** Credits charged for this node. */
+  readonly cost: number;
+  /** The node's output (media references, never bytes); null until completed. */
+  readonly output: unknown;
+  readonly error: Readonly<Record<string, unknown>> | null;
+}
+
+/** A run as `GET /api/workflow/status/{runId}` answers it. */
+export interface RunStatusView {
+  readonly runId: string;
+  readonly status: RunRowStatus;
+  readonly queuePosition: number | null;
+  readonly estimatedCost: number;
+  readonly cost: { readonly reserved: number; readonly captured: number; readonly released: number | null };
+  readonly createdAt: string;
+  readonly startedAt: string | null;
+  readonly finishedAt: string | null;
+  readonly error: Readonly<Record<string, unknown>> | null;
+  /** The `seq` of the last stored event (resume an event stream from it). */
+  readonly lastEventSeq: number;
+  readonly nodes: readonly RunNodeStatus[];
+  /** Outputs of the completed nodes, by node id. */
+  readonly outputs: Readonly<Record<string, unknown>>;
+}
+
+type MutableNode = { -readonly [K in keyof RunNodeStatus]: RunNodeStatus[K] };
+
+/**
+ * Reads a user's run: its row, every node's status, progress, timings, cost and output (folded
+ * from the stored events, which hold everything the engine reported) and the hold's figures from
+ * the ledger. 404 `NOT_FOUND` for an unknown run or another user's.
+ *
+ * @example
+ * ```ts
+ * import { createServices, loadConfig, readRunStatus } from '@vidgenie/server';
+ * const services = await createServices(loadConfig({ VIDGENIE_DATA_DIR: './.vidgenie-example' }));
+ * const run = await readRunStatus(services, { userId: 'usr_1', runId: 'run_1' }).catch(() => undefined);
+ * console.log(run?.status); // undefined: no such run
+ * await services.close();
+ * ```
+ */
+export async function readRunStatus(
+  services: {
+    readonly db: Kysely<DB>;
+    readonly ledger: CreditLedger;
+    readonly runs: { queuePosition(runId: string): number | undefined };
+  },
+  args: { readonly userId: string; readonly runId: string },
+): Promise<RunStatusView> {
+  const { db } = services;
+  const row = await db
+    .selectFrom('runs')
+    .selectAll()
+    .where('id', '=', args.runId)
+    .where('user_id', '=', args.userId)
+    .executeTakeFirst();
+  if (row === undefined) throw new ApiError('NOT_FOUND', 'No such run.');
+  const events = await db
+    .selectFrom('run_events')
+    .select(['seq', 'type', 'payload'])
+    .where('run_id', '=', row.id)
+    .orderBy('seq')
+    .execute();
+
+  const nodes = new Map<string, MutableNode>();
+  const graphNodes = (row.graph as { nodes?: { id: string; type: string }[] }).nodes ?? [];
+  for (const node of graphNodes) {
+    nodes.set(node.id, {
+      nodeId: node.id,
+      nodeType: node.type,
+      status: 'pending',
+      progress: 0,
+      message: null,
+      attempt: 0,
+      startedAt: null,
+      endedAt: null,
+      durationMs: null,
+      cost: 0,
+      output: null,
+      error: null,
+    });
+  }
+  const iso = (at: unknown) => (typeof at === 'number' ? new Date(at).toISOString() : null);
+  for (const { type, payload } of events) {
+    const node = typeof payload.nodeId === 'string' ? nodes.get(payload.nodeId) : undefined;
+    if (node === undefined) continue;
+    const at = iso(payload.at);
+    switch (type) {
+      case 'node.started':
+        node.status = 'running';
+        node.attempt = Number(payload.attempt ?? node.attempt + 1);
+        node.startedAt ??= at;
+        node.error = null;
+        break;
+      case 'node.progress':
+        node.progress = Number(payload.fraction ?? node.progress);
+        node.message = typeof payload.message === 'string' ? payload.message : node.message;
+        break;
+      case 'node.retrying':
+        node.error = (payload.error as Record<string, unknown> | undefined) ?? null;
+        break;
+      case 'cost.captured':
+        node.cost += Number(payload.amount ?? 0);
+        break;
+      case 'node.completed':
+      case 'node.cached':
+        node.status = 'completed';
+        node.progress = 1;
+        node.output = payload.output ?? null;
+        node.endedAt = at;
+        node.durationMs = typeof payload.durationMs === 'number' ? payload.durationMs : 0;
+        node.error = null;
+        break;
+      case 'node.failed':
+        node.status = 'failed';
+        node.endedAt = at;
+        node.error = (payload.error as Record<string, unknown> | undefined) ?? null;
+        break;
+      case 'node.skipped':
+        node.status = 'skipped';
+        node.endedAt = at;
+        break;
+      case 'node.cancelled':
+        node.status = 'cancelled';
+        node.endedAt = at;
+        break;
+    }
+  }
+
+  const hold = row.hold_id === null ? undefined : await services.ledger.getHold(row.hold_id);
+  const outputs: Record<string, unknown> = {};
+  for (const node of nodes.values()) if (node.status === 'completed') outputs[node.nodeId] = node.output;
+  return {
+    runId: row.id,
+    status: row.status,
+    queuePosition: services.runs.queuePosition(row.id) ?? null,
+    estimatedCost: row.estimated_cost,
+    cost: {
+      reserved: hold?.amount ?? 0,
+      captured: hold?.captured ?? 0,
+      released: hold?.returned ?? null,
+    },
+    createdAt: row.created_at.toISOString(),
+    startedAt: row.started_at?.toISOString() ?? null,
+    finishedAt: row.finished_at?.toISOString() ?? null,
+    error: row.error,
+    lastEventSeq: events.at(-1)?.seq ?? 0,
+    nodes: [...nodes.values()],
+    outputs,
+  };
+}

@@ -1,0 +1,282 @@
+import { createRoute, z } from '@hono/zod-openapi';
+import { createMiddleware } from 'hono/factory';
+import { streamSSE } from 'hono/streaming';
+import { sql } from 'kysely';
+import { ApiError } from '../errors/api-error.ts';
+import type { AppEnv } from '../http/app-env.ts';
+import { createRouter, errorResponse } from '../http/create-router.ts';
+import { requireUser } from '../http/require-auth.ts';
+import { followRunEvents } from './follow-run-events.ts';
+import { readRunStatus } from './read-run-status.ts';
+import {
+  CancelResponse,
+  EventsQuery,
+  ExecuteBody,
+  ExecuteResponse,
+  RunIdParam,
+  RunStatusResponse,
+  RunsQuery,
+  RunsResponse,
+} from './runs-schemas.ts';
+import { startWorkflowRun } from './start-workflow-run.ts';
+
+const json = <T extends z.ZodType>(schema: T) => ({ content: { 'application/json': { schema } } }) as const;
+const security = [{ bearer: [] }];
+/** Route middleware runs before the validators: 401 comes before any 400. */
+const signedIn = createMiddleware<AppEnv>(async (c, next) => {
+  requireUser(c);
+  await next();
+});
+
+/** A history cursor: the last row's `created_at` (ms) and id, opaque to clients. */
+function encodeCursor(createdAt: Date, id: string): string {
+  return Buffer.from(JSON.stringify([createdAt.getTime(), id])).toString('base64url');
+}
+
+function decodeCursor(cursor: string): { createdAt: Date; id: string } {
+  try {
+    const [ms, id] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as [unknown, unknown];
+    if (typeof ms === 'number' && Number.isFinite(ms) && typeof id === 'string')
+      return { createdAt: new Date(ms), id };
+  } catch {
+    // fall through
+  }
+  throw new ApiError('VALIDATION_FAILED', '"cursor": is not a cursor this server gave out.', {
+    details: { issues: [{ path: 'cursor', message: 'is not a cursor this server gave out' }] },
+  });
+}
+
+/** `Last-Event-ID` (wins) or `?after=`, as a non-negative integer. */
+function replayFrom(header: string | undefined, after: number | undefined): number {
+  if (header === undefined || header.trim() === '') return after ?? 0;
+  const value = Number(header.trim());
+  if (!Number.isSafeInteger(value) || value < 0) {
+    throw new ApiError('VALIDATION_FAILED', '"Last-Event-ID": must be an event seq (a whole number).', {
+      details: { issues: [{ path: 'Last-Event-ID', message: 'must be a whole number' }] },
+    });
+  }
+  return value;
+}
+
+const errorJson = (value: Readonly<Record<string, unknown>> | null) =>
+  value === null
+    ? null
+    : { ...value, code: String(value.code ?? 'INTERNAL'), message: String(value.message ?? '') };
+
+/**
+ * The workflow run routes: execute a graph (validated, keys checked, priced, credits held, run
+ * queued), a run's status, the history, cancel, and the run's events as Server-Sent Events
+ * (replay after `Last-Event-ID`, then live, ending after the terminal event). Every route is the
+ * caller's own: another user's run id answers 404. Mount with `app.route('/', runsRoutes())`.
+ * @internal
+ */
+export function runsRoutes() {
+  const app = createRouter();
+
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: '/api/workflow/execute',
+      tags: ['runs'],
+      summary: 'Run a workflow graph: validated, priced and credits held, then queued',
+      security,
+      middleware: [signedIn],
+      request: { body: { required: true, ...json(ExecuteBody) } },
+      responses: {
+        202: { description: 'Accepted and queued', ...json(ExecuteResponse) },
+        400: errorResponse('GRAPH_INVALID (every issue with node ids) or VALIDATION_FAILED (a missing key)'),
+        401: errorResponse('Not signed in'),
+        402: errorResponse('INSUFFICIENT_CREDITS, with details.required and details.available'),
+      },
+    }),
+    async (c) => {
+      const { userId } = requireUser(c);
+      const body = c.req.valid('json');
+      const services = c.get('services');
+      const run = await startWorkflowRun(services, {
+        userId,
+        graph: body.graph,
+        initialPrompt: body.initialPrompt,
+      });
+      services.log.info(
+        { requestId: c.get('requestId'), userId, runId: run.runId, estimatedCost: run.estimatedCost },
+        'run accepted',
+      );
+      return c.json(run, 202);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/api/workflow/status/{runId}',
+      tags: ['runs'],
+      summary: "A run's status: every node's status, progress, timings, output and cost",
+      security,
+      middleware: [signedIn],
+      request: { params: RunIdParam },
+      responses: {
+        200: { description: 'The run', ...json(RunStatusResponse) },
+        401: errorResponse('Not signed in'),
+        404: errorResponse('No such run (or not yours)'),
+      },
+    }),
+    async (c) => {
+      const { userId } = requireUser(c);
+      const { runId } = c.req.valid('param');
+      const view = await readRunStatus(c.get('services'), { userId, runId });
+      return c.json(
+        {
+          ...view,
+          error: errorJson(view.error),
+          nodes: view.nodes.map((node) => ({ ...node, error: errorJson(node.error) })),
+        },
+        200,
+      );
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/api/workflow/runs',
+      tags: ['runs'],
+      summary: 'Your runs, newest first, a page at a time',
+      security,
+      middleware: [signedIn],
+      request: { query: RunsQuery },
+      responses: {
+        200: { description: 'A page of runs', ...json(RunsResponse) },
+        400: errorResponse('Bad limit or cursor'),
+        401: errorResponse('Not signed in'),
+      },
+    }),
+    async (c) => {
+      const { userId } = requireUser(c);
+      const { limit, cursor } = c.req.valid('query');
+      const after = cursor === undefined ? undefined : decodeCursor(cursor);
+      const rows = await c
+        .get('services')
+        .db.selectFrom('runs')
+        .select(['id', 'status', 'estimated_cost', 'created_at', 'started_at', 'finished_at', 'error'])
+        .where('user_id', '=', userId)
+        .$if(after !== undefined, (query) =>
+          query.where(sql<boolean>`(created_at, id) < (${after?.createdAt}::timestamptz, ${after?.id})`),
+        )
+        .orderBy('created_at', 'desc')
+        .orderBy('id', 'desc')
+        .limit(limit + 1)
+        .execute();
+      const page = rows.slice(0, limit);
+      const last = page.at(-1);
+      return c.json(
+        {
+          runs: page.map((row) => ({
+            runId: row.id,
+            status: row.status,
+            estimatedCost: row.estimated_cost,
+            createdAt: row.created_at.toISOString(),
+            startedAt: row.started_at?.toISOString() ?? null,
+            finishedAt: row.finished_at?.toISOString() ?? null,
+            error: errorJson(row.error),
+          })),
+          nextCursor:
+            rows.length > limit && last !== undefined ? encodeCursor(last.created_at, last.id) : null,
+        },
+        200,
+      );
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: '/api/workflow/runs/{runId}/cancel',
+      tags: ['runs'],
+      summary: 'Cancel a run: nothing new starts, running nodes stop, the rest of the hold is released',
+      security,
+      middleware: [signedIn],
+      request: { params: RunIdParam },
+      responses: {
+        202: { description: 'Cancelled, or being cancelled (status `running`)', ...json(CancelResponse) },
+        401: errorResponse('Not signed in'),
+        404: errorResponse('No such run (or not yours)'),
+      },
+    }),
+    async (c) => {
+      const { userId } = requireUser(c);
+      const { runId } = c.req.valid('param');
+      const services = c.get('services');
+      const row = await services.db
+        .selectFrom('runs')
+        .select('status')
+        .where('id', '=', runId)
+        .where('user_id', '=', userId)
+        .executeTakeFirst();
+      if (row === undefined) throw new ApiError('NOT_FOUND', 'No such run.');
+      const status =
+        row.status === 'queued' || row.status === 'running' ? await services.runs.cancel(runId) : row.status;
+      services.log.info({ requestId: c.get('requestId'), userId, runId }, 'run cancel requested');
+      return c.json({ runId, status: status ?? row.status }, 202);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/api/workflow/runs/{runId}/events',
+      tags: ['runs'],
+      summary: "A run's events as Server-Sent Events: replayed after Last-Event-ID, then live",
+      description:
+        'Each message has `id` (the event seq), `event` (its type) and JSON `data` (the engine event). The stream ends after the terminal event (`run.completed`, `run.failed`, `run.cancelled`). Reconnect with `Last-Event-ID` (or `?after=`) to resume with no gap and no duplicate.',
+      security,
+      middleware: [signedIn],
+      request: { params: RunIdParam, query: EventsQuery },
+      responses: {
+        200: { description: 'The event stream', content: { 'text/event-stream': { schema: z.string() } } },
+        400: errorResponse('Bad Last-Event-ID or after'),
+        401: errorResponse('Not signed in'),
+        404: errorResponse('No such run (or not yours)'),
+      },
+    }),
+    async (c) => {
+      const { userId } = requireUser(c);
+      const { runId } = c.req.valid('param');
+      const after = replayFrom(c.req.header('last-event-id'), c.req.valid('query').after);
+      const services = c.get('services');
+      const row = await services.db
+        .selectFrom('runs')
+        .select('id')
+        .where('id', '=', runId)
+        .where('user_id', '=', userId)
+        .executeTakeFirst();
+      if (row === undefined) throw new ApiError('NOT_FOUND', 'No such run.');
+      return streamSSE(
+        c,
+        async (stream) => {
+          const aborted = new AbortController();
+          stream.onAbort(() => aborted.abort());
+          await followRunEvents({
+            db: services.db,
+            bus: services.runs.events,
+            runId,
+            after,
+            signal: aborted.signal,
+            send: (event) =>
+              stream.writeSSE({
+                id: String(event.seq),
+                event: event.type,
+                data: JSON.stringify(event.payload),
+              }),
+            heartbeat: () => stream.write(': keep-alive\n\n').then(() => undefined),
+          });
+        },
+        async (error) => {
+          services.log.error({ err: error, requestId: c.get('requestId'), runId }, 'event stream failed');
+        },
+      );
+    },
+  );
+
+  return app;
+}

@@ -1,0 +1,125 @@
+import { z } from '@hono/zod-openapi';
+import { MAX_PROMPT_LENGTH } from '@vidgenie/nodes';
+
+/** `{runId}` path parameter. @internal */
+export const RunIdParam = z.object({
+  runId: z
+    .string()
+    .min(1)
+    .max(255)
+    .openapi({ param: { name: 'runId', in: 'path' }, example: 'run_3q2-7wXkQeM1c9b0sFh2Aw' }),
+});
+
+/** `POST /api/workflow/execute` body. @internal */
+export const ExecuteBody = z
+  .object({
+    graph: z.looseObject({}).openapi({
+      description: 'A workflow graph (format version 1): `{ version: 1, nodes: [...], edges: [...] }`.',
+    }),
+    initialPrompt: z
+      .string()
+      .max(MAX_PROMPT_LENGTH)
+      .optional()
+      .openapi({ description: "The creator's idea: replaces the text of the graph's prompt nodes." }),
+  })
+  .openapi('ExecuteWorkflow');
+
+const RunStatusEnum = z.enum(['queued', 'running', 'completed', 'failed', 'cancelled']);
+
+/** `POST /api/workflow/execute` answer. @internal */
+export const ExecuteResponse = z
+  .object({
+    runId: z.string(),
+    estimatedCost: z.number().int().openapi({ description: 'Credits held for the run.' }),
+    status: RunStatusEnum,
+  })
+  .openapi('RunAccepted');
+
+const ErrorJson = z.object({ code: z.string(), message: z.string() }).passthrough();
+const Timestamp = z.string().nullable().openapi({ format: 'date-time' });
+
+/** One node of `GET /api/workflow/status/{runId}`. @internal */
+export const NodeStatusSchema = z
+  .object({
+    nodeId: z.string(),
+    nodeType: z.string(),
+    status: z.enum(['pending', 'running', 'completed', 'failed', 'skipped', 'cancelled']),
+    progress: z.number().openapi({ description: 'From 0 to 1.' }),
+    message: z.string().nullable(),
+    attempt: z.number().int(),
+    startedAt: Timestamp,
+    endedAt: Timestamp,
+    durationMs: z.number().nullable(),
+    cost: z.number().int().openapi({ description: 'Credits charged for this node.' }),
+    output: z.unknown().openapi({ description: 'Media references and values; null until completed.' }),
+    error: ErrorJson.nullable(),
+  })
+  .openapi('RunNodeStatus');
+
+/** `GET /api/workflow/status/{runId}` answer. @internal */
+export const RunStatusResponse = z
+  .object({
+    runId: z.string(),
+    status: RunStatusEnum,
+    queuePosition: z
+      .number()
+      .int()
+      .nullable()
+      .openapi({ description: '1 = next to start; null if not waiting.' }),
+    estimatedCost: z.number().int(),
+    cost: z.object({
+      reserved: z.number().int(),
+      captured: z.number().int(),
+      released: z.number().int().nullable(),
+    }),
+    createdAt: z.string().openapi({ format: 'date-time' }),
+    startedAt: Timestamp,
+    finishedAt: Timestamp,
+    error: ErrorJson.nullable(),
+    lastEventSeq: z.number().int(),
+    nodes: z.array(NodeStatusSchema),
+    outputs: z.record(z.string(), z.unknown()),
+  })
+  .openapi('RunStatus');
+
+/** `GET /api/workflow/runs` query. @internal */
+export const RunsQuery = z.object({
+  limit: z.coerce.number().int().min(1).max(100).default(20),
+  cursor: z.string().max(400).optional(),
+});
+
+/** `GET /api/workflow/runs` answer. @internal */
+export const RunsResponse = z
+  .object({
+    runs: z.array(
+      z.object({
+        runId: z.string(),
+        status: RunStatusEnum,
+        estimatedCost: z.number().int(),
+        createdAt: z.string().openapi({ format: 'date-time' }),
+        startedAt: Timestamp,
+        finishedAt: Timestamp,
+        error: ErrorJson.nullable(),
+      }),
+    ),
+    nextCursor: z.string().nullable(),
+  })
+  .openapi('RunHistory');
+
+/** `POST /api/workflow/runs/{runId}/cancel` answer. @internal */
+export const CancelResponse = z
+  .object({
+    runId: z.string(),
+    status: RunStatusEnum.openapi({ description: '`running` while the engine winds the run down.' }),
+  })
+  .openapi('RunCancel');
+
+/** `GET /api/workflow/runs/{runId}/events` query. @internal */
+export const EventsQuery = z.object({
+  after: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .optional()
+    .openapi({ description: 'Replay events after this seq (the `Last-Event-ID` header wins).' }),
+});
