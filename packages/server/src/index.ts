@@ -80,8 +80,15 @@ export { type LedgerMaintenanceOptions, startLedgerMaintenance } from './ledger/
 export type { SweepReport } from './ledger/sweep-expired-holds.ts';
 export { createLogger, REDACTED_PATHS } from './log/create-logger.ts';
 export { serverProviders } from './providers/server-providers.ts';
+export { DURATION_FIGURES, estimateRunSeconds } from './runs/estimate-duration.ts';
 // Durable runs
 export { type FollowRunEventsOptions, followRunEvents } from './runs/follow-run-events.ts';
+export {
+  IDEMPOTENCY_KEY_TTL_MS,
+  type IdempotentRequest,
+  pruneIdempotencyKeys,
+  type StoredResponse,
+} from './runs/idempotency-keys.ts';
 export { type MissingProviderKey, missingProviderKeys } from './runs/missing-provider-keys.ts';
 export { type RunNodeStatus, type RunStatusView, readRunStatus } from './runs/read-run-status.ts';
 export {
@@ -98,7 +105,12 @@ export {
 } from './runs/run-executor.ts';
 export { createRunQueue, type RunQueue, type RunQueueJob, type RunQueueOptions } from './runs/run-queue.ts';
 export { createSqlCheckpointStore, type SqlCheckpointStoreOptions } from './runs/sql-checkpoint-store.ts';
-export { type StartedRun, startWorkflowRun } from './runs/start-workflow-run.ts';
+export {
+  type StartedRun,
+  type StartWorkflowRunArgs,
+  type StartWorkflowRunResult,
+  startWorkflowRun,
+} from './runs/start-workflow-run.ts';
 export { isTerminalRunEvent, TERMINAL_RUN_EVENT_TYPES } from './runs/terminal-run-events.ts';
 export { type RunningServer, startServer } from './server/start-server.ts';
 export {
@@ -107,6 +119,13 @@ export {
   databaseOptions,
   type Services,
 } from './services/create-services.ts';
+// Templates
+export {
+  BUILTIN_SHORT_VIDEO_TEMPLATE_ID,
+  listTemplates,
+  type TemplateContext,
+  type WorkflowTemplate,
+} from './templates/templates-service.ts';
 // Key vault
 export {
   createKeyRing,

@@ -55,7 +55,45 @@ const IDOR: Record<string, (t: TestApp, a: TestUser, b: TestUser) => Promise<voi
     const runId = await queuedRunOf(t, a);
     expectDenied(await b.request('GET', `/api/workflow/runs/${runId}/events`));
   },
+  'post /api/workflow/runs/{runId}/rerun': async (t, a, b) => {
+    const runId = await queuedRunOf(t, a);
+    await t.services.db
+      .updateTable('runs')
+      .set({ status: 'completed', finished_at: new Date() })
+      .where('id', '=', runId)
+      .execute();
+    expectDenied(await b.request('POST', `/api/workflow/runs/${runId}/rerun`, { fromNodeId: 'x' }));
+    const bRuns = await t.services.db.selectFrom('runs').select('id').where('user_id', '=', b.id).execute();
+    expect(bRuns).toEqual([]);
+  },
+  'get /api/templates/{templateId}': async (_t, a, b) => {
+    const id = await templateOf(a, 'get');
+    expectDenied(await b.request('GET', `/api/templates/${id}`));
+    expect(JSON.stringify(await (await b.request('GET', '/api/templates')).json())).not.toContain(id);
+  },
+  'put /api/templates/{templateId}': async (_t, a, b) => {
+    const id = await templateOf(a, 'put');
+    expectDenied(await b.request('PUT', `/api/templates/${id}`, { name: 'stolen' }));
+    expect(((await (await a.request('GET', `/api/templates/${id}`)).json()) as { name: string }).name).toBe(
+      'put',
+    );
+  },
+  'delete /api/templates/{templateId}': async (_t, a, b) => {
+    const id = await templateOf(a, 'delete');
+    expectDenied(await b.request('DELETE', `/api/templates/${id}`));
+    expect((await a.request('GET', `/api/templates/${id}`)).status).toBe(200);
+  },
 };
+
+/** A template saved by `user` under `name` (an empty graph is valid). */
+async function templateOf(user: TestUser, name: string): Promise<string> {
+  const response = await user.request('POST', '/api/templates', {
+    name,
+    graph: { version: 1, nodes: [], edges: [] },
+  });
+  expect(response.status).toBe(201);
+  return ((await response.json()) as { id: string }).id;
+}
 
 /** A run row of `user` left queued (never executed: no engine work, no hold). */
 async function queuedRunOf(t: TestApp, user: TestUser): Promise<string> {

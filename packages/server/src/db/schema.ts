@@ -172,6 +172,7 @@ export interface DB {
   node_checkpoints: NodeCheckpointsTable;
   runs: RunsTable;
   run_events: RunEventsTable;
+  templates: TemplatesTable;
 }
 
 /** A `users` row as read. */
@@ -247,6 +248,12 @@ export interface RunsTable {
   created_at: CreatedAt;
   started_at: NullableTimestamp;
   finished_at: NullableTimestamp;
+  /** For a rerun: the earlier run whose outputs it reuses (migration 0005). */
+  parent_run_id: ColumnType<string | null, string | null | undefined, never>;
+  /** For a rerun: the node it runs again from (with everything downstream). */
+  rerun_from: ColumnType<string | null, string | null | undefined, never>;
+  /** The duration estimate given when the run was accepted; null for older runs. */
+  estimated_duration_seconds: ColumnType<number | null, number | null | undefined, never>;
 }
 
 /** `run_events`: every engine event of a run, under its gap-free sequence number. */
@@ -261,3 +268,17 @@ export interface RunEventsTable {
 
 /** A `runs` row as read. */
 export type RunRow = Selectable<RunsTable>;
+
+/** `templates`: a user's saved workflow graphs, one name per user (migration 0004). */
+export interface TemplatesTable {
+  id: string;
+  user_id: string;
+  name: string;
+  /** The graph as saved (verbatim JSON). */
+  graph: JSONColumnType<Record<string, unknown>, string, string>;
+  created_at: CreatedAt;
+  updated_at: Timestamp;
+}
+
+/** A `templates` row as read. */
+export type TemplateRow = Selectable<TemplatesTable>;

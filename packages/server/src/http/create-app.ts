@@ -8,6 +8,7 @@ import { adminRoutes } from '../admin/admin-routes.ts';
 import { ApiError } from '../errors/api-error.ts';
 import { creditsRoutes } from '../ledger/credits-routes.ts';
 import { runsRoutes } from '../runs/runs-routes.ts';
+import { templatesRoutes } from '../templates/templates-routes.ts';
 import { vaultRoutes } from '../vault/vault-routes.ts';
 import type { AppEnv, AppServices } from './app-env.ts';
 import { authenticateRequest } from './authenticate-request.ts';
@@ -107,6 +108,7 @@ export function createApp(services: AppServices): OpenAPIHono<AppEnv> {
   app.route('/', vaultRoutes());
   app.route('/', creditsRoutes());
   app.route('/', runsRoutes());
+  app.route('/', templatesRoutes());
   app.route('/', adminRoutes());
 
   app.doc31('/api/openapi.json', {

@@ -28,6 +28,12 @@ export interface RunStatusView {
   readonly status: RunRowStatus;
   readonly queuePosition: number | null;
   readonly estimatedCost: number;
+  /** The duration estimate given when the run was accepted (null for older runs). */
+  readonly estimatedDurationSeconds: number | null;
+  /** For a rerun: the earlier run whose outputs it reuses. */
+  readonly parentRunId: string | null;
+  /** For a rerun: the node it ran again from. */
+  readonly rerunFrom: string | null;
   readonly cost: { readonly reserved: number; readonly captured: number; readonly released: number | null };
   readonly createdAt: string;
   readonly startedAt: string | null;
@@ -152,6 +158,9 @@ export async function readRunStatus(
     status: row.status,
     queuePosition: services.runs.queuePosition(row.id) ?? null,
     estimatedCost: row.estimated_cost,
+    estimatedDurationSeconds: row.estimated_duration_seconds,
+    parentRunId: row.parent_run_id,
+    rerunFrom: row.rerun_from,
     cost: {
       reserved: hold?.amount ?? 0,
       captured: hold?.captured ?? 0,

@@ -197,7 +197,7 @@ export function createRunExecutor(options: RunExecutorOptions): RunExecutor {
   const execute = async ({ runId, userId }: RunQueueJob): Promise<void> => {
     const row = await db
       .selectFrom('runs')
-      .select(['status', 'graph', 'hold_id'])
+      .select(['status', 'graph', 'hold_id', 'parent_run_id', 'rerun_from'])
       .where('id', '=', runId)
       .where('user_id', '=', userId)
       .executeTakeFirst();
@@ -216,10 +216,17 @@ export function createRunExecutor(options: RunExecutorOptions): RunExecutor {
     let outcome: RunOutcome;
     try {
       const snapshot = await engine.store.loadRun({ runId });
+      // A rerun reuses its parent's outputs upstream of `rerun_from` (the engine plans it as the
+      // route did when it held credits for the other nodes only).
       const handle =
-        snapshot === undefined
-          ? engine.start(row.graph, { runId, onEvent })
-          : engine.resume(runId, { lastSeq, onEvent });
+        snapshot !== undefined
+          ? engine.resume(runId, { lastSeq, onEvent })
+          : row.parent_run_id !== null && row.rerun_from !== null
+            ? engine.rerun(
+                { runId: row.parent_run_id, from: [row.rerun_from], graph: row.graph },
+                { runId, onEvent },
+              )
+            : engine.start(row.graph, { runId, onEvent });
       handles.set(runId, handle);
       const requested = cancelRequests.get(runId);
       if (requested !== undefined) handle.cancel(requested);

@@ -1,4 +1,5 @@
 import { createRoute, z } from '@hono/zod-openapi';
+import type { Context } from 'hono';
 import { createMiddleware } from 'hono/factory';
 import { streamSSE } from 'hono/streaming';
 import { sql } from 'kysely';
@@ -6,19 +7,23 @@ import { ApiError } from '../errors/api-error.ts';
 import type { AppEnv } from '../http/app-env.ts';
 import { createRouter, errorResponse } from '../http/create-router.ts';
 import { requireUser } from '../http/require-auth.ts';
+import { canonicalJson } from './canonical-json.ts';
 import { followRunEvents } from './follow-run-events.ts';
+import { hashIdempotentRequest } from './idempotency-keys.ts';
 import { readRunStatus } from './read-run-status.ts';
 import {
   CancelResponse,
   EventsQuery,
   ExecuteBody,
   ExecuteResponse,
+  IdempotencyHeaders,
+  RerunBody,
   RunIdParam,
   RunStatusResponse,
   RunsQuery,
   RunsResponse,
 } from './runs-schemas.ts';
-import { startWorkflowRun } from './start-workflow-run.ts';
+import { type StartWorkflowRunResult, startWorkflowRun } from './start-workflow-run.ts';
 
 const json = <T extends z.ZodType>(schema: T) => ({ content: { 'application/json': { schema } } }) as const;
 const security = [{ bearer: [] }];
@@ -58,6 +63,17 @@ function replayFrom(header: string | undefined, after: number | undefined): numb
   return value;
 }
 
+/**
+ * A run accepted (or replayed): 202 with the body as canonical JSON (sorted keys), so a replay of
+ * an `Idempotency-Key` is byte-identical to the first answer whatever the database did to key order.
+ */
+function acceptedResponse(c: Context<AppEnv>, run: StartWorkflowRunResult) {
+  const { replayed, ...body } = run;
+  if (replayed) c.header('idempotent-replayed', 'true');
+  c.header('content-type', 'application/json');
+  return c.body(canonicalJson(body), 202);
+}
+
 const errorJson = (value: Readonly<Record<string, unknown>> | null) =>
   value === null
     ? null
@@ -81,28 +97,98 @@ export function runsRoutes() {
       summary: 'Run a workflow graph: validated, priced and credits held, then queued',
       security,
       middleware: [signedIn],
-      request: { body: { required: true, ...json(ExecuteBody) } },
+      request: { headers: IdempotencyHeaders, body: { required: true, ...json(ExecuteBody) } },
       responses: {
-        202: { description: 'Accepted and queued', ...json(ExecuteResponse) },
-        400: errorResponse('GRAPH_INVALID (every issue with node ids) or VALIDATION_FAILED (a missing key)'),
+        202: {
+          description: 'Accepted and queued (or replayed for a known Idempotency-Key)',
+          ...json(ExecuteResponse),
+        },
+        400: errorResponse(
+          'GRAPH_INVALID (every issue with node ids) or VALIDATION_FAILED (a missing key, a bad Idempotency-Key)',
+        ),
         401: errorResponse('Not signed in'),
         402: errorResponse('INSUFFICIENT_CREDITS, with details.required and details.available'),
+        409: errorResponse('IDEMPOTENCY_CONFLICT: the Idempotency-Key was used with another request'),
       },
     }),
     async (c) => {
       const { userId } = requireUser(c);
       const body = c.req.valid('json');
+      const key = c.req.valid('header')['idempotency-key'];
       const services = c.get('services');
       const run = await startWorkflowRun(services, {
         userId,
         graph: body.graph,
         initialPrompt: body.initialPrompt,
+        idempotency:
+          key === undefined
+            ? undefined
+            : { key, requestHash: hashIdempotentRequest('POST /api/workflow/execute', body) },
       });
       services.log.info(
-        { requestId: c.get('requestId'), userId, runId: run.runId, estimatedCost: run.estimatedCost },
-        'run accepted',
+        {
+          requestId: c.get('requestId'),
+          userId,
+          runId: run.runId,
+          estimatedCost: run.estimatedCost,
+          replayed: run.replayed,
+        },
+        run.replayed ? 'run replayed for its idempotency key' : 'run accepted',
       );
-      return c.json(run, 202);
+      return acceptedResponse(c, run) as never;
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: '/api/workflow/runs/{runId}/rerun',
+      tags: ['runs'],
+      summary: "Rerun from a node: a new run reusing the earlier run's outputs upstream of it",
+      description:
+        'Only `fromNodeId`, the nodes downstream of it and nodes whose config the optional `graph` changed run again; only they are estimated, held and charged ("same image, new video" charges the video). Reused nodes report `node.cached` with their earlier output.',
+      security,
+      middleware: [signedIn],
+      request: {
+        params: RunIdParam,
+        headers: IdempotencyHeaders,
+        body: { required: true, ...json(RerunBody) },
+      },
+      responses: {
+        202: { description: 'The new run, accepted and queued', ...json(ExecuteResponse) },
+        400: errorResponse('GRAPH_INVALID, or VALIDATION_FAILED (unknown fromNodeId, a missing key)'),
+        401: errorResponse('Not signed in'),
+        402: errorResponse('INSUFFICIENT_CREDITS, with details.required and details.available'),
+        404: errorResponse('No such run (or not yours)'),
+        409: errorResponse('CONFLICT: the run has not ended; IDEMPOTENCY_CONFLICT'),
+      },
+    }),
+    async (c) => {
+      const { userId } = requireUser(c);
+      const { runId } = c.req.valid('param');
+      const body = c.req.valid('json');
+      const key = c.req.valid('header')['idempotency-key'];
+      const services = c.get('services');
+      const run = await startWorkflowRun(services, {
+        userId,
+        graph: body.graph,
+        rerun: { parentRunId: runId, fromNodeId: body.fromNodeId },
+        idempotency:
+          key === undefined
+            ? undefined
+            : { key, requestHash: hashIdempotentRequest(`POST /api/workflow/runs/${runId}/rerun`, body) },
+      });
+      services.log.info(
+        {
+          requestId: c.get('requestId'),
+          userId,
+          runId: run.runId,
+          parentRunId: runId,
+          estimatedCost: run.estimatedCost,
+        },
+        'rerun accepted',
+      );
+      return acceptedResponse(c, run) as never;
     },
   );
 

@@ -31,9 +31,43 @@ export const ExecuteResponse = z
   .object({
     runId: z.string(),
     estimatedCost: z.number().int().openapi({ description: 'Credits held for the run.' }),
+    estimatedDurationSeconds: z
+      .number()
+      .int()
+      .openapi({ description: 'A rough duration: per node kind and provider, along the longest path.' }),
     status: RunStatusEnum,
   })
   .openapi('RunAccepted');
+
+/** The `Idempotency-Key` request header (execute and rerun). @internal */
+export const IdempotencyHeaders = z.object({
+  'idempotency-key': z
+    .string()
+    .min(1)
+    .max(255)
+    .optional()
+    .openapi({
+      param: { name: 'idempotency-key', in: 'header' },
+      description:
+        'Retry safely: the same key and body within 24 h answer the same run (header `Idempotent-Replayed: true`); the same key with another body is 409 IDEMPOTENCY_CONFLICT.',
+      example: '7a4c2f0e-1b7d-4c55-9d0e-6a3f1f0b2c11',
+    }),
+});
+
+/** `POST /api/workflow/runs/{runId}/rerun` body. @internal */
+export const RerunBody = z
+  .object({
+    fromNodeId: z
+      .string()
+      .min(1)
+      .max(255)
+      .openapi({ description: 'The node to run again; everything downstream of it runs again too.' }),
+    graph: z.looseObject({}).optional().openapi({
+      description:
+        "The graph with config changes (default: the earlier run's). Nodes whose config changed run again too.",
+    }),
+  })
+  .openapi('RerunWorkflow');
 
 const ErrorJson = z.object({ code: z.string(), message: z.string() }).passthrough();
 const Timestamp = z.string().nullable().openapi({ format: 'date-time' });
@@ -67,6 +101,12 @@ export const RunStatusResponse = z
       .nullable()
       .openapi({ description: '1 = next to start; null if not waiting.' }),
     estimatedCost: z.number().int(),
+    estimatedDurationSeconds: z.number().int().nullable().openapi({ description: 'Null for older runs.' }),
+    parentRunId: z
+      .string()
+      .nullable()
+      .openapi({ description: 'For a rerun: the run whose outputs it reuses.' }),
+    rerunFrom: z.string().nullable().openapi({ description: 'For a rerun: the node it ran again from.' }),
     cost: z.object({
       reserved: z.number().int(),
       captured: z.number().int(),

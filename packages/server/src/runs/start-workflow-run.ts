@@ -1,24 +1,63 @@
-import { validateGraph } from '@vidgenie/engine';
+import { validateGraph, type WorkflowGraph } from '@vidgenie/engine';
 import { ApiError } from '../errors/api-error.ts';
 import type { AppServices } from '../http/app-env.ts';
 import { newId } from '../ids/new-id.ts';
 import { estimateWorkflow } from '../ledger/estimate-workflow.ts';
+import { reserve } from '../ledger/reserve.ts';
+import { estimateRunSeconds } from './estimate-duration.ts';
+import {
+  claimIdempotencyKey,
+  findStoredResponse,
+  type IdempotentRequest,
+  type StoredResponse,
+} from './idempotency-keys.ts';
 import { missingProviderKeys } from './missing-provider-keys.ts';
+import { planRerun } from './plan-rerun.ts';
 
-/** What `POST /api/workflow/execute` answers. */
+/** What `POST /api/workflow/execute` (and `…/rerun`) answers. */
 export interface StartedRun {
   readonly runId: string;
-  /** Credits held for the run. */
+  /** Credits held for the run (for a rerun: the rerun nodes only). */
   readonly estimatedCost: number;
+  /** A rough duration in seconds (see `estimateRunSeconds`); reused nodes count 0. */
+  readonly estimatedDurationSeconds: number;
   readonly status: 'queued';
 }
+
+/** {@link startWorkflowRun}'s answer: the run, and whether it is the stored answer of an idempotency key. */
+export type StartWorkflowRunResult = StartedRun & {
+  /** True when an earlier request with the same `Idempotency-Key` created the run: nothing new was done. */
+  readonly replayed: boolean;
+};
+
+/** Arguments of {@link startWorkflowRun}. */
+export interface StartWorkflowRunArgs {
+  readonly userId: string;
+  /** The graph (for a rerun: optional, default the earlier run's graph). */
+  readonly graph?: unknown;
+  readonly initialPrompt?: string | undefined;
+  /** The request's `Idempotency-Key` and hash: the same key and request answer the same run. */
+  readonly idempotency?: IdempotentRequest | undefined;
+  /** A rerun: a new run reusing the earlier run's outputs upstream of `fromNodeId`. */
+  readonly rerun?: { readonly parentRunId: string; readonly fromNodeId: string } | undefined;
+}
+
+type Services = Pick<AppServices, 'db' | 'ledger' | 'vault' | 'providers' | 'runs' | 'now'>;
 
 /**
  * Accepts a workflow run for a user: validates the graph (400 `GRAPH_INVALID` with every issue),
  * checks that the user has a usable key for each hosted provider it uses (400 `VALIDATION_FAILED`:
- * "add your … key in Settings"), estimates it, places the credit hold under the new run id (402
- * `INSUFFICIENT_CREDITS` with `required` and `available`, and nothing stored), records the run
- * (`queued`) and queues it. The engine's billing hooks find the same hold by the run id.
+ * "add your … key in Settings"), estimates it, then in ONE transaction claims the idempotency key
+ * (if any), places the credit hold under the new run id (402 `INSUFFICIENT_CREDITS` with `required`
+ * and `available`: the transaction rolls back, nothing is stored) and records the run (`queued`),
+ * and finally queues it. The engine's billing hooks find the same hold by the run id.
+ *
+ * With `idempotency`, a key already used for the same request answers its stored run (`replayed`,
+ * before any validation), and for another request 409 `IDEMPOTENCY_CONFLICT`. Two concurrent
+ * requests with one key serialize on the key's primary key: one creates the run, the other replays it.
+ *
+ * With `rerun`, the earlier run (the user's, ended) lends its outputs: only `fromNodeId`, the nodes
+ * downstream of it and nodes whose config changed run again, and only they are held and charged.
  *
  * @example
  * ```ts
@@ -30,16 +69,26 @@ export interface StartedRun {
  *   graph: shortVideoTemplate({ durationSeconds: 8 }),
  *   initialPrompt: 'a red fox in the snow at dawn',
  * });
- * console.log(run.runId, run.estimatedCost); // run_…, 14
+ * console.log(run.runId, run.estimatedCost, run.estimatedDurationSeconds); // run_…, 14, 4
  * await services.close();
  * ```
  */
 export async function startWorkflowRun(
-  services: Pick<AppServices, 'db' | 'ledger' | 'vault' | 'providers' | 'runs' | 'now'>,
-  args: { readonly userId: string; readonly graph: unknown; readonly initialPrompt?: string | undefined },
-): Promise<StartedRun> {
-  const { userId } = args;
-  const graph = withInitialPrompt(args.graph, args.initialPrompt);
+  services: Services,
+  args: StartWorkflowRunArgs,
+): Promise<StartWorkflowRunResult> {
+  const { userId, idempotency } = args;
+  if (idempotency !== undefined) {
+    const stored = await findStoredResponse(services.db, {
+      userId,
+      request: idempotency,
+      now: services.now(),
+    });
+    if (stored !== undefined) return replayed(stored);
+  }
+
+  const parent = args.rerun === undefined ? undefined : await loadParent(services, userId, args.rerun);
+  const graph = withInitialPrompt(args.graph ?? parent?.graph, args.initialPrompt);
   const estimate = estimateWorkflow(graph, services.providers);
   const checked = validateGraph(graph, services.runs.registry);
   if (!checked.ok) {
@@ -47,9 +96,27 @@ export async function startWorkflowRun(
       details: { issues: checked.issues },
     });
   }
+  let charged: ReadonlySet<string> = new Set(checked.graph.nodes.map((node) => node.id));
+  let reused: ReadonlySet<string> = new Set();
+  if (parent !== undefined && args.rerun !== undefined) {
+    const { fromNodeId } = args.rerun;
+    if (!checked.graph.nodes.some((node) => node.id === fromNodeId)) {
+      throw new ApiError('VALIDATION_FAILED', `"fromNodeId": the graph has no node "${fromNodeId}".`, {
+        details: { issues: [{ path: 'fromNodeId', message: 'is not a node of the graph' }] },
+      });
+    }
+    const plan = planRerun({
+      graph: checked.graph,
+      parentGraph: parent.graph,
+      parentCompleted: parent.completed,
+      fromNodeId,
+    });
+    charged = plan.rerun;
+    reused = plan.reused;
+  }
 
   const missing = missingProviderKeys({
-    graph: checked.graph,
+    graph: onlyNodes(checked.graph, charged),
     registry: services.runs.registry,
     providers: services.providers,
     keys: await services.vault.list(userId),
@@ -65,19 +132,32 @@ export async function startWorkflowRun(
   }
 
   const runId = newId('run');
-  const amount = estimate.total;
-  const hold =
-    amount > 0
-      ? await services.ledger.reserve({
-          userId,
-          runId,
-          amount,
-          expiresInMs: services.runs.holdTtlMs,
-          reason: `Hold for run ${runId}`,
-        })
-      : undefined;
-  try {
-    await services.db
+  const amount = estimate.nodes.reduce((sum, node) => (charged.has(node.nodeId) ? sum + node.cost : sum), 0);
+  const started: StartedRun = {
+    runId,
+    estimatedCost: amount,
+    estimatedDurationSeconds: estimateRunSeconds(checked.graph, services.providers, reused),
+    status: 'queued',
+  };
+  const now = services.now();
+  const winner = await services.db.transaction().execute(async (trx) => {
+    if (idempotency !== undefined) {
+      const stored = await claimIdempotencyKey(trx, {
+        userId,
+        request: idempotency,
+        response: { statusCode: 202, body: { ...started } },
+        now,
+      });
+      if (stored !== undefined) return stored;
+    }
+    const hold =
+      amount > 0
+        ? await reserve(
+            { db: trx, now: services.now },
+            { userId, runId, amount, expiresInMs: services.runs.holdTtlMs, reason: `Hold for run ${runId}` },
+          )
+        : undefined;
+    await trx
       .insertInto('runs')
       .values({
         id: runId,
@@ -85,17 +165,68 @@ export async function startWorkflowRun(
         status: 'queued',
         graph: JSON.stringify(checked.graph),
         estimated_cost: amount,
+        estimated_duration_seconds: started.estimatedDurationSeconds,
         hold_id: hold?.id ?? null,
+        parent_run_id: parent?.id ?? null,
+        rerun_from: args.rerun?.fromNodeId ?? null,
         // Millisecond timestamps from the app clock: the history cursor compares them exactly.
-        created_at: services.now(),
+        created_at: now,
       })
       .execute();
-  } catch (error) {
-    if (hold !== undefined) await services.ledger.release({ holdId: hold.id });
-    throw error;
-  }
+    return undefined;
+  });
+  if (winner !== undefined) return replayed(winner);
   await services.runs.submit(runId);
-  return { runId, estimatedCost: amount, status: 'queued' };
+  return { ...started, replayed: false };
+}
+
+function replayed(stored: StoredResponse): StartWorkflowRunResult {
+  const body = stored.body as unknown as StartedRun;
+  return {
+    runId: body.runId,
+    estimatedCost: body.estimatedCost,
+    estimatedDurationSeconds: body.estimatedDurationSeconds,
+    status: body.status,
+    replayed: true,
+  };
+}
+
+/** The earlier run of a rerun: the user's own (404 otherwise), ended (409 while it runs). */
+async function loadParent(
+  services: Services,
+  userId: string,
+  rerun: { readonly parentRunId: string },
+): Promise<{ id: string; graph: WorkflowGraph; completed: ReadonlySet<string> }> {
+  const row = await services.db
+    .selectFrom('runs')
+    .select(['id', 'status', 'graph'])
+    .where('id', '=', rerun.parentRunId)
+    .where('user_id', '=', userId)
+    .executeTakeFirst();
+  if (row === undefined) throw new ApiError('NOT_FOUND', 'No such run.');
+  if (row.status === 'queued' || row.status === 'running') {
+    throw new ApiError('CONFLICT', 'This run has not ended yet: rerun it once it has (or cancel it).');
+  }
+  const nodes = await services.db
+    .selectFrom('node_checkpoints')
+    .select('node_id')
+    .where('run_id', '=', row.id)
+    .where('status', '=', 'completed')
+    .execute();
+  return {
+    id: row.id,
+    graph: row.graph as unknown as WorkflowGraph,
+    completed: new Set(nodes.map((node) => node.node_id)),
+  };
+}
+
+/** The graph with only the given nodes (for checking the keys of the nodes that will run). */
+function onlyNodes(graph: WorkflowGraph, ids: ReadonlySet<string>): WorkflowGraph {
+  return {
+    ...graph,
+    nodes: graph.nodes.filter((node) => ids.has(node.id)),
+    edges: graph.edges.filter((edge) => ids.has(edge.source) && ids.has(edge.target)),
+  };
 }
 
 /** The graph with `initialPrompt` as the text of every `prompt` node (the graph as is without one). */

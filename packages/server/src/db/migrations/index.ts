@@ -2,6 +2,8 @@ import type { Migration } from 'kysely';
 import * as accountsVaultLedger from './0001-accounts-vault-ledger.ts';
 import * as runCheckpoints from './0002-run-checkpoints.ts';
 import * as runs from './0003-runs.ts';
+import * as templates from './0004-templates.ts';
+import * as runReruns from './0005-run-reruns.ts';
 
 /**
  * Every migration, in order. Names are permanent: a new schema change is a new entry, never an edit.
@@ -12,4 +14,6 @@ export const migrations: Readonly<Record<string, Migration>> = {
   '0001-accounts-vault-ledger': accountsVaultLedger,
   '0002-run-checkpoints': runCheckpoints,
   '0003-runs': runs,
+  '0004-templates': templates,
+  '0005-run-reruns': runReruns,
 };
