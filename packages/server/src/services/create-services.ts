@@ -10,6 +10,7 @@ import { createCreditLedger } from '../ledger/credit-ledger.ts';
 import { startLedgerMaintenance } from '../ledger/start-ledger-maintenance.ts';
 import { createLogger } from '../log/create-logger.ts';
 import { serverProviders } from '../providers/server-providers.ts';
+import { pruneIdempotencyKeys } from '../runs/idempotency-keys.ts';
 import { createRunExecutor } from '../runs/run-executor.ts';
 import { createProviderKeyVault } from '../vault/provider-key-vault.ts';
 import { type ResolvedKeyRing, resolveKeyRing } from '../vault/resolve-key-ring.ts';
@@ -96,6 +97,16 @@ export async function createServices(
         : undefined;
     const stopMaintenance =
       options.background === false ? undefined : startLedgerMaintenance({ ledger, log });
+    // Idempotency keys are kept 24 h (Stripe's rule); an hourly pass deletes older ones.
+    const pruneTimer =
+      options.background === false
+        ? undefined
+        : setInterval(() => {
+            pruneIdempotencyKeys(database.db, now()).catch((error: unknown) =>
+              log.error({ err: error }, 'pruning idempotency keys failed; retrying in an hour'),
+            );
+          }, 3_600_000);
+    pruneTimer?.unref();
     const runs = createRunExecutor({
       db: database.db,
       ledger,
@@ -123,6 +134,7 @@ export async function createServices(
         await runs.close();
         await stopRewrap?.();
         await stopMaintenance?.();
+        if (pruneTimer !== undefined) clearInterval(pruneTimer);
         if (ownsDatabase) await database.close();
       },
     };
