@@ -2,6 +2,7 @@
  * The credits routes mounted on a bare app whose middleware sets the services and the caller from
  * test headers (the real app's authentication is tested with the accounts).
  */
+
 import { OpenAPIHono } from '@hono/zod-openapi';
 import { CREDIT_PRICES, createProviderRegistry, localProviders, shortVideoTemplate } from '@vidgenie/nodes';
 import { createMiddleware } from 'hono/factory';
@@ -9,6 +10,7 @@ import pino from 'pino';
 import { beforeAll, expect, it } from 'vitest';
 import type { UserRole } from '../src/db/schema.ts';
 import type { AppEnv, AppServices } from '../src/http/app-env.ts';
+import { denyAnonymous } from '../src/http/deny-anonymous.ts';
 import { handleError } from '../src/http/handle-error.ts';
 import { type CreditLedger, createCreditLedger } from '../src/ledger/credit-ledger.ts';
 import { creditsRoutes } from '../src/ledger/credits-routes.ts';
@@ -40,6 +42,7 @@ describeEachDatabase('credits routes', ({ db }) => {
         await next();
       }),
     );
+    app.use('/api/*', denyAnonymous);
     app.route('/', creditsRoutes());
     app.onError(handleError);
   });

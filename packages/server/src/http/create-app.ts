@@ -13,18 +13,9 @@ import { vaultRoutes } from '../vault/vault-routes.ts';
 import type { AppEnv, AppServices } from './app-env.ts';
 import { authenticateRequest } from './authenticate-request.ts';
 import { clientIp } from './client-ip.ts';
+import { denyAnonymous } from './deny-anonymous.ts';
 import { handleError } from './handle-error.ts';
 import { rejectCrossSiteWrites } from './reject-cross-site-writes.ts';
-import { requireUser } from './require-auth.ts';
-
-/** The routes anyone may call, signed in or not. */
-const PUBLIC_ROUTES: ReadonlySet<string> = new Set([
-  'GET /api/health',
-  'GET /api/openapi.json',
-  'POST /api/auth/signup',
-  'POST /api/auth/login',
-  'POST /api/auth/logout',
-]);
 
 /**
  * The HTTP application: every API route behind the same middleware (request id, security headers,
@@ -84,15 +75,7 @@ export function createApp(services: AppServices): OpenAPIHono<AppEnv> {
   );
   app.use('/api/*', authenticateRequest);
   app.use('/api/*', rejectCrossSiteWrites);
-  // Deny by default: every API route needs a caller unless listed as public, and this answers
-  // 401 before any input is validated (handlers still call `requireUser` for the typed caller).
-  app.use(
-    '/api/*',
-    createMiddleware<AppEnv>(async (c, next) => {
-      if (!PUBLIC_ROUTES.has(`${c.req.method} ${c.req.path}`)) requireUser(c);
-      await next();
-    }),
-  );
+  app.use('/api/*', denyAnonymous);
   app.use(
     '/api/*',
     createMiddleware<AppEnv>(async (c, next) => {

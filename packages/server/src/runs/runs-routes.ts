@@ -1,6 +1,5 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
-import { createMiddleware } from 'hono/factory';
 import { streamSSE } from 'hono/streaming';
 import { sql } from 'kysely';
 import { ApiError } from '../errors/api-error.ts';
@@ -27,11 +26,6 @@ import { type StartWorkflowRunResult, startWorkflowRun } from './start-workflow-
 
 const json = <T extends z.ZodType>(schema: T) => ({ content: { 'application/json': { schema } } }) as const;
 const security = [{ bearer: [] }];
-/** Route middleware runs before the validators: 401 comes before any 400. */
-const signedIn = createMiddleware<AppEnv>(async (c, next) => {
-  requireUser(c);
-  await next();
-});
 
 /** A history cursor: the last row's `created_at` (ms) and id, opaque to clients. */
 function encodeCursor(createdAt: Date, id: string): string {
@@ -96,7 +90,6 @@ export function runsRoutes() {
       tags: ['runs'],
       summary: 'Run a workflow graph: validated, priced and credits held, then queued',
       security,
-      middleware: [signedIn],
       request: { headers: IdempotencyHeaders, body: { required: true, ...json(ExecuteBody) } },
       responses: {
         202: {
@@ -148,7 +141,6 @@ export function runsRoutes() {
       description:
         'Only `fromNodeId`, the nodes downstream of it and nodes whose config the optional `graph` changed run again; only they are estimated, held and charged ("same image, new video" charges the video). Reused nodes report `node.cached` with their earlier output.',
       security,
-      middleware: [signedIn],
       request: {
         params: RunIdParam,
         headers: IdempotencyHeaders,
@@ -199,7 +191,6 @@ export function runsRoutes() {
       tags: ['runs'],
       summary: "A run's status: every node's status, progress, timings, output and cost",
       security,
-      middleware: [signedIn],
       request: { params: RunIdParam },
       responses: {
         200: { description: 'The run', ...json(RunStatusResponse) },
@@ -229,7 +220,6 @@ export function runsRoutes() {
       tags: ['runs'],
       summary: 'Your runs, newest first, a page at a time',
       security,
-      middleware: [signedIn],
       request: { query: RunsQuery },
       responses: {
         200: { description: 'A page of runs', ...json(RunsResponse) },
@@ -281,7 +271,6 @@ export function runsRoutes() {
       tags: ['runs'],
       summary: 'Cancel a run: nothing new starts, running nodes stop, the rest of the hold is released',
       security,
-      middleware: [signedIn],
       request: { params: RunIdParam },
       responses: {
         202: { description: 'Cancelled, or being cancelled (status `running`)', ...json(CancelResponse) },
@@ -316,7 +305,6 @@ export function runsRoutes() {
       description:
         'Each message has `id` (the event seq), `event` (its type) and JSON `data` (the engine event). The stream ends after the terminal event (`run.completed`, `run.failed`, `run.cancelled`). Reconnect with `Last-Event-ID` (or `?after=`) to resume with no gap and no duplicate.',
       security,
-      middleware: [signedIn],
       request: { params: RunIdParam, query: EventsQuery },
       responses: {
         200: { description: 'The event stream', content: { 'text/event-stream': { schema: z.string() } } },

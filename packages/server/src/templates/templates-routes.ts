@@ -1,6 +1,5 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
-import { createMiddleware } from 'hono/factory';
 import type { AppEnv } from '../http/app-env.ts';
 import { createRouter, errorResponse } from '../http/create-router.ts';
 import { requireUser } from '../http/require-auth.ts';
@@ -15,11 +14,6 @@ import {
 
 const json = <T extends z.ZodType>(schema: T) => ({ content: { 'application/json': { schema } } }) as const;
 const security = [{ bearer: [] }];
-/** Route middleware runs before the validators: 401 comes before any 400. */
-const signedIn = createMiddleware<AppEnv>(async (c, next) => {
-  requireUser(c);
-  await next();
-});
 
 const TemplateIdParam = z.object({
   templateId: z
@@ -70,7 +64,6 @@ export function templatesRoutes() {
       tags: ['templates'],
       summary: 'Your templates, after the built-in short-video template',
       security,
-      middleware: [signedIn],
       responses: {
         200: { description: 'The templates', ...json(TemplateList) },
         401: errorResponse('Not signed in'),
@@ -89,7 +82,6 @@ export function templatesRoutes() {
       tags: ['templates'],
       summary: 'Save a graph as a named template',
       security,
-      middleware: [signedIn],
       request: { body: { required: true, ...json(CreateBody) } },
       responses: {
         201: { description: 'Saved', ...json(TemplateSchema) },
@@ -113,7 +105,6 @@ export function templatesRoutes() {
       tags: ['templates'],
       summary: 'One template, with its graph',
       security,
-      middleware: [signedIn],
       request: { params: TemplateIdParam },
       responses: {
         200: { description: 'The template', ...json(TemplateSchema) },
@@ -135,7 +126,6 @@ export function templatesRoutes() {
       tags: ['templates'],
       summary: 'Rename a template and/or replace its graph',
       security,
-      middleware: [signedIn],
       request: { params: TemplateIdParam, body: { required: true, ...json(UpdateBody) } },
       responses: {
         200: { description: 'Updated', ...json(TemplateSchema) },
@@ -161,7 +151,6 @@ export function templatesRoutes() {
       tags: ['templates'],
       summary: 'Delete a template',
       security,
-      middleware: [signedIn],
       request: { params: TemplateIdParam },
       responses: {
         204: { description: 'Deleted' },
