@@ -100,6 +100,8 @@ export {
 export {
   createRunExecutor,
   DEFAULT_RUN_HOLD_TTL_MS,
+  type Finish,
+  type RunEnded,
   type RunExecutor,
   type RunExecutorOptions,
 } from './runs/run-executor.ts';

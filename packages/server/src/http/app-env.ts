@@ -1,4 +1,4 @@
-import type { ProviderRegistry } from '@vidgenie/nodes';
+import type { MediaServices, ProviderRegistry } from '@vidgenie/nodes';
 import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
 import type { ServerConfig } from '../config/server-config.ts';
@@ -24,6 +24,8 @@ export interface AppServices {
   readonly vault: ProviderKeyVault;
   readonly ledger: CreditLedger;
   readonly providers: ProviderRegistry;
+  /** Where media lives (the nodes' blob store) and the tools that probe it. */
+  readonly media: MediaServices;
   readonly limits: RateLimits;
   /** Workflow runs: the in-process executor (queue, engine, stored events). */
   readonly runs: RunExecutor;

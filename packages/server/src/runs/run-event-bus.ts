@@ -25,6 +25,11 @@ export interface RunEventBus {
   publish(runId: string, events: readonly StoredRunEvent[]): void;
   /** Tells the run's followers that it has ended. */
   end(runId: string): void;
+  /**
+   * Hears every run's stored events as they are published (metrics, analytics), until the
+   * returned function is called. A tap that throws is isolated like any follower.
+   */
+  tap(listener: (runId: string, events: readonly StoredRunEvent[]) => void): () => void;
 }
 
 /**
@@ -41,6 +46,7 @@ export interface RunEventBus {
  */
 export function createRunEventBus(): RunEventBus {
   const listeners = new Map<string, Set<RunEventListener>>();
+  const taps = new Set<(runId: string, events: readonly StoredRunEvent[]) => void>();
   const each = (runId: string, call: (listener: RunEventListener) => void) => {
     for (const listener of [...(listeners.get(runId) ?? [])]) {
       try {
@@ -65,10 +71,24 @@ export function createRunEventBus(): RunEventBus {
       };
     },
     publish(runId: string, events: readonly StoredRunEvent[]) {
-      if (events.length > 0) each(runId, (listener) => listener.onEvents(events));
+      if (events.length === 0) return;
+      each(runId, (listener) => listener.onEvents(events));
+      for (const tap of [...taps]) {
+        try {
+          tap(runId, events);
+        } catch {
+          // A broken tap must not stop the followers.
+        }
+      }
     },
     end(runId: string) {
       each(runId, (listener) => listener.onEnd());
+    },
+    tap(listener: (runId: string, events: readonly StoredRunEvent[]) => void) {
+      taps.add(listener);
+      return () => {
+        taps.delete(listener);
+      };
     },
   });
 }

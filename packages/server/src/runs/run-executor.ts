@@ -29,8 +29,20 @@ import { createRunQueue, type RunQueueJob } from './run-queue.ts';
 import { createSqlCheckpointStore } from './sql-checkpoint-store.ts';
 import { isTerminalRunEvent } from './terminal-run-events.ts';
 
+/** The final statuses of a run. */
+export type Finish = Extract<RunRowStatus, 'completed' | 'failed' | 'cancelled'>;
+
 /** How long a run's credit hold lives by default before the sweeper presumes the run dead: 6 hours. */
 export const DEFAULT_RUN_HOLD_TTL_MS = 6 * 3_600_000;
+
+/** What {@link RunExecutorOptions.onRunEnded} listeners hear once a run's row has its final status. */
+export interface RunEnded {
+  readonly runId: string;
+  readonly userId: string;
+  readonly status: Finish;
+  /** The engine's outcome: outputs (media references), cost, and the error of a failed run. */
+  readonly outcome: RunOutcome;
+}
 
 /** Options of {@link createRunExecutor}. */
 export interface RunExecutorOptions {
@@ -51,6 +63,11 @@ export interface RunExecutorOptions {
   readonly holdTtlMs?: number;
   /** The nodes' blob store and media tools (default: files under `<dataDir>/media`, ffmpeg). */
   readonly media?: MediaServices;
+  /**
+   * Called after a run's final status is stored (content records, analytics). A listener that
+   * throws is logged; the run stays as it ended.
+   */
+  readonly onRunEnded?: readonly ((ended: RunEnded) => Promise<void> | void)[];
 }
 
 /** Runs workflow runs in this process, durably: see {@link createRunExecutor}. */
@@ -79,8 +96,6 @@ export interface RunExecutor {
    */
   close(options?: { readonly graceMs?: number }): Promise<void>;
 }
-
-type Finish = Extract<RunRowStatus, 'completed' | 'failed' | 'cancelled'>;
 
 /**
  * The in-process run executor (embedded mode). Each run goes through one shared engine with:
@@ -155,6 +170,16 @@ export function createRunExecutor(options: RunExecutorOptions): RunExecutor {
       }
     },
   });
+
+  const notifyEnded = async (ended: RunEnded) => {
+    for (const listener of options.onRunEnded ?? []) {
+      try {
+        await listener(ended);
+      } catch (error) {
+        log.error({ err: error, runId: ended.runId }, 'a run-ended listener failed');
+      }
+    }
+  };
 
   const lastStoredEvent = async (runId: string) =>
     db
@@ -263,6 +288,7 @@ export function createRunExecutor(options: RunExecutorOptions): RunExecutor {
     if (row.hold_id !== null) await ledger.release({ holdId: row.hold_id });
     await finishRow(runId, outcome.status, outcome.status === 'failed' ? outcome.error : undefined);
     log.info({ runId, userId, status: outcome.status, captured: outcome.cost.captured }, 'run ended');
+    await notifyEnded({ runId, userId, status: outcome.status, outcome });
   };
 
   const queue = createRunQueue({
@@ -282,7 +308,7 @@ export function createRunExecutor(options: RunExecutorOptions): RunExecutor {
   const cancelWaiting = async (runId: string, reason: string) => {
     const row = await db
       .selectFrom('runs')
-      .select(['hold_id'])
+      .select(['hold_id', 'user_id'])
       .where('id', '=', runId)
       .where('status', '=', 'queued')
       .executeTakeFirst();
@@ -293,6 +319,13 @@ export function createRunExecutor(options: RunExecutorOptions): RunExecutor {
     writer.push({ type: 'run.cancelled', runId, seq: (last?.seq ?? 0) + 1, at: now().getTime(), reason });
     await writer.flush();
     await finishRow(runId, 'cancelled');
+    const cost = { estimated: 0, reserved: 0, captured: 0, released: 0, saved: 0 };
+    await notifyEnded({
+      runId,
+      userId: row.user_id,
+      status: 'cancelled',
+      outcome: { status: 'cancelled', runId, reason, outputs: {}, cost },
+    });
   };
 
   const statusOf = async (runId: string) =>

@@ -1,5 +1,10 @@
 import { join } from 'node:path';
-import type { ProviderRegistry } from '@vidgenie/nodes';
+import {
+  createFfmpegMediaTools,
+  createFsBlobStore,
+  type MediaServices,
+  type ProviderRegistry,
+} from '@vidgenie/nodes';
 import type { Logger } from 'pino';
 import type { ServerConfig } from '../config/server-config.ts';
 import { migrateToLatest } from '../db/migrate.ts';
@@ -31,6 +36,8 @@ export interface CreateServicesOptions {
   readonly database?: Database;
   readonly log?: Logger;
   readonly providers?: ProviderRegistry;
+  /** The blob store and media tools (default: files under `VIDGENIE_DATA_DIR/media`, ffmpeg). */
+  readonly media?: MediaServices;
   readonly now?: () => Date;
   /** Multiplies every rate limit (tests raise them). */
   readonly rateLimitScale?: number;
@@ -107,6 +114,10 @@ export async function createServices(
             );
           }, 3_600_000);
     pruneTimer?.unref();
+    const media = options.media ?? {
+      blobs: createFsBlobStore({ root: join(config.VIDGENIE_DATA_DIR, 'media') }),
+      media: createFfmpegMediaTools(),
+    };
     const runs = createRunExecutor({
       db: database.db,
       ledger,
@@ -114,7 +125,9 @@ export async function createServices(
       providers,
       log,
       dataDir: config.VIDGENIE_DATA_DIR,
+      media,
       now,
+      onRunEnded: [],
     });
     // Runs a previous process left unfinished continue from their checkpoints.
     if (options.background !== false) await runs.resumeUnfinished();
@@ -127,6 +140,7 @@ export async function createServices(
       vault,
       ledger,
       providers,
+      media,
       limits: createRateLimits({ scale: options.rateLimitScale ?? 1 }),
       runs,
       now,
