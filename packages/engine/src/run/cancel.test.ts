@@ -344,3 +344,41 @@ describe('billing when a run is cancelled', () => {
     expect(t.events.at(-1)?.type).toBe('run.cancelled');
   });
 });
+
+describe('abandoning a run with handle.abandon()', () => {
+  it('stops at once and writes, emits and releases nothing more; the node sees a STALE_FENCE abort', async () => {
+    const releases: BillingHooks.ReleaseArgs[] = [];
+    const billing: BillingHooks = {
+      reserve: async () => ({ reservationId: 'hold-1' }),
+      capture: async () => {},
+      release: async (args) => {
+        releases.push(args);
+      },
+    };
+    const t = bench({ hang: 'honour-signal', engine: { billing } });
+    const handle = t.engine.start(chain({ a: 1, b: 2, c: 3 }), { onEvent: t.onEvent });
+    await t.hanging;
+    const saved = await t.engine.store.loadRun({ runId: handle.runId });
+    const eventsAtAbandon = t.events.length;
+    handle.abandon();
+    const outcome = await handle.result;
+    expect(outcome).toMatchObject({ status: 'failed', error: { code: 'STALE_FENCE' } });
+    // The provider job behind `b` must survive for the next owner: the abort is not a cancel.
+    expect(t.signals.get('b')?.reason).toMatchObject({ code: 'STALE_FENCE' });
+    await new Promise((r) => setTimeout(r, 10));
+    expect(t.events.slice(eventsAtAbandon)).toEqual([]);
+    expect(releases).toEqual([]);
+    expect(t.started).toEqual(['a', 'b']);
+    // The checkpoint is as it was: another writer resumes from there.
+    expect(await t.engine.store.loadRun({ runId: handle.runId })).toEqual(saved);
+  });
+
+  it('abandoned before the run begins: it never starts', async () => {
+    const t = bench();
+    const handle = t.engine.start(chain(), { onEvent: t.onEvent });
+    handle.abandon();
+    const outcome = await handle.result;
+    expect(outcome).toMatchObject({ status: 'failed', error: { code: 'STALE_FENCE' } });
+    expect(t.started).toEqual([]);
+  });
+});

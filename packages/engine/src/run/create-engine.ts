@@ -121,6 +121,10 @@ export function createEngine<TDefs extends NodeDefinition.Any>(options: EngineOp
       cancel: (reason) => {
         control.requested ??= reason;
       },
+      abandoned: false,
+      abandon: () => {
+        control.abandoned = true;
+      },
     };
     const result = (async (): Promise<RunOutcome> => {
       try {
@@ -138,7 +142,13 @@ export function createEngine<TDefs extends NodeDefinition.Any>(options: EngineOp
       else signal.addEventListener('abort', onAbort, { once: true });
       void result.finally(() => signal.removeEventListener('abort', onAbort));
     }
-    return createRunHandle({ runId, emitter, result, cancel: (reason) => control.cancel(reason) });
+    return createRunHandle({
+      runId,
+      emitter,
+      result,
+      cancel: (reason) => control.cancel(reason),
+      abandon: () => control.abandon(),
+    });
   };
 
   const create = async (args: {

@@ -49,11 +49,14 @@ export interface RunStart {
   readonly bypassCache?: ReadonlySet<string>;
 }
 
-/** Lets the handle cancel a running execution. @internal */
+/** Lets the handle cancel or abandon a running execution. @internal */
 export interface RunControl {
   /** A cancel requested before the execution began. */
   requested: string | undefined;
   cancel: (reason: string) => void;
+  /** Whether `abandon` was called before the execution began. */
+  abandoned: boolean;
+  abandon: () => void;
 }
 
 /**
@@ -520,6 +523,13 @@ export async function executeRun(args: {
     cancelReason = reason;
     stop('cancelled');
   };
+  // Giving the run up to another writer: stop as a stale writer does, so nothing more is written
+  // and provider jobs keep running for whoever resumes the run.
+  control.abandon = () => lose(new StaleFenceError({ runId, fence, current: fence }));
+  if (control.abandoned) {
+    control.abandon();
+    return done;
+  }
 
   emit('run.started', { resumed: start.resumed, nodeCount: n, estimatedCost: estimate });
   if (control.requested !== undefined) control.cancel(control.requested);
