@@ -6,6 +6,19 @@
  * @module
  */
 
+// Analytics
+export {
+  type AdminStats,
+  type DurationPercentiles,
+  readAdminStats,
+} from './analytics/read-admin-stats.ts';
+export {
+  type AnalyticsEvent,
+  type AnalyticsEventName,
+  recordAnalyticsEvent,
+  recordAnalyticsEvents,
+} from './analytics/record-analytics-event.ts';
+export type { RunFact, RunFactNode, RunFactRun, RunFactsListener } from './analytics/tap-run-facts.ts';
 // Audit log
 export {
   type AuditAction,
@@ -17,10 +30,31 @@ export {
 } from './audit/audit-log.ts';
 // Configuration
 export { ConfigError, loadConfig, type ServerConfig, ServerConfigSchema } from './config/server-config.ts';
+// Content library and media
+export {
+  type BlobStoreConfig,
+  type ConfiguredBlobStore,
+  createBlobStore,
+} from './contents/create-blob-store.ts';
+export {
+  type DeleteContentsOptions,
+  type DeleteContentsResult,
+  deleteContents,
+} from './contents/delete-contents.ts';
+export { type DeleteExpiredMediaOptions, deleteExpiredMedia } from './contents/delete-expired-media.ts';
+export { type ByteRange, parseByteRange } from './contents/parse-byte-range.ts';
+export { type RecordContentOptions, recordContent } from './contents/record-content.ts';
+export { sliceStream } from './contents/slice-stream.ts';
+export {
+  createUserScopedBlobStore,
+  type UserScopedBlobStoreOptions,
+} from './contents/user-scoped-blob-store.ts';
 // Data layer
 export { type MigrateReport, MigrationError, migrateToLatest } from './db/migrate.ts';
 export { type Database, type DatabaseOptions, openDatabase } from './db/open-database.ts';
 export type {
+  ContentRow,
+  ContentsTable,
   CreditAccountRow,
   CreditHoldRow,
   DB,
@@ -30,6 +64,7 @@ export type {
   LedgerEntryRow,
   NodeCheckpointStatus,
   PlanId,
+  ProviderKeyBackoffsTable,
   ProviderKeyRow,
   RunCheckpointStatus,
   RunRow,
@@ -75,11 +110,46 @@ export type { ReleaseArgs, ReleaseResult } from './ledger/release.ts';
 export type { RenewReport } from './ledger/renew-accounts.ts';
 export type { ReserveArgs, ReserveResult } from './ledger/reserve.ts';
 export type { ResolvedState } from './ledger/resolve-hold.ts';
+export { type SetDailyCreditCapArgs, setDailyCreditCap } from './ledger/set-daily-credit-cap.ts';
 export type { SetPlanArgs } from './ledger/set-plan.ts';
 export { type LedgerMaintenanceOptions, startLedgerMaintenance } from './ledger/start-ledger-maintenance.ts';
 export type { SweepReport } from './ledger/sweep-expired-holds.ts';
 export { createLogger, REDACTED_PATHS } from './log/create-logger.ts';
+// Metrics
+export {
+  type CreateMetricsOptions,
+  createMetrics,
+  type Metrics,
+  NODE_DURATION_BUCKETS,
+} from './metrics/create-metrics.ts';
+export { createFifoSemaphore, type FifoSemaphore } from './providers/fifo-semaphore.ts';
+export {
+  DEFAULT_KEY_BACKOFF_POLICY,
+  type KeyBackoffPolicy,
+  keyBackoffDelay,
+} from './providers/key-backoff-delay.ts';
+export type { KeyBackoffState, KeyBackoffStore } from './providers/key-backoff-store.ts';
+export {
+  DEFAULT_PROVIDER_KEY_CONCURRENCY,
+  limitProviderKeys,
+  type ProviderKeyConcurrency,
+  type ProviderKeyLimitsLog,
+  type ProviderKeyLimitsOptions,
+} from './providers/limit-provider-keys.ts';
+export {
+  createMemoryKeyBackoffStore,
+  type MemoryKeyBackoffStoreOptions,
+} from './providers/memory-key-backoff-store.ts';
+export {
+  PROVIDER_KEY_CONCURRENCY_PATTERN,
+  parseProviderKeyConcurrency,
+} from './providers/parse-provider-key-concurrency.ts';
+export { providerKeyHash } from './providers/provider-key-hash.ts';
 export { serverProviders } from './providers/server-providers.ts';
+export {
+  createSqlKeyBackoffStore,
+  type SqlKeyBackoffStoreOptions,
+} from './providers/sql-key-backoff-store.ts';
 export { DURATION_FIGURES, estimateRunSeconds } from './runs/estimate-duration.ts';
 // Durable runs
 export { type FollowRunEventsOptions, followRunEvents } from './runs/follow-run-events.ts';

@@ -3,7 +3,13 @@ import { createTestApp, type TestApp, type TestUser } from './support/test-app.t
 import { describeEachDatabase } from './support/test-databases.ts';
 
 /** Operations anyone may call. Every other operation must answer 401 without credentials. */
-const PUBLIC = new Set(['post /api/auth/signup', 'post /api/auth/login', 'post /api/auth/logout']);
+const PUBLIC = new Set([
+  'post /api/auth/signup',
+  'post /api/auth/login',
+  'post /api/auth/logout',
+  'get /healthz',
+  'get /readyz',
+]);
 
 /**
  * For each operation whose path holds an id: user B aims it at user A's resource. It must answer
@@ -83,6 +89,21 @@ const IDOR: Record<string, (t: TestApp, a: TestUser, b: TestUser) => Promise<voi
     expectDenied(await b.request('DELETE', `/api/templates/${id}`));
     expect((await a.request('GET', `/api/templates/${id}`)).status).toBe(200);
   },
+  'get /api/contents/{contentId}': async (t, a, b) => {
+    const id = await contentOf(t, a);
+    expectDenied(await b.request('GET', `/api/contents/${id}`));
+    expect(JSON.stringify(await (await b.request('GET', '/api/contents')).json())).not.toContain(id);
+  },
+  'delete /api/contents/{contentId}': async (t, a, b) => {
+    const id = await contentOf(t, a);
+    expectDenied(await b.request('DELETE', `/api/contents/${id}`));
+    expect((await a.request('GET', `/api/contents/${id}`)).status).toBe(200);
+  },
+  'get /api/contents/{contentId}/media/{kind}': async (t, a, b) => {
+    const id = await contentOf(t, a);
+    expectDenied(await b.request('GET', `/api/contents/${id}/media/image`));
+    expect((await a.request('GET', `/api/contents/${id}/media/image`)).status).toBe(200);
+  },
 };
 
 /** A template saved by `user` under `name` (an empty graph is valid). */
@@ -105,6 +126,39 @@ async function queuedRunOf(t: TestApp, user: TestUser): Promise<string> {
   return runId;
 }
 
+/** A content of `user` (on a run row of theirs) with a one-byte image in the blob store. */
+async function contentOf(t: TestApp, user: TestUser): Promise<string> {
+  const runId = await queuedRunOf(t, user);
+  const image = await t.services.media.blobs.put({
+    key: `runs/${runId}/image.png`,
+    body: new Uint8Array([1]),
+    mimeType: 'image/png',
+  });
+  const id = `cnt_authz_${Math.random().toString(36).slice(2)}`;
+  await t.services.db
+    .insertInto('contents')
+    .values({
+      id,
+      user_id: user.id,
+      run_id: runId,
+      prompt: 'authz',
+      enhanced_prompt: null,
+      image_key: image.key,
+      video_key: null,
+      thumbnail_key: null,
+      duration_seconds: null,
+      width: 1,
+      height: 1,
+      file_size_bytes: 1,
+      cost_credits: 0,
+      text_provider_id: null,
+      image_provider_id: null,
+      video_provider_id: null,
+    })
+    .execute();
+  return id;
+}
+
 function expectDenied(response: Response): void {
   expect([403, 404]).toContain(response.status);
 }
@@ -114,7 +168,7 @@ interface OpenApiDoc {
 }
 
 describeEachDatabase('authorization', ({ database }) => {
-  it('every operation needs credentials, except sign-up, sign-in and sign-out', async () => {
+  it('every operation needs credentials, except sign-up, sign-in, sign-out and the health probes', async () => {
     const t = await createTestApp(database());
     const doc = (await (await t.request('GET', '/api/openapi.json')).json()) as OpenApiDoc;
     const operations = Object.entries(doc.paths).flatMap(([path, methods]) =>

@@ -130,7 +130,7 @@ describeEachDatabase('workflow runs', ({ database }) => {
       original: string;
       durationSeconds: number;
     };
-    expect(output.video.key).toMatch(new RegExp(`^runs/${runId}/`));
+    expect(output.video.key).toMatch(new RegExp(`^users/${user.id}/runs/${runId}/`));
     expect(output.video.mimeType).toBe('video/mp4');
     expect(output.thumbnail.key).toMatch(/\.png$/);
     expect(output.original).toBe('a red fox in the snow at dawn');

@@ -1,4 +1,5 @@
 import { type Kysely, sql } from 'kysely';
+import { recordAnalyticsEvent } from '../analytics/record-analytics-event.ts';
 import { recordAudit } from '../audit/audit-log.ts';
 import type { DB, UserRole } from '../db/schema.ts';
 import { ApiError } from '../errors/api-error.ts';
@@ -46,6 +47,7 @@ export async function signUp(
         detail: { role: row.role },
         ip: args.ip,
       });
+      await recordAnalyticsEvent(trx, { name: 'user.signed_up', userId: id, properties: { plan: 'free' } });
       return toPublicUser(row);
     });
   } catch (error) {

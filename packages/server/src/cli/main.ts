@@ -37,15 +37,71 @@ const serve = defineCommand({
     });
     services.log.info({ url: server.url, database: services.database.kind }, 'VidGenie is listening');
     console.log(`VidGenie API on ${server.url} (database: ${services.database.kind})`);
-    const stop = async () => {
-      await server.close();
-      await services.close();
-      process.exit(0);
-    };
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
+    stopOnSignals(async () => {
+      // New requests are refused at once; runs get the grace period, then open streams are cut.
+      const closing = server.close();
+      await services.close({ graceMs: settings.VIDGENIE_SHUTDOWN_GRACE_SECONDS * 1000 });
+      server.closeConnections();
+      await closing;
+    }, services.log);
   },
 });
+
+const worker = defineCommand({
+  meta: {
+    name: 'worker',
+    description:
+      'Execute workflow runs taken from the queue (needs DATABASE_URL); start as many as the load needs, on any machines',
+  },
+  args: {
+    port: {
+      type: 'string',
+      description: 'Also serve /healthz, /readyz and /metrics on this port (default: none)',
+    },
+    host: { type: 'string', description: 'Interface for --port (default: HOST, or 127.0.0.1)' },
+  },
+  async run({ args }) {
+    const settings = config();
+    if (settings.DATABASE_URL === undefined) {
+      console.error(
+        'vidgenie worker needs DATABASE_URL (PostgreSQL): workers share runs through it. Without it, `vidgenie serve` executes runs itself.',
+      );
+      process.exit(2);
+    }
+    const services = await createServices(settings, { work: true });
+    const server =
+      args.port === undefined
+        ? undefined
+        : await startServer(services, {
+            port: Number(args.port),
+            ...(args.host === undefined ? {} : { host: args.host }),
+          });
+    services.log.info({ workerId: services.runs.workerId, url: server?.url }, 'worker started');
+    console.log(`VidGenie worker ${services.runs.workerId} is taking runs`);
+    stopOnSignals(async () => {
+      const closing = server?.close();
+      await services.close({ graceMs: settings.VIDGENIE_SHUTDOWN_GRACE_SECONDS * 1000 });
+      server?.closeConnections();
+      await closing;
+    }, services.log);
+  },
+});
+
+/** SIGTERM and SIGINT stop the process gracefully once; a second signal exits at once. */
+function stopOnSignals(stop: () => Promise<void>, log: { info(obj: object, msg: string): void }) {
+  let stopping = false;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (stopping) process.exit(1);
+    stopping = true;
+    log.info({ signal }, 'shutting down');
+    stop().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+}
 
 const migrate = defineCommand({
   meta: { name: 'migrate', description: 'Bring the database schema up to date, then exit' },
@@ -86,9 +142,10 @@ const rotate = defineCommand({
 });
 
 const main = defineCommand({
-  meta: { name: 'vidgenie', description: 'VidGenie server: HTTP API, migrations and key rotation' },
+  meta: { name: 'vidgenie', description: 'VidGenie server: HTTP API, workers, migrations and key rotation' },
   subCommands: {
     serve,
+    worker,
     migrate,
     keys: defineCommand({ meta: { name: 'keys', description: 'Vault keys' }, subCommands: { rotate } }),
   },

@@ -44,6 +44,71 @@ export const ServerConfigSchema = z.object({
   STABILITY_BASE_URL: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).optional(),
   GEMINI_BASE_URL: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).optional(),
   RUNWAY_BASE_URL: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).optional(),
+  /** Media on S3 (or an S3-compatible server) instead of files under `VIDGENIE_DATA_DIR/media`: the bucket, which must exist. */
+  S3_BUCKET: z.string().min(3, 'must be a bucket name').max(255).optional(),
+  /** The bucket's region (default: the AWS SDK's own lookup, e.g. `AWS_REGION`). */
+  S3_REGION: z.string().min(1).optional(),
+  /** An S3-compatible endpoint (MinIO, R2, s3rver…); AWS's own when absent. */
+  S3_ENDPOINT: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).optional(),
+  /** Static credentials (both or neither; default: the AWS SDK's credential chain). */
+  S3_ACCESS_KEY_ID: z.string().min(1).optional(),
+  S3_SECRET_ACCESS_KEY: z.string().min(1).optional(),
+  /** Path-style bucket URLs (`endpoint/bucket/key`), which most S3-compatible servers need. */
+  S3_FORCE_PATH_STYLE: booleanFlag.default(false),
+  /** A CDN in front of the bucket (e.g. CloudFront). Accepted; media is still served by the authorised route (see docs/server.md). */
+  VIDGENIE_CDN_BASE_URL: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).optional(),
+  /** Contents (and their media) older than this many days are deleted every hour; kept forever when unset. */
+  VIDGENIE_MEDIA_RETENTION_DAYS: z.coerce
+    .number({ error: 'must be a number' })
+    .int('must be a whole number of days')
+    .min(1, 'must be at least 1 day')
+    .optional(),
+  /** Credits one account may use per UTC day (captured plus held); off when absent. Accounts can override it. */
+  VIDGENIE_DAILY_CREDIT_CAP: z.coerce
+    .number({ error: 'must be a number' })
+    .int('must be a whole number')
+    .min(1, 'must be at least 1')
+    .optional(),
+  /** The Bearer token Prometheus sends to `GET /metrics` (admins may also read it with their session). */
+  VIDGENIE_METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+  /**
+   * Whether `vidgenie serve` also executes runs (default true). With `DATABASE_URL`, set it to false
+   * on API machines and run `vidgenie worker` processes elsewhere.
+   */
+  VIDGENIE_RUN_WORKER: booleanFlag.default(true),
+  /** Runs one process executes at once, all users together (default 20). */
+  VIDGENIE_WORKER_CONCURRENCY: z.coerce
+    .number()
+    .int('must be a whole number')
+    .min(1, 'must be at least 1')
+    .default(20),
+  /** Seconds a run's lease lasts without a heartbeat (default 15): a crashed worker's runs move within about twice that. */
+  VIDGENIE_LEASE_SECONDS: z.coerce.number().min(1, 'must be at least 1 second').max(600).default(15),
+  /**
+   * How long Runway and Veo wait before their first status poll of a video job, in ms (the wait
+   * then grows ×1.5 up to three times this). Default: the providers' own (5 s). Tests and benches
+   * shorten it with fast fakes.
+   */
+  VIDGENIE_VIDEO_POLL_MS: z.coerce
+    .number()
+    .int('must be a whole number of ms')
+    .min(10)
+    .max(600_000)
+    .optional(),
+  /** Seconds SIGTERM waits for running runs before giving their leases up (default 25). */
+  VIDGENIE_SHUTDOWN_GRACE_SECONDS: z.coerce.number().min(0).max(3600).default(25),
+  /**
+   * Provider calls at once per (provider, user key), per process: `name=number` entries, where a
+   * name is a kind (`text`, `image`, `video`) or a provider id, e.g. `video=2,openai-image=1`.
+   * Defaults: text 8, image 4, video 4 (job submissions only).
+   */
+  VIDGENIE_PROVIDER_KEY_CONCURRENCY: z
+    .string()
+    .regex(
+      /^\s*[a-z0-9][a-z0-9-]*\s*=\s*[1-9]\d*\s*(,\s*[a-z0-9][a-z0-9-]*\s*=\s*[1-9]\d*\s*)*$/,
+      'must be name=number entries separated by commas, e.g. text=8,video=2,openai-image=1',
+    )
+    .optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 

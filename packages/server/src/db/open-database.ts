@@ -54,6 +54,10 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
           : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
     },
   });
+  // An idle connection the server ends (restart, failover, `pg_terminate_backend`) emits an error
+  // on the pool; without a listener it would crash the process. The pool drops that connection
+  // and the next query opens a new one.
+  pool.on('error', () => {});
   const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
   return {
     db,

@@ -96,6 +96,12 @@ export interface CreditAccountsTable {
   held: ColumnType<number, number | undefined, number>;
   /** Enterprise: reservations never fail for lack of balance, and the balance may go negative. */
   unlimited: ColumnType<boolean, boolean | undefined, boolean>;
+  /** The account's own daily credit cap (migration 0007); null uses `VIDGENIE_DAILY_CREDIT_CAP`. */
+  daily_credit_cap: ColumnType<number | null, number | null | undefined, number | null>;
+  /** The last UTC day with a capture (kept by a trigger on `ledger_entries`). */
+  captured_day: ColumnType<Date | string | null, never, never>;
+  /** What the captures of `captured_day` charged (kept by the same trigger). */
+  captured_today: ColumnType<number, never, never>;
   period_start: Timestamp;
   renews_at: Timestamp;
   updated_at: Timestamp;
@@ -173,6 +179,9 @@ export interface DB {
   runs: RunsTable;
   run_events: RunEventsTable;
   templates: TemplatesTable;
+  analytics_events: AnalyticsEventsTable;
+  contents: ContentsTable;
+  provider_key_backoffs: ProviderKeyBackoffsTable;
 }
 
 /** A `users` row as read. */
@@ -254,6 +263,16 @@ export interface RunsTable {
   rerun_from: ColumnType<string | null, string | null | undefined, never>;
   /** The duration estimate given when the run was accepted; null for older runs. */
   estimated_duration_seconds: ColumnType<number | null, number | null | undefined, never>;
+  /** The worker holding the run's lease (migration 0009); null when no one does. */
+  lease_owner: ColumnType<string | null, never, string | null>;
+  /** The fencing token: +1 at each lease acquisition; fenced writes check it. */
+  lease_epoch: ColumnType<number, never, number>;
+  /** When the lease lapses (database clock); null with no owner. */
+  lease_expires_at: ColumnType<Date | null, never, Date | null>;
+  /** A cancel asked while the run was leased (the reason); its owner acts on it. */
+  cancel_requested: ColumnType<string | null, never, string | null>;
+  /** When a queue job was last sent for the run (distributed mode). */
+  dispatched_at: ColumnType<Date | null, never, Date | null>;
 }
 
 /** `run_events`: every engine event of a run, under its gap-free sequence number. */
@@ -282,3 +301,63 @@ export interface TemplatesTable {
 
 /** A `templates` row as read. */
 export type TemplateRow = Selectable<TemplatesTable>;
+
+/**
+ * `contents`: the library, one row per completed run that produced media (migration 0006). Keys
+ * are blob store keys (never shown to clients: the API gives URLs of the authorised media route);
+ * a rerun's content may share its parent's image key.
+ */
+export interface ContentsTable {
+  id: string;
+  user_id: string;
+  /** The run that made it (unique: one content per run; same owner, enforced by a foreign key). */
+  run_id: string;
+  /** The creator's prompt ('' when the graph had no prompt node). */
+  prompt: string;
+  enhanced_prompt: string | null;
+  image_key: string | null;
+  video_key: string | null;
+  thumbnail_key: string | null;
+  /** The video's duration; null without a video. */
+  duration_seconds: number | null;
+  /** The video's resolution (or the image's, without a video). */
+  width: number | null;
+  height: number | null;
+  /** The video's size in bytes (or the image's, without a video). */
+  file_size_bytes: number;
+  /** Credits the run captured. */
+  cost_credits: number;
+  text_provider_id: string | null;
+  image_provider_id: string | null;
+  video_provider_id: string | null;
+  created_at: CreatedAt;
+}
+
+/** A `contents` row as read. */
+export type ContentRow = Selectable<ContentsTable>;
+
+/** `analytics_events`: the PRD's analytics events (section 13), one row each (migration 0007). */
+export interface AnalyticsEventsTable {
+  id: string;
+  /** Whom it concerns; null for system events, or once the user is deleted. */
+  user_id: string | null;
+  /** A dotted name, e.g. `workflow.completed`. */
+  name: string;
+  /** Ids, durations, costs and providers: never a secret, never a prompt's text. */
+  properties: JSONColumnType<Record<string, unknown>, string, never>;
+  created_at: CreatedAt;
+  /** Unique when set: the same event heard by several processes is recorded once. */
+  dedupe_key: ColumnType<string | null, string | null | undefined, never>;
+}
+
+/**
+ * `provider_key_backoffs`: the shared back-off of a provider key after a 429 (migration 0008), by
+ * the SHA-256 of (provider id, key); never the key itself.
+ */
+export interface ProviderKeyBackoffsTable {
+  key_hash: string;
+  /** When calls with the key may go again (database clock). */
+  until: Timestamp;
+  /** Consecutive back-offs; the row is deleted by a success after the back-off. */
+  strikes: ColumnType<number, number | undefined, number>;
+}

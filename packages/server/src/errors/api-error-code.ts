@@ -29,8 +29,15 @@ export const API_ERROR_STATUS = {
   PAYLOAD_TOO_LARGE: 413,
   /** The body is not JSON (or not the declared type). */
   UNSUPPORTED_MEDIA_TYPE: 415,
+  /** A `Range` header outside the file; the `Content-Range` header gives the file's size. */
+  RANGE_NOT_SATISFIABLE: 416,
   /** Too many requests: retry after `Retry-After` seconds. */
   RATE_LIMITED: 429,
+  /**
+   * The account's daily credit cap would be passed: `details.required`, `available`, `cap`,
+   * `usedToday`, `resetsAt`; `Retry-After` until midnight UTC. 429, not 402: more credits would not help.
+   */
+  DAILY_CAP_REACHED: 429,
   /** A provider could not be reached to test a key. */
   PROVIDER_UNAVAILABLE: 502,
   /** The server is misconfigured for this request (e.g. the vault has no key). */

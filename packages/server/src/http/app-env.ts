@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import type { ServerConfig } from '../config/server-config.ts';
 import type { DB, UserRole } from '../db/schema.ts';
 import type { CreditLedger } from '../ledger/credit-ledger.ts';
+import type { Metrics } from '../metrics/create-metrics.ts';
 import type { RunExecutor } from '../runs/run-executor.ts';
 import type { ProviderKeyVault } from '../vault/provider-key-vault.ts';
 import type { RateLimits } from './rate-limits.ts';
@@ -31,6 +32,10 @@ export interface AppServices {
   readonly runs: RunExecutor;
   /** The current time (tests move it). */
   readonly now: () => Date;
+  /** Prometheus metrics (`GET /metrics`), fed by the run event bus. */
+  readonly metrics: Metrics;
+  /** True once the services started closing: `GET /readyz` answers 503. */
+  readonly isClosing: () => boolean;
 }
 
 /** Hono's environment for every route: typed context variables. */

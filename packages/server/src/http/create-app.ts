@@ -5,8 +5,11 @@ import { requestId } from 'hono/request-id';
 import { secureHeaders } from 'hono/secure-headers';
 import { accountsRoutes } from '../accounts/accounts-routes.ts';
 import { adminRoutes } from '../admin/admin-routes.ts';
+import { contentsRoutes } from '../contents/contents-routes.ts';
 import { ApiError } from '../errors/api-error.ts';
 import { creditsRoutes } from '../ledger/credits-routes.ts';
+import { metricsRoutes } from '../metrics/metrics-routes.ts';
+import { healthRoutes } from '../ops/health-routes.ts';
 import { runsRoutes } from '../runs/runs-routes.ts';
 import { templatesRoutes } from '../templates/templates-routes.ts';
 import { vaultRoutes } from '../vault/vault-routes.ts';
@@ -87,11 +90,15 @@ export function createApp(services: AppServices): OpenAPIHono<AppEnv> {
   );
 
   app.get('/api/health', (c) => c.json({ status: 'ok' }));
+  // Outside /api: no API middleware. Probes are public; /metrics checks its own credentials.
+  app.route('/', healthRoutes());
+  app.route('/', metricsRoutes());
   app.route('/', accountsRoutes());
   app.route('/', vaultRoutes());
   app.route('/', creditsRoutes());
   app.route('/', runsRoutes());
   app.route('/', templatesRoutes());
+  app.route('/', contentsRoutes());
   app.route('/', adminRoutes());
 
   app.doc31('/api/openapi.json', {

@@ -2,6 +2,7 @@ import { sql } from 'kysely';
 import type { HoldState } from '../db/schema.ts';
 import { ApiError } from '../errors/api-error.ts';
 import { newId } from '../ids/new-id.ts';
+import { assertFence, fenceCondition, type LeaseFence } from '../runs/lease-fence.ts';
 import { assertCredits } from './assert-credits.ts';
 import { entryKeys } from './entry-keys.ts';
 import type { LedgerContext } from './ledger-context.ts';
@@ -16,6 +17,11 @@ export interface CaptureArgs {
   readonly amount: number;
   /** Shown in the history; defaults to "Node <nodeId>". */
   readonly reason?: string;
+  /**
+   * The run's lease: the capture charges nothing, and throws `StaleFenceError`, once another
+   * worker holds the run (a frozen worker that wakes up cannot charge).
+   */
+  readonly fence?: LeaseFence;
 }
 
 /**
@@ -58,6 +64,7 @@ export async function capture(ctx: LedgerContext, args: CaptureArgs): Promise<Ca
         const remaining = await chargeNode(ctx, args);
         if (remaining !== undefined)
           return { captured: true, amount: args.amount, replayed: false, remaining };
+        await assertFence(ctx.db, args.fence);
         const why = await whyNotCaptured(ctx, args);
         if (why !== 'retry') return why;
       }
@@ -82,6 +89,7 @@ async function chargeNode(ctx: LedgerContext, args: CaptureArgs): Promise<number
          and not exists (
            select 1 from credit_captures where hold_id = ${args.holdId} and node_id = ${args.nodeId}
          )
+         ${fenceCondition(args.fence)}
       returning id, user_id, run_id, amount, captured
     ), node_capture as (
       insert into credit_captures (hold_id, node_id, amount, created_at)

@@ -22,9 +22,12 @@ import { type SweepReport, sweepExpiredHolds } from './sweep-expired-holds.ts';
  * (with a unique idempotency key) in one atomic statement or transaction. See `ARCHITECTURE.md`.
  *
  * Errors are `ApiError`s: `INSUFFICIENT_CREDITS` (402, with `required` and `available`),
+ * `DAILY_CAP_REACHED` (429, with `required`, `available` and `cap`),
  * `NOT_FOUND`, `CONFLICT`, `IDEMPOTENCY_CONFLICT`, `VALIDATION_FAILED`.
  */
 export interface CreditLedger {
+  /** The daily credit cap of accounts without their own (`VIDGENIE_DAILY_CREDIT_CAP`); undefined when off. */
+  readonly dailyCreditCap: number | undefined;
   /**
    * Opens a user's account on a plan with its first allowance. Runs on `db`, which may be the
    * caller's transaction (use the transaction's object: never `db` while holding one). Idempotent.
@@ -34,7 +37,10 @@ export interface CreditLedger {
   grant(args: GrantArgs): Promise<GrantResult>;
   /** Moves an account to another plan; tops up to the new allowance and starts a new period. */
   setPlan(args: SetPlanArgs): Promise<CreditAccount>;
-  /** Holds credits for a run; 402 `INSUFFICIENT_CREDITS` when short. One hold per run id, ever. */
+  /**
+   * Holds credits for a run; 402 `INSUFFICIENT_CREDITS` when short, 429 `DAILY_CAP_REACHED` past the
+   * account's daily cap. One hold per run id, ever.
+   */
   reserve(args: ReserveArgs): Promise<ReserveResult>;
   /** Charges one node from a hold, at most once per (hold, node). */
   capture(args: CaptureArgs): Promise<CaptureResult>;
@@ -59,6 +65,8 @@ export interface CreateCreditLedgerOptions {
   readonly db: Kysely<DB>;
   /** The clock for every timestamp the ledger writes and every window it reads (default: the system clock). */
   readonly now?: () => Date;
+  /** The daily credit cap of accounts without their own (default: none). See `reserve`. */
+  readonly dailyCreditCap?: number | undefined;
 }
 
 /**
@@ -80,8 +88,13 @@ export interface CreateCreditLedgerOptions {
  * ```
  */
 export function createCreditLedger(options: CreateCreditLedgerOptions): CreditLedger {
-  const ctx: LedgerContext = { db: options.db, now: options.now ?? (() => new Date()) };
+  const ctx: LedgerContext = {
+    db: options.db,
+    now: options.now ?? (() => new Date()),
+    dailyCreditCap: options.dailyCreditCap,
+  };
   return Object.freeze({
+    dailyCreditCap: options.dailyCreditCap,
     openAccount: (db: Kysely<DB>, args: OpenAccountArgs) => openAccount(db, { ...args, now: ctx.now() }),
     grant: (args: GrantArgs) => grant(ctx, args),
     setPlan: (args: SetPlanArgs) => setPlan(ctx, args),

@@ -1,5 +1,6 @@
 import { type BillingHooks, InsufficientCreditsError, NonRetryableError } from '@vidgenie/engine';
 import { ApiError } from '../errors/api-error.ts';
+import type { LeaseFence } from '../runs/lease-fence.ts';
 import type { CreditLedger } from './credit-ledger.ts';
 
 /** Options of {@link createLedgerBillingHooks}. */
@@ -12,6 +13,11 @@ export interface LedgerBillingHooksOptions {
    * retries and resumes): past it, the sweeper presumes the run dead and returns the hold.
    */
   readonly holdTtlMs: number;
+  /**
+   * The lease a run is executed under (distributed workers): captures and releases are fenced by
+   * it, so a worker that lost the run charges and returns nothing.
+   */
+  readonly fenceOf?: (runId: string) => LeaseFence | undefined;
 }
 
 /**
@@ -59,10 +65,12 @@ export function createLedgerBillingHooks(options: LedgerBillingHooksOptions): Bi
     },
     async capture(args: BillingHooks.CaptureArgs) {
       if (args.amount === 0) return; // the engine never captures free nodes; nothing to charge anyway
+      const fence = options.fenceOf?.(args.runId);
       const result = await ledger.capture({
         holdId: args.reservationId,
         nodeId: args.nodeId,
         amount: args.amount,
+        ...(fence === undefined ? {} : { fence }),
       });
       if (!result.captured) {
         throw new NonRetryableError(
@@ -71,7 +79,8 @@ export function createLedgerBillingHooks(options: LedgerBillingHooksOptions): Bi
       }
     },
     async release(args: BillingHooks.ReleaseArgs) {
-      await ledger.release({ holdId: args.reservationId });
+      const fence = options.fenceOf?.(args.runId);
+      await ledger.release({ holdId: args.reservationId, ...(fence === undefined ? {} : { fence }) });
     },
   });
 }

@@ -9,4 +9,6 @@ import type { DB } from '../db/schema.ts';
 export interface LedgerContext {
   readonly db: Kysely<DB>;
   readonly now: () => Date;
+  /** The daily credit cap of accounts without their own (`VIDGENIE_DAILY_CREDIT_CAP`); none when undefined. */
+  readonly dailyCreditCap?: number | undefined;
 }

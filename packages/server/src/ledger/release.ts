@@ -1,4 +1,5 @@
 import { ApiError } from '../errors/api-error.ts';
+import { assertFence, type LeaseFence } from '../runs/lease-fence.ts';
 import type { LedgerContext } from './ledger-context.ts';
 import { type ResolvedState, resolveHold } from './resolve-hold.ts';
 import { retryTransient } from './retry-transient.ts';
@@ -8,6 +9,8 @@ export interface ReleaseArgs {
   readonly holdId: string;
   /** Shown in the history; defaults to "Run ended: unused credits returned". */
   readonly reason?: string;
+  /** The run's lease: nothing is returned, and `StaleFenceError` thrown, once another worker holds the run. */
+  readonly fence?: LeaseFence;
 }
 
 /**
@@ -33,8 +36,10 @@ export async function release(ctx: LedgerContext, args: ReleaseArgs): Promise<Re
           holdId: args.holdId,
           state: 'released',
           reason: args.reason ?? 'Run ended: unused credits returned',
+          ...(args.fence === undefined ? {} : { fence: args.fence }),
         });
         if (returned !== undefined) return { returned, state: 'released', replayed: false };
+        await assertFence(ctx.db, args.fence);
         const hold = await ctx.db
           .selectFrom('credit_holds')
           .select(['state', 'returned'])

@@ -3,6 +3,7 @@ import { ApiError } from '../errors/api-error.ts';
 import { newId } from '../ids/new-id.ts';
 import { assertCredits } from './assert-credits.ts';
 import { type CreditHold, HOLD_COLUMNS, type HoldRow, toCreditHold } from './credit-hold.ts';
+import { capturedToday, dailyCapCondition, dailyCapReached } from './daily-credit-cap.ts';
 import { entryKeys } from './entry-keys.ts';
 import type { LedgerContext } from './ledger-context.ts';
 import { retryTransient } from './retry-transient.ts';
@@ -30,9 +31,14 @@ export type ReserveResult = CreditHold & { readonly replayed: boolean };
  * re-checks the condition against the new row, so two reserves can never both spend the same
  * credits, and the `CHECK` on `credit_accounts` backs it up.
  *
+ * The same `WHERE` enforces the daily credit cap (the account's own, else `ctx.dailyCreditCap`):
+ * `held + captured today (UTC) + amount <= cap`, read from the same locked row, so parallel
+ * reserves never pass it together.
+ *
  * When the statement changes nothing, a second look says why: the run already has a hold (it is
  * returned, `replayed: true`), the account is missing (404) or short (402 `INSUFFICIENT_CREDITS`
- * with `required` and `available`).
+ * with `required` and `available`), or the cap is reached (429 `DAILY_CAP_REACHED` with
+ * `required`, `available`, `cap`).
  * @internal
  */
 export async function reserve(ctx: LedgerContext, args: ReserveArgs): Promise<ReserveResult> {
@@ -65,6 +71,7 @@ async function placeHold(ctx: LedgerContext, args: ReserveArgs): Promise<HoldRow
          set held = held + ${args.amount}, updated_at = ${now}
        where user_id = ${args.userId}
          and (unlimited or balance - held >= ${args.amount})
+         and ${dailyCapCondition(ctx, args.amount)}
          and not exists (select 1 from credit_holds where run_id = ${args.runId})
       returning user_id, balance, held
     ), hold as (
@@ -99,16 +106,24 @@ async function whyNotPlaced(ctx: LedgerContext, args: ReserveArgs): Promise<Rese
   }
   const account = await ctx.db
     .selectFrom('credit_accounts')
-    .select(['balance', 'held', 'unlimited'])
+    .select(['balance', 'held', 'unlimited', 'daily_credit_cap'])
+    .select(capturedToday(ctx).as('captured_today'))
     .where('user_id', '=', args.userId)
     .executeTakeFirst();
   if (account === undefined) throw new ApiError('NOT_FOUND', 'This user has no credit account.');
   const available = account.balance - account.held;
+  if (!account.unlimited && available < args.amount) {
+    throw new ApiError(
+      'INSUFFICIENT_CREDITS',
+      `This needs ${args.amount} credits but only ${Math.max(0, available)} are available.`,
+      { details: { required: args.amount, available: Math.max(0, available) } },
+    );
+  }
+  const cap = account.daily_credit_cap ?? ctx.dailyCreditCap;
+  const usedToday = account.held + Number(account.captured_today);
+  if (cap !== undefined && usedToday + args.amount > cap) {
+    throw dailyCapReached({ amount: args.amount, cap, usedToday, now: ctx.now() });
+  }
   // The account changed between the two statements and could now cover it: try again.
-  if (account.unlimited || available >= args.amount) return 'retry';
-  throw new ApiError(
-    'INSUFFICIENT_CREDITS',
-    `This needs ${args.amount} credits but only ${Math.max(0, available)} are available.`,
-    { details: { required: args.amount, available: Math.max(0, available) } },
-  );
+  return 'retry';
 }

@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
 import { newId } from '../ids/new-id.ts';
+import { fenceCondition, type LeaseFence } from '../runs/lease-fence.ts';
 import { entryKeys } from './entry-keys.ts';
 import type { LedgerContext } from './ledger-context.ts';
 
@@ -20,7 +21,13 @@ interface ResolvedRow {
  */
 export async function resolveHold(
   ctx: LedgerContext,
-  args: { readonly holdId: string; readonly state: ResolvedState; readonly reason: string },
+  args: {
+    readonly holdId: string;
+    readonly state: ResolvedState;
+    readonly reason: string;
+    /** Resolve only while the run's lease epoch is this one. */
+    readonly fence?: LeaseFence;
+  },
 ): Promise<number | undefined> {
   const now = ctx.now();
   const expiredOnly = args.state === 'expired' ? sql`and expires_at <= ${now}` : sql``;
@@ -28,7 +35,7 @@ export async function resolveHold(
     with hold as (
       update credit_holds
          set state = ${args.state}, returned = amount - captured, resolved_at = ${now}
-       where id = ${args.holdId} and state = 'pending' ${expiredOnly}
+       where id = ${args.holdId} and state = 'pending' ${expiredOnly} ${fenceCondition(args.fence)}
       returning id, user_id, run_id, returned
     ), account as (
       update credit_accounts

@@ -23,6 +23,13 @@ import type { ServerConfig } from '../config/server-config.ts';
  */
 export function serverProviders(config: ServerConfig): ProviderRegistry {
   const openai = config.OPENAI_BASE_URL === undefined ? {} : { baseURL: config.OPENAI_BASE_URL };
+  const polls =
+    config.VIDGENIE_VIDEO_POLL_MS === undefined
+      ? {}
+      : {
+          pollIntervalMs: config.VIDGENIE_VIDEO_POLL_MS,
+          maxPollIntervalMs: 3 * config.VIDGENIE_VIDEO_POLL_MS,
+        };
   return createProviderRegistry([
     ...localProviders(),
     createOpenAiTextProvider(openai),
@@ -30,9 +37,13 @@ export function serverProviders(config: ServerConfig): ProviderRegistry {
     createStabilityImageProvider(
       config.STABILITY_BASE_URL === undefined ? {} : { baseUrl: config.STABILITY_BASE_URL },
     ),
-    createVeoVideoProvider(config.GEMINI_BASE_URL === undefined ? {} : { baseUrl: config.GEMINI_BASE_URL }),
-    createRunwayVideoProvider(
-      config.RUNWAY_BASE_URL === undefined ? {} : { baseURL: config.RUNWAY_BASE_URL },
-    ),
+    createVeoVideoProvider({
+      ...polls,
+      ...(config.GEMINI_BASE_URL === undefined ? {} : { baseUrl: config.GEMINI_BASE_URL }),
+    }),
+    createRunwayVideoProvider({
+      ...polls,
+      ...(config.RUNWAY_BASE_URL === undefined ? {} : { baseURL: config.RUNWAY_BASE_URL }),
+    }),
   ]);
 }

@@ -66,7 +66,7 @@ export async function readRunStatus(
   services: {
     readonly db: Kysely<DB>;
     readonly ledger: CreditLedger;
-    readonly runs: { queuePosition(runId: string): number | undefined };
+    readonly runs: { queuePosition(runId: string): Promise<number | undefined> };
   },
   args: { readonly userId: string; readonly runId: string },
 ): Promise<RunStatusView> {
@@ -156,7 +156,7 @@ export async function readRunStatus(
   return {
     runId: row.id,
     status: row.status,
-    queuePosition: services.runs.queuePosition(row.id) ?? null,
+    queuePosition: row.status === 'queued' ? ((await services.runs.queuePosition(row.id)) ?? null) : null,
     estimatedCost: row.estimated_cost,
     estimatedDurationSeconds: row.estimated_duration_seconds,
     parentRunId: row.parent_run_id,

@@ -30,6 +30,8 @@ export interface RunEventBus {
    * returned function is called. A tap that throws is isolated like any follower.
    */
   tap(listener: (runId: string, events: readonly StoredRunEvent[]) => void): () => void;
+  /** Whether anyone in this process follows the run (the cross-machine bridge reads only those). */
+  isFollowed(runId: string): boolean;
 }
 
 /**
@@ -84,6 +86,7 @@ export function createRunEventBus(): RunEventBus {
     end(runId: string) {
       each(runId, (listener) => listener.onEnd());
     },
+    isFollowed: (runId: string) => listeners.has(runId),
     tap(listener: (runId: string, events: readonly StoredRunEvent[]) => void) {
       taps.add(listener);
       return () => {

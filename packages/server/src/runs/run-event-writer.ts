@@ -1,6 +1,8 @@
-import type { Kysely } from 'kysely';
+import { StaleFenceError } from '@vidgenie/engine';
+import { type Kysely, sql } from 'kysely';
 import type { Logger } from 'pino';
 import type { DB } from '../db/schema.ts';
+import { assertFence, fenceCondition, type LeaseFence } from './lease-fence.ts';
 import type { RunEventBus, StoredRunEvent } from './run-event-bus.ts';
 import { isTerminalRunEvent } from './terminal-run-events.ts';
 
@@ -16,11 +18,17 @@ export interface RunEventWriter {
   readonly ended: boolean;
 }
 
+/** Attempts at storing a batch (a dropped connection, a failover) before the writer gives up. */
+const STORE_ATTEMPTS = 5;
+
 /**
  * An event writer for one run: pushed events are inserted into `run_events` in batches (one
  * statement per batch, one batch at a time, so rows commit in `seq` order), then published on the
  * bus. A `seq` already stored is left alone (`on conflict do nothing`). A failed insert is logged
- * and its events are not published: followers never see an event the table does not have.
+ * and retried, its events first (a retry after a commit the error hid stores nothing twice); its
+ * events are published only once stored: followers never see an event the table does not have.
+ * After {@link STORE_ATTEMPTS} failures, or once the run changed hands, the writer stores nothing
+ * more: the table and the stream keep a gap-free prefix rather than skip a batch.
  * @internal
  */
 export function createRunEventWriter(args: {
@@ -30,6 +38,10 @@ export function createRunEventWriter(args: {
   readonly log: Logger;
   /** The highest `seq` already stored for the run (0 for a new run). */
   readonly lastSeq?: number;
+  /** The worker's lease: once another worker holds the run, events are no longer stored. */
+  readonly fence?: LeaseFence;
+  /** Postgres channel told the run id after each stored batch (other machines' followers). */
+  readonly notifyChannel?: string;
 }): RunEventWriter {
   const { db, bus, runId, log } = args;
   let pending: StoredRunEvent[] = [];
@@ -39,30 +51,73 @@ export function createRunEventWriter(args: {
   // never find a drain that has already decided to stop.
   let running = false;
   let idle: Promise<void> = Promise.resolve();
+  /** Set when a batch could not be stored: later events would leave a gap, so they are dropped. */
+  let gaveUp = false;
+
+  /**
+   * One statement: the batch is inserted only while the lease is ours, and the notify channel
+   * hears the run id when anything was. Returns whether a row was inserted.
+   */
+  const insertFenced = async (batch: readonly StoredRunEvent[]): Promise<boolean> => {
+    const rows = sql.join(
+      batch.map(
+        (event) =>
+          sql`(${runId}, ${event.seq}::integer, ${event.type}, ${JSON.stringify(event.payload)}::json)`,
+      ),
+    );
+    const notify =
+      args.notifyChannel === undefined
+        ? sql`select 1 as notified`
+        : sql`select pg_notify(${args.notifyChannel}, ${runId}) is null as notified`;
+    const { rows: result } = await sql<{ inserted: number }>`
+      with ins as (
+        insert into run_events (run_id, seq, type, payload)
+        select v.run_id, v.seq, v.type, v.payload
+          from (values ${rows}) as v(run_id, seq, type, payload)
+         where true ${fenceCondition(args.fence)}
+        on conflict (run_id, seq) do nothing
+        returning seq
+      ), counted as (select count(*)::integer as inserted from ins)
+      select counted.inserted from counted, lateral (${notify} where counted.inserted > 0) as n`.execute(db);
+    return (result[0]?.inserted ?? 0) > 0;
+  };
 
   const drain = async () => {
+    let failures = 0;
     while (pending.length > 0) {
       const batch = pending;
       pending = [];
+      if (gaveUp) continue;
       try {
-        await db
-          .insertInto('run_events')
-          .values(
-            batch.map((event) => ({
-              run_id: runId,
-              seq: event.seq,
-              type: event.type,
-              payload: JSON.stringify(event.payload),
-            })),
-          )
-          .onConflict((conflict) => conflict.columns(['run_id', 'seq']).doNothing())
-          .execute();
+        if (args.fence === undefined && args.notifyChannel === undefined) {
+          await db
+            .insertInto('run_events')
+            .values(
+              batch.map((event) => ({
+                run_id: runId,
+                seq: event.seq,
+                type: event.type,
+                payload: JSON.stringify(event.payload),
+              })),
+            )
+            .onConflict((conflict) => conflict.columns(['run_id', 'seq']).doNothing())
+            .execute();
+        } else if (!(await insertFenced(batch))) {
+          await assertFence(db, args.fence); // throws when the run changed hands
+        }
+        failures = 0;
         bus.publish(runId, batch);
       } catch (error) {
+        failures++;
+        gaveUp = failures >= STORE_ATTEMPTS || error instanceof StaleFenceError;
         log.error(
-          { err: error, runId, seqs: [batch[0]?.seq, batch.at(-1)?.seq] },
-          'could not store run events',
+          { err: error, runId, seqs: [batch[0]?.seq, batch.at(-1)?.seq], attempt: failures, gaveUp },
+          gaveUp ? 'could not store run events; storing no more for this run' : 'could not store run events',
         );
+        if (!gaveUp) {
+          pending = [...batch, ...pending];
+          await new Promise((resolve) => setTimeout(resolve, 50 * 2 ** (failures - 1)));
+        }
       }
     }
     running = false; // same synchronous step as the loop's last check

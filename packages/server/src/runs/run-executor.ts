@@ -1,8 +1,11 @@
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import {
   type BillingHooks,
   createEngine,
   type EngineError,
+  type NodeRecord,
   type NodeRegistry,
   NonRetryableError,
   type RunHandle,
@@ -18,13 +21,24 @@ import {
 } from '@vidgenie/nodes';
 import { type Kysely, sql } from 'kysely';
 import type { Logger } from 'pino';
+import { createUserScopedBlobStore } from '../contents/user-scoped-blob-store.ts';
 import type { DB, RunRowStatus } from '../db/schema.ts';
 import { ApiError } from '../errors/api-error.ts';
 import type { CreditLedger } from '../ledger/credit-ledger.ts';
 import { createLedgerBillingHooks } from '../ledger/ledger-billing-hooks.ts';
 import type { ProviderKeyVault } from '../vault/provider-key-vault.ts';
+import type { LeaseFence } from './lease-fence.ts';
+import type { RunDispatch } from './pg-boss-dispatch.ts';
+import { RUN_CANCEL_CHANNEL, RUN_EVENTS_CHANNEL } from './pg-event-bridge.ts';
 import { createRunEventBus, type RunEventBus } from './run-event-bus.ts';
-import { createRunEventWriter } from './run-event-writer.ts';
+import { createRunEventWriter, type RunEventWriter } from './run-event-writer.ts';
+import {
+  acquireRunLease,
+  giveUpRunLease,
+  markDispatched,
+  renewRunLease,
+  sweepLapsedLeases,
+} from './run-lease.ts';
 import { createRunQueue, type RunQueueJob } from './run-queue.ts';
 import { createSqlCheckpointStore } from './sql-checkpoint-store.ts';
 import { isTerminalRunEvent } from './terminal-run-events.ts';
@@ -68,6 +82,22 @@ export interface RunExecutorOptions {
    * throws is logged; the run stays as it ended.
    */
   readonly onRunEnded?: readonly ((ended: RunEnded) => Promise<void> | void)[];
+  /**
+   * Distributed mode: runs are sent to this pg-boss queue instead of the in-process one, taken by
+   * the workers of every machine, and executed under a lease whose per-user limit holds across
+   * machines. Events are announced with `NOTIFY` for other machines' followers.
+   */
+  readonly dispatch?: RunDispatch;
+  /** Whether this process executes runs (default true); an API-only process in distributed mode sets false. */
+  readonly work?: boolean;
+  /** This worker's id in the lease columns (default: host, pid and a random suffix). */
+  readonly workerId?: string;
+  /** How long a lease lasts without a heartbeat (default 15 s; heartbeats every third of it). */
+  readonly leaseTtlMs?: number;
+  /** Distributed mode: how often the worker asks the queue for runs when it has free slots (default 500 ms). */
+  readonly pollMs?: number;
+  /** Distributed mode: how often lapsed leases are looked for and their runs sent again (default: half the lease, at most 5 s). */
+  readonly sweepMs?: number;
 }
 
 /** Runs workflow runs in this process, durably: see {@link createRunExecutor}. */
@@ -86,13 +116,21 @@ export interface RunExecutor {
    * request (`running` while the engine winds it down), or undefined for an unknown run.
    */
   cancel(runId: string, reason?: string): Promise<RunRowStatus | undefined>;
-  /** 1 for the next run to start among those waiting; undefined when not waiting here. */
-  queuePosition(runId: string): number | undefined;
-  /** Queues every run left `queued` or `running` (by a stopped process); returns how many. */
+  /** 1 for the next run to start among those waiting; undefined when the run is not waiting. */
+  queuePosition(runId: string): Promise<number | undefined>;
+  /**
+   * Embedded mode: queues every run left `queued` or `running` by a stopped process. Distributed
+   * mode: sends to the queue every unfinished run whose lease lapsed. Returns how many.
+   */
   resumeUnfinished(): Promise<number>;
+  /** Acts on a cancel asked on another machine for a run executing here (the cancel channel calls it). */
+  applyRemoteCancel(runId: string): Promise<void>;
+  /** This worker's id, as written in `runs.lease_owner`. */
+  readonly workerId: string;
   /**
    * Stops taking runs and waits up to `graceMs` (default 30 s) for running ones. Runs still going
-   * stay `running` in the database and resume at the next start.
+   * then give their lease up (another worker, or the next start, resumes them from their
+   * checkpoints) and stop here without writing anything more.
    */
   close(options?: { readonly graceMs?: number }): Promise<void>;
 }
@@ -121,9 +159,15 @@ export interface RunExecutor {
  * ```
  */
 export function createRunExecutor(options: RunExecutorOptions): RunExecutor {
-  const { db, ledger, vault, providers, log } = options;
+  const { db, ledger, vault, providers, log, dispatch } = options;
   const now = options.now ?? (() => new Date());
   const holdTtlMs = options.holdTtlMs ?? DEFAULT_RUN_HOLD_TTL_MS;
+  const leaseTtlMs = options.leaseTtlMs ?? 15_000;
+  const maxRunsPerUser = options.maxRunsPerUser ?? 5;
+  const maxRuns = options.maxRuns ?? 20;
+  const work = options.work ?? true;
+  const workerId = options.workerId ?? `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
+  const notifyChannel = dispatch === undefined ? undefined : RUN_EVENTS_CHANNEL;
   const registry = createShortVideoRegistry({ providers });
   const media = options.media ?? {
     blobs: createFsBlobStore({ root: join(options.dataDir, 'media') }),
@@ -132,18 +176,21 @@ export function createRunExecutor(options: RunExecutorOptions): RunExecutor {
   const bus = createRunEventBus();
   /** The owner of each run this process is executing: billing and secrets are per user. */
   const owners = new Map<string, string>();
+  /** The lease each run executing here writes under; a lost lease gets epoch -1 (every write fails). */
+  const fences = new Map<string, LeaseFence>();
   const handles = new Map<string, RunHandle>();
   /** Cancels asked for while a run was between the queue and the engine. */
   const cancelRequests = new Map<string, string>();
   const hooksByUser = new Map<string, BillingHooks>();
   let closed = false;
 
+  const fenceOf = (runId: string) => fences.get(runId);
   const hooksFor = (runId: string): BillingHooks => {
     const userId = owners.get(runId);
     if (userId === undefined) throw new NonRetryableError(`Run ${runId} is not running on this server.`);
     let hooks = hooksByUser.get(userId);
     if (hooks === undefined) {
-      hooks = createLedgerBillingHooks({ ledger, userId, holdTtlMs });
+      hooks = createLedgerBillingHooks({ ledger, userId, holdTtlMs, fenceOf });
       hooksByUser.set(userId, hooks);
     }
     return hooks;
@@ -151,8 +198,12 @@ export function createRunExecutor(options: RunExecutorOptions): RunExecutor {
 
   const engine = createEngine({
     registry,
-    store: createSqlCheckpointStore({ db }),
-    services: media,
+    store: createSqlCheckpointStore({ db, fenceOf }),
+    // Media of a run lands under its owner's prefix: `users/<userId>/runs/<runId>/…`.
+    services: {
+      ...media,
+      blobs: createUserScopedBlobStore({ blobs: media.blobs, ownerOf: (runId) => owners.get(runId) }),
+    },
     billing: {
       reserve: (args) => hooksFor(args.runId).reserve(args),
       capture: (args) => hooksFor(args.runId).capture(args),
@@ -190,19 +241,23 @@ export function createRunExecutor(options: RunExecutorOptions): RunExecutor {
       .limit(1)
       .executeTakeFirst();
 
-  /** Writes the final status (only over an unfinished one) and tells followers. */
-  const finishRow = async (runId: string, status: Finish, error?: EngineError) => {
-    await db
+  /** Writes the final status over an unfinished one, under the lease; false when the lease was lost. */
+  const finishRow = async (fence: LeaseFence, status: Finish, error?: EngineError) => {
+    const result = await db
       .updateTable('runs')
       .set({
         status,
         finished_at: now(),
         error: error === undefined ? null : JSON.stringify(error.toJSON()),
+        lease_owner: null,
+        lease_expires_at: null,
       })
-      .where('id', '=', runId)
+      .where('id', '=', fence.runId)
       .where('status', 'in', ['queued', 'running'])
-      .execute();
-    bus.end(runId);
+      .where('lease_epoch', '=', fence.epoch)
+      .executeTakeFirst();
+    bus.end(fence.runId);
+    return result.numUpdatedRows > 0n;
   };
 
   /** The terminal event a run gets when the engine emitted none (it failed or was cancelled before starting). */
@@ -219,33 +274,185 @@ export function createRunExecutor(options: RunExecutorOptions): RunExecutor {
     return { ...base, type: 'run.completed', durationMs: 0, captured: outcome.cost.captured, saved: 0 };
   };
 
-  const execute = async ({ runId, userId }: RunQueueJob): Promise<void> => {
+  /** Keeps a lease alive; on loss fences this process out of the run and stops it here. */
+  const startHeartbeat = (fence: LeaseFence) => {
+    let beating = false;
+    const timer = setInterval(
+      () => {
+        if (beating) return;
+        beating = true;
+        renewRunLease(db, { fence, owner: workerId, ttlMs: leaseTtlMs })
+          .then((renewal) => {
+            if (!renewal.held) {
+              loseLease(fence.runId, 'lease lost: another worker holds the run');
+              return;
+            }
+            if (renewal.cancelRequested !== null) cancelHere(fence.runId, renewal.cancelRequested);
+          })
+          .catch((error: unknown) => log.warn({ err: error, runId: fence.runId }, 'lease heartbeat failed'))
+          .finally(() => {
+            beating = false;
+          });
+      },
+      Math.max(50, Math.floor(leaseTtlMs / 3)),
+    );
+    timer.unref();
+    return () => clearInterval(timer);
+  };
+
+  /**
+   * Stops a run here without writing anything more (its lease is, or is about to be, someone
+   * else's): every fenced write fails from now on, and the engine abandons the run.
+   */
+  const loseLease = (runId: string, reason: string) => {
+    const fence = fences.get(runId);
+    if (fence === undefined || fence.epoch === -1) return;
+    fences.set(runId, { runId, epoch: -1 });
+    log.warn({ runId, epoch: fence.epoch }, reason);
+    // Not a cancel: the provider jobs keep running for the worker that resumes the run.
+    handles.get(runId)?.abandon();
+  };
+
+  /** Cancels a run executing (or about to execute) in this process. */
+  const cancelHere = (runId: string, reason: string) => {
+    const handle = handles.get(runId);
+    if (handle !== undefined) handle.cancel(reason);
+    else cancelRequests.set(runId, reason);
+  };
+
+  const execute = async (job: RunQueueJob): Promise<void> => {
+    const { runId } = job;
+    const lease = await acquireRunLease(db, {
+      runId,
+      owner: workerId,
+      ttlMs: leaseTtlMs,
+      now: now(),
+      ...(dispatch === undefined ? {} : { perUserLimit: maxRunsPerUser }),
+    });
+    if (lease.kind === 'user-limit') {
+      // The owner has enough runs going on other workers: back to the queue for a moment.
+      await dispatch?.send(job, { delaySeconds: 2 });
+      await markDispatched(db, runId);
+      return;
+    }
+    if (lease.kind !== 'acquired') return;
+    const { fence, userId } = lease;
+    fences.set(runId, fence);
+    owners.set(runId, userId);
+    if (lease.cancelRequested !== null) cancelRequests.set(runId, lease.cancelRequested);
+    const stopHeartbeat = startHeartbeat(fence);
+    try {
+      await executeLeased(fence, userId);
+    } finally {
+      stopHeartbeat();
+      fences.delete(runId);
+      owners.delete(runId);
+    }
+  };
+
+  /**
+   * A worker that died after a checkpoint committed but before that step's events were stored
+   * leaves a gap: the checkpoint's `last_seq` is past the last stored event, and the resumed engine
+   * numbers on from the checkpoint. Each lost `seq` is stored again before resuming: as the
+   * `node.completed` (or `node.failed`) event rebuilt from the node checkpoint saved under it, or
+   * else as a `run.recovered` event saying an event was lost. Streams stay gap-free, and a
+   * follower still learns which nodes finished.
+   */
+  const fillLostEvents = async (
+    runId: string,
+    writer: RunEventWriter,
+    graph: Readonly<Record<string, unknown>>,
+  ) => {
+    const checkpoint = await db
+      .selectFrom('run_checkpoints')
+      .select('last_seq')
+      .where('run_id', '=', runId)
+      .executeTakeFirst();
+    const from = writer.lastSeq + 1;
+    const to = checkpoint?.last_seq ?? 0;
+    if (to < from) return;
+    const saved = await db
+      .selectFrom('node_checkpoints')
+      .select(['seq', 'record'])
+      .where('run_id', '=', runId)
+      .where('seq', '>=', from)
+      .where('seq', '<=', to)
+      .execute();
+    const nodes = (graph.nodes ?? []) as readonly { readonly id: string; readonly type: string }[];
+    const at = now().getTime();
+    for (let seq = from; seq <= to; seq++) {
+      const node = saved.find((candidate) => candidate.seq === seq)?.record as NodeRecord | undefined;
+      const nodeType = nodes.find((candidate) => candidate.id === node?.nodeId)?.type ?? 'unknown';
+      if (node?.status === 'completed') {
+        writer.push({
+          type: 'node.completed',
+          runId,
+          seq,
+          at,
+          nodeId: node.nodeId,
+          nodeType,
+          output: node.output,
+          durationMs: Math.max(0, (node.endedAt ?? at) - (node.startedAt ?? at)),
+          cost: node.cost,
+          attempt: node.attempt,
+          recovered: true,
+        });
+      } else if (node?.status === 'failed' && node.error !== undefined) {
+        writer.push({
+          type: 'node.failed',
+          runId,
+          seq,
+          at,
+          nodeId: node.nodeId,
+          nodeType,
+          attempt: node.attempt,
+          error: node.error,
+          recovered: true,
+        });
+      } else {
+        writer.push({
+          type: 'run.recovered',
+          runId,
+          seq,
+          at,
+          reason: 'An event was lost when a worker stopped; the run continues from its checkpoint.',
+        });
+      }
+    }
+    await writer.flush();
+    log.info({ runId, from, to }, 'stored events lost by a stopped worker again');
+  };
+
+  const executeLeased = async (fence: LeaseFence, userId: string): Promise<void> => {
+    const { runId } = fence;
     const row = await db
       .selectFrom('runs')
-      .select(['status', 'graph', 'hold_id', 'parent_run_id', 'rerun_from'])
+      .select(['graph', 'hold_id', 'parent_run_id', 'rerun_from'])
       .where('id', '=', runId)
-      .where('user_id', '=', userId)
-      .executeTakeFirst();
-    if (row === undefined || (row.status !== 'queued' && row.status !== 'running')) return;
-    await db
-      .updateTable('runs')
-      .set({ status: 'running', started_at: sql<Date>`coalesce(started_at, ${now()})` })
-      .where('id', '=', runId)
-      .where('status', 'in', ['queued', 'running'])
-      .execute();
+      .executeTakeFirstOrThrow();
     const last = await lastStoredEvent(runId);
     const lastSeq = last?.seq ?? 0;
-    const writer = createRunEventWriter({ db, bus, runId, log, lastSeq });
-    const onEvent = (event: { readonly type: string; readonly seq: number }) => writer.push(event);
-    owners.set(runId, userId);
+    const writer = createRunEventWriter({
+      db,
+      bus,
+      runId,
+      log,
+      lastSeq,
+      fence,
+      ...(notifyChannel === undefined ? {} : { notifyChannel }),
+    });
+    const onEvent = (event: { readonly type: string; readonly seq: number }) => {
+      if (fences.get(runId)?.epoch !== -1) writer.push(event);
+    };
     let outcome: RunOutcome;
     try {
       const snapshot = await engine.store.loadRun({ runId });
+      if (snapshot !== undefined) await fillLostEvents(runId, writer, row.graph);
       // A rerun reuses its parent's outputs upstream of `rerun_from` (the engine plans it as the
       // route did when it held credits for the other nodes only).
       const handle =
         snapshot !== undefined
-          ? engine.resume(runId, { lastSeq, onEvent })
+          ? engine.resume(runId, { lastSeq: writer.lastSeq, onEvent })
           : row.parent_run_id !== null && row.rerun_from !== null
             ? engine.rerun(
                 { runId: row.parent_run_id, from: [row.rerun_from], graph: row.graph },
@@ -253,6 +460,7 @@ export function createRunExecutor(options: RunExecutorOptions): RunExecutor {
               )
             : engine.start(row.graph, { runId, onEvent });
       handles.set(runId, handle);
+      if (fences.get(runId)?.epoch === -1) handle.abandon();
       const requested = cancelRequests.get(runId);
       if (requested !== undefined) handle.cancel(requested);
       outcome = await handle.result;
@@ -271,29 +479,53 @@ export function createRunExecutor(options: RunExecutorOptions): RunExecutor {
       cancelRequests.delete(runId);
     }
     await writer.flush();
+    if (outcome.status === 'failed' && outcome.error.code === 'CHECKPOINT_VERSION') {
+      // Checkpoints in a newer format (a rolling upgrade): leave the run to a newer worker.
+      log.warn({ runId }, 'run checkpointed by a newer version; leaving it to a newer worker');
+      await giveUpRunLease(db, fence);
+      return;
+    }
+    const lost =
+      fences.get(runId)?.epoch === -1 ||
+      (outcome.status === 'failed' && outcome.error.code === 'STALE_FENCE');
+    if (lost) {
+      // Another worker took the run over (or this process gave it up): its row is theirs to finish.
+      log.warn({ runId, status: outcome.status }, 'run left to another worker');
+      return;
+    }
     const lastIsTerminal =
       writer.ended || (writer.lastSeq === lastSeq && isTerminalRunEvent(last?.type ?? ''));
     if (!lastIsTerminal) {
       writer.push(terminalEvent(runId, writer.lastSeq + 1, outcome));
       await writer.flush();
     }
-    owners.delete(runId);
-    if (outcome.status === 'failed' && outcome.error.code === 'STALE_FENCE') {
-      // Another worker took the run over: its row is theirs to finish.
-      log.warn({ runId }, 'run taken over by another worker');
-      return;
-    }
     // The hold was placed when the run was accepted; the engine releases it only if it reserved
     // (a run cancelled or failed before its reserve step did not). A second release is a no-op.
-    if (row.hold_id !== null) await ledger.release({ holdId: row.hold_id });
-    await finishRow(runId, outcome.status, outcome.status === 'failed' ? outcome.error : undefined);
+    try {
+      if (row.hold_id !== null) await ledger.release({ holdId: row.hold_id, fence });
+    } catch (error) {
+      if (toEngineError(error).code === 'STALE_FENCE') {
+        log.warn({ runId }, 'run taken over before it could finish here');
+        return;
+      }
+      throw error;
+    }
+    const finished = await finishRow(
+      fence,
+      outcome.status,
+      outcome.status === 'failed' ? outcome.error : undefined,
+    );
+    if (!finished) {
+      log.warn({ runId }, 'run taken over before it could finish here');
+      return;
+    }
     log.info({ runId, userId, status: outcome.status, captured: outcome.cost.captured }, 'run ended');
     await notifyEnded({ runId, userId, status: outcome.status, outcome });
   };
 
   const queue = createRunQueue({
-    perUser: options.maxRunsPerUser ?? 5,
-    global: options.maxRuns ?? 20,
+    perUser: maxRunsPerUser,
+    global: maxRuns,
     run: async (job) => {
       try {
         await execute(job);
@@ -304,60 +536,162 @@ export function createRunExecutor(options: RunExecutorOptions): RunExecutor {
     },
   });
 
-  /** Ends a run that never reached the engine: releases its hold, stores its last event. */
-  const cancelWaiting = async (runId: string, reason: string) => {
-    const row = await db
-      .selectFrom('runs')
-      .select(['hold_id', 'user_id'])
-      .where('id', '=', runId)
-      .where('status', '=', 'queued')
-      .executeTakeFirst();
-    if (row === undefined) return;
-    if (row.hold_id !== null) await ledger.release({ holdId: row.hold_id });
-    const last = await lastStoredEvent(runId);
-    const writer = createRunEventWriter({ db, bus, runId, log, lastSeq: last?.seq ?? 0 });
-    writer.push({ type: 'run.cancelled', runId, seq: (last?.seq ?? 0) + 1, at: now().getTime(), reason });
-    await writer.flush();
-    await finishRow(runId, 'cancelled');
+  /**
+   * Ends a run no one is executing (waiting in a queue, or left by a dead worker), in one
+   * transaction: the row becomes `cancelled` (its epoch moves, fencing out any late writer) and
+   * its `run.cancelled` event is stored; then the hold is released. Undefined when the run is
+   * leased (its owner must cancel it) or already finished.
+   */
+  const cancelUnleased = async (runId: string, reason: string): Promise<boolean> => {
+    const ended = await db.transaction().execute(async (trx) => {
+      const { rows } = await sql<{ hold_id: string | null; user_id: string; lease_epoch: number }>`
+        update runs
+           set status = 'cancelled', finished_at = ${now()}, lease_epoch = lease_epoch + 1,
+               lease_owner = null, lease_expires_at = null
+         where id = ${runId} and status in ('queued', 'running')
+           and (lease_expires_at is null or lease_expires_at <= now())
+        returning hold_id, user_id, lease_epoch`.execute(trx);
+      const row = rows[0];
+      if (row === undefined) return undefined;
+      const last = await trx
+        .selectFrom('run_events')
+        .select(sql<number>`coalesce(max(seq), 0)`.as('seq'))
+        .where('run_id', '=', runId)
+        .executeTakeFirstOrThrow();
+      const event = { type: 'run.cancelled', runId, seq: last.seq + 1, at: now().getTime(), reason };
+      await trx
+        .insertInto('run_events')
+        .values({ run_id: runId, seq: event.seq, type: event.type, payload: JSON.stringify(event) })
+        .execute();
+      if (notifyChannel !== undefined) await sql`select pg_notify(${notifyChannel}, ${runId})`.execute(trx);
+      return { ...row, event };
+    });
+    if (ended === undefined) return false;
+    bus.publish(runId, [{ seq: ended.event.seq, type: ended.event.type, payload: ended.event }]);
+    bus.end(runId);
+    if (ended.hold_id !== null) await ledger.release({ holdId: ended.hold_id });
     const cost = { estimated: 0, reserved: 0, captured: 0, released: 0, saved: 0 };
     await notifyEnded({
       runId,
-      userId: row.user_id,
+      userId: ended.user_id,
       status: 'cancelled',
       outcome: { status: 'cancelled', runId, reason, outputs: {}, cost },
     });
+    return true;
   };
 
   const statusOf = async (runId: string) =>
     (await db.selectFrom('runs').select('status').where('id', '=', runId).executeTakeFirst())?.status;
 
+  // Distributed mode: take runs from the queue while there are free slots, and send again the
+  // runs whose lease lapsed (their worker died) or that were never sent.
+  const timers: NodeJS.Timeout[] = [];
+  let taking = false;
+  const take = async () => {
+    if (closed || taking || dispatch === undefined) return;
+    taking = true;
+    try {
+      const jobs = await dispatch.take(maxRuns - queue.size);
+      for (const job of jobs) queue.add(job);
+    } catch (error) {
+      log.warn({ err: error }, 'could not take runs from the queue');
+    } finally {
+      taking = false;
+    }
+  };
+  const sweep = async (): Promise<number> => {
+    if (closed || dispatch === undefined) return 0;
+    const jobs = await sweepLapsedLeases(db, { redispatchAfterMs: leaseTtlMs });
+    for (const job of jobs) await dispatch.send(job);
+    if (jobs.length > 0) log.info({ runs: jobs.length }, 'sent runs with lapsed leases back to the queue');
+    return jobs.length;
+  };
+  if (dispatch !== undefined && work) {
+    const takeTimer = setInterval(() => void take(), options.pollMs ?? 500);
+    const sweepTimer = setInterval(
+      () => {
+        sweep().catch((error: unknown) => log.warn({ err: error }, 'lease sweep failed'));
+      },
+      options.sweepMs ?? Math.min(5_000, Math.max(100, Math.floor(leaseTtlMs / 2))),
+    );
+    takeTimer.unref();
+    sweepTimer.unref();
+    timers.push(takeTimer, sweepTimer);
+  }
+
   return Object.freeze({
     registry: registry as unknown as NodeRegistry,
     events: bus,
     holdTtlMs,
+    workerId,
     async submit(runId: string) {
       if (closed) return;
       const row = await db.selectFrom('runs').select('user_id').where('id', '=', runId).executeTakeFirst();
-      if (row !== undefined) queue.add({ runId, userId: row.user_id });
+      if (row === undefined) return;
+      const job = { runId, userId: row.user_id };
+      if (dispatch === undefined) {
+        queue.add(job);
+        return;
+      }
+      await dispatch.send(job);
+      await markDispatched(db, runId);
+      if (work) void take();
     },
     async cancel(runId: string, reason = 'Cancelled by the user.') {
       if (queue.remove(runId)) {
-        await cancelWaiting(runId, reason);
+        await cancelUnleased(runId, reason);
         return statusOf(runId);
       }
-      const handle = handles.get(runId);
-      if (handle !== undefined) handle.cancel(reason);
-      else if (queue.isRunning(runId)) cancelRequests.set(runId, reason);
-      else {
-        // Queued in the database but not in this process's queue (not resumed yet).
+      if (handles.has(runId) || queue.isRunning(runId)) {
+        cancelHere(runId, reason);
+        // Between this process's queue and the engine, the row may still say `queued`.
         const status = await statusOf(runId);
-        if (status === 'queued') await cancelWaiting(runId, reason);
+        return status === 'queued' ? 'running' : status;
       }
+      if (await cancelUnleased(runId, reason)) return statusOf(runId);
+      // Leased by another worker (or by this process between queue and engine): ask its owner.
+      await db
+        .updateTable('runs')
+        .set({ cancel_requested: reason })
+        .where('id', '=', runId)
+        .where('status', 'in', ['queued', 'running'])
+        .execute();
+      if (dispatch !== undefined) await sql`select pg_notify(${RUN_CANCEL_CHANNEL}, ${runId})`.execute(db);
+      if (queue.isRunning(runId)) cancelHere(runId, reason);
       return statusOf(runId);
     },
-    queuePosition: (runId: string) => queue.position(runId),
+    async applyRemoteCancel(runId: string) {
+      if (!handles.has(runId) && !queue.isRunning(runId)) return;
+      const row = await db
+        .selectFrom('runs')
+        .select('cancel_requested')
+        .where('id', '=', runId)
+        .executeTakeFirst();
+      if (row?.cancel_requested != null) cancelHere(runId, row.cancel_requested);
+    },
+    async queuePosition(runId: string) {
+      const local = queue.position(runId);
+      if (local !== undefined || dispatch === undefined) return local;
+      // Distributed: the runs accepted before this one and not started yet, on every machine.
+      const { rows } = await sql<{ position: number }>`
+        select count(*)::integer as position from runs
+         where status = 'queued'
+           and created_at <= (select created_at from runs where id = ${runId} and status = 'queued')`.execute(
+        db,
+      );
+      const position = rows[0]?.position ?? 0;
+      return position === 0 ? undefined : position;
+    },
     async resumeUnfinished() {
       if (closed) return 0;
+      if (dispatch !== undefined) return sweep();
+      // Embedded: this process is the only one on its database, so leases left by the previous
+      // one are void.
+      await db
+        .updateTable('runs')
+        .set({ lease_owner: null, lease_expires_at: null })
+        .where('status', 'in', ['queued', 'running'])
+        .execute();
       const rows = await db
         .selectFrom('runs')
         .select(['id', 'user_id'])
@@ -371,13 +705,26 @@ export function createRunExecutor(options: RunExecutorOptions): RunExecutor {
     },
     async close(closeOptions: { readonly graceMs?: number } = {}) {
       closed = true;
+      for (const timer of timers) clearInterval(timer);
       let timer: NodeJS.Timeout | undefined;
-      const grace = new Promise<void>((resolve) => {
-        timer = setTimeout(resolve, closeOptions.graceMs ?? 30_000);
+      const grace = new Promise<'grace'>((resolve) => {
+        timer = setTimeout(() => resolve('grace'), closeOptions.graceMs ?? 30_000);
         timer.unref();
       });
-      await Promise.race([queue.close(), grace]);
+      const settled = queue.close();
+      const first = await Promise.race([settled.then(() => 'done' as const), grace]);
       clearTimeout(timer);
+      if (first === 'done') return;
+      // Past the grace period: give the leases up so another worker (or the next start) resumes
+      // these runs at once, and stop them here without writing anything more.
+      const left = [...fences.values()].filter((fence) => fence.epoch !== -1);
+      for (const fence of left) {
+        loseLease(fence.runId, 'shutting down: lease given up');
+        await giveUpRunLease(db, fence).catch((error: unknown) =>
+          log.warn({ err: error, runId: fence.runId }, 'could not give the lease up; it will lapse'),
+        );
+      }
+      await Promise.race([settled, new Promise((resolve) => setTimeout(resolve, 2_000).unref())]);
     },
   });
 }

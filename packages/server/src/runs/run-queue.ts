@@ -24,6 +24,8 @@ export interface RunQueue {
   position(runId: string): number | undefined;
   /** Whether the run is running in this process. */
   isRunning(runId: string): boolean;
+  /** Jobs waiting or running. */
+  readonly size: number;
   /** Stops starting jobs; resolves when the running ones have settled. */
   close(): Promise<void>;
 }
@@ -89,6 +91,9 @@ export function createRunQueue(options: RunQueueOptions): RunQueue {
       return index === -1 ? undefined : index + 1;
     },
     isRunning: (runId: string) => running.has(runId),
+    get size() {
+      return waiting.length + running.size;
+    },
     async close() {
       closed = true;
       waiting.length = 0;

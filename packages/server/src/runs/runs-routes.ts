@@ -5,6 +5,7 @@ import { sql } from 'kysely';
 import { ApiError } from '../errors/api-error.ts';
 import type { AppEnv } from '../http/app-env.ts';
 import { createRouter, errorResponse } from '../http/create-router.ts';
+import { decodePageCursor, encodePageCursor } from '../http/page-cursor.ts';
 import { requireUser } from '../http/require-auth.ts';
 import { canonicalJson } from './canonical-json.ts';
 import { followRunEvents } from './follow-run-events.ts';
@@ -26,24 +27,6 @@ import { type StartWorkflowRunResult, startWorkflowRun } from './start-workflow-
 
 const json = <T extends z.ZodType>(schema: T) => ({ content: { 'application/json': { schema } } }) as const;
 const security = [{ bearer: [] }];
-
-/** A history cursor: the last row's `created_at` (ms) and id, opaque to clients. */
-function encodeCursor(createdAt: Date, id: string): string {
-  return Buffer.from(JSON.stringify([createdAt.getTime(), id])).toString('base64url');
-}
-
-function decodeCursor(cursor: string): { createdAt: Date; id: string } {
-  try {
-    const [ms, id] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as [unknown, unknown];
-    if (typeof ms === 'number' && Number.isFinite(ms) && typeof id === 'string')
-      return { createdAt: new Date(ms), id };
-  } catch {
-    // fall through
-  }
-  throw new ApiError('VALIDATION_FAILED', '"cursor": is not a cursor this server gave out.', {
-    details: { issues: [{ path: 'cursor', message: 'is not a cursor this server gave out' }] },
-  });
-}
 
 /** `Last-Event-ID` (wins) or `?after=`, as a non-negative integer. */
 function replayFrom(header: string | undefined, after: number | undefined): number {
@@ -101,6 +84,7 @@ export function runsRoutes() {
         ),
         401: errorResponse('Not signed in'),
         402: errorResponse('INSUFFICIENT_CREDITS, with details.required and details.available'),
+        429: errorResponse('DAILY_CAP_REACHED (daily credit cap; Retry-After) or RATE_LIMITED'),
         409: errorResponse('IDEMPOTENCY_CONFLICT: the Idempotency-Key was used with another request'),
       },
     }),
@@ -151,6 +135,7 @@ export function runsRoutes() {
         400: errorResponse('GRAPH_INVALID, or VALIDATION_FAILED (unknown fromNodeId, a missing key)'),
         401: errorResponse('Not signed in'),
         402: errorResponse('INSUFFICIENT_CREDITS, with details.required and details.available'),
+        429: errorResponse('DAILY_CAP_REACHED (daily credit cap; Retry-After) or RATE_LIMITED'),
         404: errorResponse('No such run (or not yours)'),
         409: errorResponse('CONFLICT: the run has not ended; IDEMPOTENCY_CONFLICT'),
       },
@@ -230,7 +215,7 @@ export function runsRoutes() {
     async (c) => {
       const { userId } = requireUser(c);
       const { limit, cursor } = c.req.valid('query');
-      const after = cursor === undefined ? undefined : decodeCursor(cursor);
+      const after = cursor === undefined ? undefined : decodePageCursor(cursor);
       const rows = await c
         .get('services')
         .db.selectFrom('runs')
@@ -257,7 +242,7 @@ export function runsRoutes() {
             error: errorJson(row.error),
           })),
           nextCursor:
-            rows.length > limit && last !== undefined ? encodeCursor(last.created_at, last.id) : null,
+            rows.length > limit && last !== undefined ? encodePageCursor(last.created_at, last.id) : null,
         },
         200,
       );

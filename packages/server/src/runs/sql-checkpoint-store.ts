@@ -8,6 +8,7 @@ import {
 } from '@vidgenie/engine';
 import { type Kysely, sql } from 'kysely';
 import type { DB } from '../db/schema.ts';
+import { assertFence, fenceCondition, type LeaseFence } from './lease-fence.ts';
 import { checkFormatVersion, type RunCheckpointRow, readRunSnapshot } from './read-run-snapshot.ts';
 
 /** Options of {@link createSqlCheckpointStore}. */
@@ -17,6 +18,12 @@ export interface SqlCheckpointStoreOptions {
    * only through it). Each write is one statement; a refused write adds one read to explain itself.
    */
   readonly db: Kysely<DB>;
+  /**
+   * The lease each run is executed under (distributed workers). When it returns a fence for a
+   * run, `claimRun`, `saveNode` and `saveRun` also require the run's lease epoch to be the fence's,
+   * so a worker that lost its lease (frozen, partitioned) cannot write over the new owner's run.
+   */
+  readonly fenceOf?: (runId: string) => LeaseFence | undefined;
 }
 
 /**
@@ -47,9 +54,11 @@ export interface SqlCheckpointStoreOptions {
  */
 export function createSqlCheckpointStore(options: SqlCheckpointStoreOptions): CheckpointStore {
   const { db } = options;
+  const leaseOf = (runId: string) => fenceCondition(options.fenceOf?.(runId));
 
   /** A conditional write changed nothing: say why (a read after the fact, for the error only). */
   const rejectWrite = async (runId: string, fence: number): Promise<never> => {
+    await assertFence(db, options.fenceOf?.(runId));
     const { rows } = await sql<{ fence: number }>`
       select fence from run_checkpoints where run_id = ${runId}`.execute(db);
     const current = rows[0]?.fence;
@@ -89,11 +98,12 @@ export function createSqlCheckpointStore(options: SqlCheckpointStoreOptions): Ch
       const claimed = await sql<Omit<RunCheckpointRow, 'nodes'>>`
         update run_checkpoints
            set fence = fence + 1, updated_at = now()
-         where run_id = ${runId} and format_version = ${CHECKPOINT_FORMAT_VERSION}
+         where run_id = ${runId} and format_version = ${CHECKPOINT_FORMAT_VERSION} ${leaseOf(runId)}
         returning fence, format_version, last_seq, record, patch`.execute(db);
       const row = claimed.rows[0];
       if (row === undefined) {
         // Not claimed: unknown id, or a format version this server cannot read.
+        await assertFence(db, options.fenceOf?.(runId));
         const found = await loadRow(db, runId);
         if (found === undefined) throw runNotFound(runId);
         checkFormatVersion(runId, found.format_version);
@@ -116,7 +126,7 @@ export function createSqlCheckpointStore(options: SqlCheckpointStoreOptions): Ch
         with run as (
           update run_checkpoints
              set last_seq = greatest(last_seq, ${seq}), updated_at = now()
-           where run_id = ${runId} and fence = ${fence}
+           where run_id = ${runId} and fence = ${fence} ${leaseOf(runId)}
           returning run_id
         )
         insert into node_checkpoints (run_id, node_id, status, record, seq, updated_at)
@@ -138,7 +148,7 @@ export function createSqlCheckpointStore(options: SqlCheckpointStoreOptions): Ch
                status = coalesce(${fields.status ?? null}::text, status),
                last_seq = greatest(last_seq, ${lastSeq ?? 0}),
                updated_at = now()
-         where run_id = ${runId} and fence = ${fence}
+         where run_id = ${runId} and fence = ${fence} ${leaseOf(runId)}
         returning fence`.execute(db);
       if (rows.length === 0) await rejectWrite(runId, fence);
     },

@@ -153,7 +153,7 @@ export async function startWorkflowRun(
     const hold =
       amount > 0
         ? await reserve(
-            { db: trx, now: services.now },
+            { db: trx, now: services.now, dailyCreditCap: services.ledger.dailyCreditCap },
             { userId, runId, amount, expiresInMs: services.runs.holdTtlMs, reason: `Hold for run ${runId}` },
           )
         : undefined;

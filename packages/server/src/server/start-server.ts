@@ -8,6 +8,8 @@ export interface RunningServer {
   readonly url: string;
   /** Stops accepting connections and waits for open requests to finish. */
   close(): Promise<void>;
+  /** Ends every open connection now (event streams included); use after `close` when stopping. */
+  closeConnections(): void;
 }
 
 /**
@@ -42,6 +44,9 @@ export function startServer(
               new Promise<void>((done, fail) => {
                 server?.close((error) => (error ? fail(error) : done()));
               }),
+            closeConnections: () => {
+              if (server !== undefined && 'closeAllConnections' in server) server.closeAllConnections();
+            },
           });
         },
       );

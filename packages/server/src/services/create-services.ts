@@ -1,12 +1,12 @@
 import { join } from 'node:path';
-import {
-  createFfmpegMediaTools,
-  createFsBlobStore,
-  type MediaServices,
-  type ProviderRegistry,
-} from '@vidgenie/nodes';
+import { createFfmpegMediaTools, type MediaServices, type ProviderRegistry } from '@vidgenie/nodes';
 import type { Logger } from 'pino';
+import { runAnalyticsListener } from '../analytics/run-analytics-listener.ts';
+import { tapRunFacts } from '../analytics/tap-run-facts.ts';
 import type { ServerConfig } from '../config/server-config.ts';
+import { createBlobStore } from '../contents/create-blob-store.ts';
+import { deleteExpiredMedia } from '../contents/delete-expired-media.ts';
+import { recordContent } from '../contents/record-content.ts';
 import { migrateToLatest } from '../db/migrate.ts';
 import { type Database, type DatabaseOptions, openDatabase } from '../db/open-database.ts';
 import type { AppServices } from '../http/app-env.ts';
@@ -14,8 +14,15 @@ import { createRateLimits } from '../http/rate-limits.ts';
 import { createCreditLedger } from '../ledger/credit-ledger.ts';
 import { startLedgerMaintenance } from '../ledger/start-ledger-maintenance.ts';
 import { createLogger } from '../log/create-logger.ts';
+import { createMetrics } from '../metrics/create-metrics.ts';
+import { limitProviderKeys } from '../providers/limit-provider-keys.ts';
+import { createMemoryKeyBackoffStore } from '../providers/memory-key-backoff-store.ts';
+import { parseProviderKeyConcurrency } from '../providers/parse-provider-key-concurrency.ts';
 import { serverProviders } from '../providers/server-providers.ts';
+import { createSqlKeyBackoffStore } from '../providers/sql-key-backoff-store.ts';
 import { pruneIdempotencyKeys } from '../runs/idempotency-keys.ts';
+import { startRunDispatch } from '../runs/pg-boss-dispatch.ts';
+import { startPgEventBridge } from '../runs/pg-event-bridge.ts';
 import { createRunExecutor } from '../runs/run-executor.ts';
 import { createProviderKeyVault } from '../vault/provider-key-vault.ts';
 import { type ResolvedKeyRing, resolveKeyRing } from '../vault/resolve-key-ring.ts';
@@ -46,6 +53,8 @@ export interface CreateServicesOptions {
    * housekeeping (expired holds, plan renewals). Tests that move the clock turn it off.
    */
   readonly background?: boolean;
+  /** Whether this process executes runs (default: `VIDGENIE_RUN_WORKER`). */
+  readonly work?: boolean;
 }
 
 /** The server's services, and how to close what they opened. */
@@ -53,8 +62,11 @@ export interface Services extends AppServices {
   readonly database: Database;
   /** Where the vault's keys came from, their age and any start-up warnings. */
   readonly keyRing: ResolvedKeyRing;
-  /** Closes the database if the services opened it. */
-  close(): Promise<void>;
+  /**
+   * Stops the runs (waiting up to `graceMs`, default 30 s, before giving their leases up), the
+   * queue and event connections, the background work, and the database if the services opened it.
+   */
+  close(options?: { readonly graceMs?: number }): Promise<void>;
 }
 
 /**
@@ -89,7 +101,11 @@ export async function createServices(
       now,
       rotationDays: config.VIDGENIE_KEY_ROTATION_DAYS,
     });
-    const ledger = createCreditLedger({ db: database.db, now });
+    const ledger = createCreditLedger({
+      db: database.db,
+      now,
+      dailyCreditCap: config.VIDGENIE_DAILY_CREDIT_CAP,
+    });
     // Embedded mode rotates its own key file when due and rewraps rows in the background; with
     // configured keys, `vidgenie keys rotate` does it and start-up only warns.
     const stopRewrap =
@@ -114,21 +130,81 @@ export async function createServices(
             );
           }, 3_600_000);
     pruneTimer?.unref();
-    const media = options.media ?? {
-      blobs: createFsBlobStore({ root: join(config.VIDGENIE_DATA_DIR, 'media') }),
-      media: createFfmpegMediaTools(),
-    };
+    // Files under VIDGENIE_DATA_DIR/media, or S3 with S3_BUCKET.
+    const blobStore = options.media === undefined ? createBlobStore(config) : undefined;
+    const media = options.media ?? { blobs: blobStore!.blobs, media: createFfmpegMediaTools() };
+    // With VIDGENIE_MEDIA_RETENTION_DAYS, an hourly pass deletes older contents and their media.
+    const retentionDays = config.VIDGENIE_MEDIA_RETENTION_DAYS;
+    const retentionTimer =
+      options.background === false || retentionDays === undefined
+        ? undefined
+        : setInterval(() => {
+            deleteExpiredMedia({ db: database.db, blobs: media.blobs, now: now(), retentionDays, log })
+              .then((report) => {
+                if (report.contents > 0) log.info(report, 'expired contents deleted');
+              })
+              .catch((error: unknown) =>
+                log.error({ err: error }, 'deleting expired media failed; retrying in an hour'),
+              );
+          }, 3_600_000);
+    retentionTimer?.unref();
+    // With DATABASE_URL, runs go through pg-boss to the workers of every machine.
+    const dispatch =
+      config.DATABASE_URL === undefined
+        ? undefined
+        : await startRunDispatch({ connectionString: config.DATABASE_URL, log });
+    // Runs' calls with one provider key share its limits: N at once per process, and a back-off
+    // after a 429 that every run respects (on every machine with PostgreSQL: the SQL store).
+    const keyConcurrency = config.VIDGENIE_PROVIDER_KEY_CONCURRENCY;
+    const runProviders = limitProviderKeys(providers, {
+      store:
+        database.kind === 'postgres'
+          ? createSqlKeyBackoffStore({ db: database.db })
+          : createMemoryKeyBackoffStore(),
+      log,
+      ...(keyConcurrency === undefined ? {} : { concurrency: parseProviderKeyConcurrency(keyConcurrency) }),
+    });
     const runs = createRunExecutor({
       db: database.db,
       ledger,
       vault,
-      providers,
+      providers: runProviders,
       log,
       dataDir: config.VIDGENIE_DATA_DIR,
       media,
       now,
-      onRunEnded: [],
+      onRunEnded: [(ended) => recordContent({ db: database.db, providers, now }, ended)],
+      maxRuns: config.VIDGENIE_WORKER_CONCURRENCY,
+      leaseTtlMs: config.VIDGENIE_LEASE_SECONDS * 1000,
+      work: options.work ?? config.VIDGENIE_RUN_WORKER,
+      ...(dispatch === undefined ? {} : { dispatch }),
     });
+    // Distributed mode: events and cancels reach the other machines through LISTEN/NOTIFY.
+    const bridge =
+      config.DATABASE_URL === undefined
+        ? undefined
+        : await startPgEventBridge({
+            connectionString: config.DATABASE_URL,
+            db: database.db,
+            bus: runs.events,
+            log,
+            onCancel: (runId) => {
+              runs
+                .applyRemoteCancel(runId)
+                .catch((error: unknown) => log.warn({ err: error, runId }, 'remote cancel failed'));
+            },
+          });
+    // Metrics and analytics hear every stored run event (the run's row is read once per run).
+    const metrics = createMetrics({ db: database.db, vault, now, log });
+    const facts = tapRunFacts({
+      bus: runs.events,
+      db: database.db,
+      providers,
+      log,
+      workerId: config.DATABASE_URL === undefined ? undefined : runs.workerId,
+      listeners: [metrics.observe, runAnalyticsListener({ db: database.db })],
+    });
+    let closing = false;
     // Runs a previous process left unfinished continue from their checkpoints.
     if (options.background !== false) await runs.resumeUnfinished();
     return {
@@ -144,11 +220,19 @@ export async function createServices(
       limits: createRateLimits({ scale: options.rateLimitScale ?? 1 }),
       runs,
       now,
-      close: async () => {
-        await runs.close();
+      metrics,
+      isClosing: () => closing,
+      close: async (closeOptions: { readonly graceMs?: number } = {}) => {
+        closing = true;
+        await runs.close(closeOptions);
+        await facts.stop();
+        await bridge?.stop();
+        await dispatch?.stop();
         await stopRewrap?.();
         await stopMaintenance?.();
         if (pruneTimer !== undefined) clearInterval(pruneTimer);
+        if (retentionTimer !== undefined) clearInterval(retentionTimer);
+        await blobStore?.dispose();
         if (ownsDatabase) await database.close();
       },
     };

@@ -96,3 +96,31 @@ export function describeEachDatabase(
     });
   }
 }
+
+/**
+ * Declares a suite that needs PostgreSQL itself (pg-boss, LISTEN/NOTIFY, several processes): on a
+ * fresh database of its own when `TEST_DATABASE_URL` is set, as the Postgres lane of
+ * {@link describeEachDatabase} is. CI sets it and fails when the server is unreachable.
+ */
+export function describePostgres(
+  title: string,
+  suite: (context: { database: () => TestDatabase & { readonly url: string } }) => void,
+): void {
+  const lane = testLanes().find((candidate) => candidate.name === 'postgres');
+  if (lane === undefined) return;
+  describe(`${title} [postgres]`, () => {
+    let database: TestDatabase | undefined;
+    beforeAll(async () => {
+      database = await lane.create();
+    });
+    afterAll(async () => {
+      await database?.drop();
+    });
+    suite({
+      database: () => {
+        if (database?.url === undefined) throw new Error('the test database is not open yet');
+        return database as TestDatabase & { readonly url: string };
+      },
+    });
+  });
+}

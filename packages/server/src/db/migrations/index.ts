@@ -4,6 +4,10 @@ import * as runCheckpoints from './0002-run-checkpoints.ts';
 import * as runs from './0003-runs.ts';
 import * as templates from './0004-templates.ts';
 import * as runReruns from './0005-run-reruns.ts';
+import * as contents from './0006-contents.ts';
+import * as analyticsEvents from './0007-analytics-events.ts';
+import * as providerKeyBackoffs from './0008-provider-key-backoffs.ts';
+import * as runLeases from './0009-run-leases.ts';
 
 /**
  * Every migration, in order. Names are permanent: a new schema change is a new entry, never an edit.
@@ -16,4 +20,8 @@ export const migrations: Readonly<Record<string, Migration>> = {
   '0003-runs': runs,
   '0004-templates': templates,
   '0005-run-reruns': runReruns,
+  '0006-contents': contents,
+  '0007-analytics-events': analyticsEvents,
+  '0008-provider-key-backoffs': providerKeyBackoffs,
+  '0009-run-leases': runLeases,
 };

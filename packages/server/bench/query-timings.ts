@@ -1,0 +1,225 @@
+/**
+ * Query timings for the runs bench: `instrumentPg` wraps `pg`'s `Pool.prototype.connect` and
+ * `Client.prototype.query` (the only paths Kysely, pg-boss and the event bridge use), so every
+ * statement of the process is timed, with the wait for a pool connection, and classified by its
+ * SQL into what the bench reports: checkpoint writes, captures, event inserts, leases, ...
+ * Each record names its run (a `run_…` parameter, or a `hold_…`/`usr_…` one resolved later) and,
+ * for checkpoint and capture statements and event inserts, the node(s) it was for.
+ *
+ * Used in the bench process directly and in `vidgenie worker` children through
+ * `query-timings-preload.ts`.
+ */
+import pg from 'pg';
+
+/** What a statement was, by its SQL. */
+export type QueryKind =
+  /** `saveNode`, `saveRun`, `createRun`, `claimRun` (writes to run_checkpoints / node_checkpoints). */
+  | 'checkpoint'
+  /** The ledger's capture statement (and its explanation read). */
+  | 'capture'
+  /** An insert into run_events (with its NOTIFY). */
+  | 'event'
+  /** Reads of run_events (the SSE stream's replay, the cross-machine bridge). */
+  | 'event-read'
+  /** Reads of the checkpoint tables (`loadRun`, recovery). */
+  | 'checkpoint-read'
+  /** Holds and accounts: reserve, release, grants. */
+  | 'ledger'
+  /** Lease acquisition, heartbeats, sweeps, advisory locks. */
+  | 'lease'
+  /** The `runs` row: insert, status, reads. */
+  | 'run-row'
+  /** pg-boss: send, fetch, complete, maintenance. */
+  | 'queue'
+  /** Provider keys (the vault). */
+  | 'vault'
+  /** BEGIN / COMMIT / ROLLBACK. */
+  | 'tx'
+  | 'other';
+
+/** One timed statement. Short keys: workers write thousands of these as JSON lines. */
+export interface QueryRecord {
+  readonly k: QueryKind;
+  /** The run it was for (a `run_…` parameter), if any. */
+  r?: string;
+  /** A hold id parameter (resolved to its run afterwards). */
+  h?: string;
+  /** A user id parameter (each bench user has exactly one run). */
+  u?: string;
+  /** The node (checkpoint, capture) it was for. */
+  readonly n?: string;
+  /** Event inserts: `[seq, nodeId or '']` of each event in the batch. */
+  readonly e?: readonly (readonly [number, string])[];
+  /** Milliseconds from sending the statement to its result. */
+  readonly ms: number;
+  /** Milliseconds waited for a pool connection before it (first statement after `connect`). */
+  readonly w: number;
+  /** When the result arrived: epoch ms (fractional), this process's clock. */
+  readonly t: number;
+}
+
+const WAIT = Symbol('bench.connectionWait');
+const TX = Symbol('bench.transaction');
+
+interface Instrumented {
+  [WAIT]?: number | undefined;
+  [TX]?: QueryRecord[] | undefined;
+}
+
+let sink: ((record: QueryRecord) => void) | undefined;
+let nodeIds: ReadonlySet<string> = new Set();
+let installed = false;
+
+/** Epoch milliseconds with sub-millisecond precision. */
+export const clock = (): number => performance.timeOrigin + performance.now();
+
+/**
+ * Times every statement of this process from now on, sending each record to `onRecord` (records
+ * of a transaction are sent at its end, each tagged with the transaction's run). `nodes` are the
+ * graph's node ids, recognised among the parameters. Calling it again replaces the sink.
+ */
+export function instrumentPg(options: {
+  readonly nodes: readonly string[];
+  readonly onRecord: (record: QueryRecord) => void;
+}): void {
+  sink = options.onRecord;
+  nodeIds = new Set(options.nodes);
+  if (installed) return;
+  installed = true;
+
+  type Connect = (this: pg.Pool, callback?: (...args: unknown[]) => void) => unknown;
+  const connect = pg.Pool.prototype.connect as unknown as Connect;
+  (pg.Pool.prototype as unknown as { connect: Connect }).connect = function (callback) {
+    const began = performance.now();
+    if (typeof callback === 'function') {
+      return connect.call(this, (error: unknown, client: unknown, release: unknown) => {
+        if (client !== undefined && client !== null)
+          (client as Instrumented)[WAIT] = performance.now() - began;
+        callback(error, client, release);
+      });
+    }
+    return (connect.call(this) as Promise<pg.PoolClient>).then((client) => {
+      (client as unknown as Instrumented)[WAIT] = performance.now() - began;
+      return client;
+    });
+  };
+
+  type Query = (this: pg.Client, config: unknown, values?: unknown, callback?: unknown) => unknown;
+  const query = pg.Client.prototype.query as unknown as Query;
+  (pg.Client.prototype as unknown as { query: Query }).query = function (config, values, callback) {
+    const self = this as unknown as Instrumented;
+    const text =
+      typeof config === 'string'
+        ? config
+        : typeof (config as { text?: unknown } | null)?.text === 'string'
+          ? (config as { text: string }).text
+          : '';
+    const params = Array.isArray(values)
+      ? (values as unknown[])
+      : Array.isArray((config as { values?: unknown } | null)?.values)
+        ? (config as { values: unknown[] }).values
+        : [];
+    const wait = self[WAIT] ?? 0;
+    self[WAIT] = undefined;
+    const began = performance.now();
+    const done = () => {
+      try {
+        record(self, text, params, performance.now() - began, wait);
+      } catch {
+        // Timing must never break a query.
+      }
+    };
+    if (typeof callback === 'function') {
+      return query.call(this, config, values, (...args: unknown[]) => {
+        done();
+        (callback as (...a: unknown[]) => void)(...args);
+      });
+    }
+    if (typeof values === 'function') {
+      return query.call(this, config, (...args: unknown[]) => {
+        done();
+        (values as (...a: unknown[]) => void)(...args);
+      });
+    }
+    const result = query.call(this, config, values);
+    if (result !== null && typeof (result as Promise<unknown>).then === 'function')
+      (result as Promise<unknown>).then(done, done);
+    return result;
+  };
+}
+
+/** Classifies, attributes and sends one statement's record (buffered inside a transaction). */
+function record(client: Instrumented, text: string, params: readonly unknown[], ms: number, w: number) {
+  if (sink === undefined) return;
+  const head = text.trimStart().slice(0, 20).toLowerCase();
+  const begins = head.startsWith('begin') || head.startsWith('start transaction');
+  const ends = head.startsWith('commit') || head.startsWith('rollback');
+  const entry: QueryRecord = { ...attribute(params), k: classify(text, begins || ends), ms, w, t: clock() };
+  if (begins) client[TX] = [];
+  const tx = client[TX];
+  if (tx === undefined) {
+    sink(entry);
+    return;
+  }
+  tx.push(entry);
+  if (!ends) return;
+  client[TX] = undefined;
+  // The whole transaction belongs to the first run (or hold, or user) any of its statements names.
+  const owner = tx.find((item) => item.r !== undefined || item.h !== undefined || item.u !== undefined);
+  for (const item of tx) {
+    if (owner !== undefined && item.r === undefined && item.h === undefined && item.u === undefined) {
+      if (owner.r !== undefined) item.r = owner.r;
+      if (owner.h !== undefined) item.h = owner.h;
+      if (owner.u !== undefined) item.u = owner.u;
+    }
+    sink(item);
+  }
+}
+
+function classify(text: string, txControl: boolean): QueryKind {
+  if (txControl) return 'tx';
+  const sql = text.toLowerCase();
+  if (sql.includes('credit_captures')) return 'capture';
+  if (/insert\s+into\s+"?run_events"?/.test(sql)) return 'event';
+  if (sql.includes('run_events')) return 'event-read';
+  if (sql.includes('run_checkpoints') || sql.includes('node_checkpoints'))
+    return /^\s*(with|insert|update)/.test(sql) ? 'checkpoint' : 'checkpoint-read';
+  if (sql.includes('pgboss')) return 'queue';
+  if (sql.includes('credit_holds') || sql.includes('credit_accounts') || sql.includes('ledger_entries'))
+    return 'ledger';
+  if (sql.includes('lease_') || sql.includes('pg_advisory')) return 'lease';
+  if (/\b"?runs"?\b/.test(sql)) return 'run-row';
+  if (sql.includes('provider_keys')) return 'vault';
+  return 'other';
+}
+
+/** The run, hold, user and node a statement names among its parameters, and its events. */
+function attribute(params: readonly unknown[]): Partial<QueryRecord> {
+  const found: {
+    r?: string;
+    h?: string;
+    u?: string;
+    n?: string;
+    e?: (readonly [number, string])[];
+  } = {};
+  for (const param of params) {
+    if (typeof param !== 'string') continue;
+    if (found.r === undefined && param.startsWith('run_')) found.r = param;
+    else if (found.h === undefined && param.startsWith('hold_')) found.h = param;
+    else if (found.u === undefined && param.startsWith('usr_')) found.u = param;
+    else if (found.n === undefined && nodeIds.has(param)) found.n = param;
+    else if (param.startsWith('{"') && param.includes('"seq"')) {
+      // An event's payload (the engine event as emitted): its seq and node.
+      try {
+        const event = JSON.parse(param) as { seq?: unknown; type?: unknown; nodeId?: unknown };
+        if (typeof event.seq === 'number' && typeof event.type === 'string') {
+          found.e ??= [];
+          found.e.push([event.seq, typeof event.nodeId === 'string' ? event.nodeId : '']);
+        }
+      } catch {
+        // Not an event.
+      }
+    }
+  }
+  return found;
+}

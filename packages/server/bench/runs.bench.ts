@@ -1,0 +1,707 @@
+/**
+ * Workflow runs benchmark: N users sign up, get credits, save their provider keys, then all run
+ * the short-video template at once over real HTTP (`POST /api/workflow/execute`) and follow their
+ * run's Server-Sent Events to the end. The hosted providers (OpenAI text and image, Runway video)
+ * are their wire-format fakes in a child process, answering in their typical real times divided
+ * by BENCH_SCALE, and the video provider polls on its real schedule divided by the same factor.
+ *
+ * Two modes, each on a fresh PostgreSQL database:
+ * - `one`: one process (this one) accepts and executes the runs: `vidgenie serve` with
+ *   `DATABASE_URL` (pg-boss dispatch, leases, fenced writes, LISTEN/NOTIFY).
+ * - `workers`: this process is the API (`VIDGENIE_RUN_WORKER=false`) and BENCH_WORKERS
+ *   `vidgenie worker` processes (default 3) execute the runs.
+ *
+ * Every SQL statement of every process is timed (pool wait included) and classified
+ * (`query-timings.ts`; the workers through `query-timings-preload.ts`). Figures:
+ * - runs completed and lost (not completed; the bench exits 1 if any);
+ * - our overhead per node: its checkpoint writes + capture + its share of event inserts
+ *   (goal p50 < 5 ms, p99 < 25 ms);
+ * - our overhead per run: all its statements in every process (event-stream reads excepted),
+ *   plus its share of the statements naming no run (queue, sessions), plus the dispatch wait
+ *   (accepted → lease taken), as a share of its wall time at this scale and projected onto real
+ *   provider latencies (goal < 1 %);
+ * - event delivery: the SSE client's receive time − the event row's `created_at` (goal p99 < 100 ms).
+ *
+ * Env: BENCH_USERS (one N) or BENCH_USERS_LIST (default 50,500), BENCH_MODES (default
+ * one,workers), BENCH_SCALE (default 20), BENCH_WORKERS (default 3), BENCH_POOL (connections of
+ * this process's pool, default 10 as `vidgenie serve`; workers use their default 10),
+ * BENCH_CLIP_SCALE (the fake clip's size relative to 720x1280, default 0.25),
+ * BENCH_TIMEOUT_SECONDS (per round, default 600), BENCH_DATABASE_URL or TEST_DATABASE_URL (an
+ * admin URL; default postgres://postgres@127.0.0.1:5432/test). Each round creates its own
+ * database and drops it.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { closeSync, createWriteStream, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { shortVideoTemplate } from '@vidgenie/nodes';
+import { sql } from 'kysely';
+import pg from 'pg';
+import { latencyFloorMs, REAL_MS } from '../../nodes/bench/hosted-fakes.ts';
+import { loadConfig } from '../src/config/server-config.ts';
+import { migrateToLatest } from '../src/db/migrate.ts';
+import { openDatabase } from '../src/db/open-database.ts';
+import { createLogger } from '../src/log/create-logger.ts';
+import { startServer } from '../src/server/start-server.ts';
+import { createServices } from '../src/services/create-services.ts';
+import { followSse } from './follow-sse.ts';
+import type { ProviderFakesOptions, ProviderFakesReady } from './provider-fakes.ts';
+import { clock, instrumentPg, type QueryKind, type QueryRecord } from './query-timings.ts';
+import { percentile } from './run-clients.ts';
+
+const env = process.env;
+const SCALE = Number(env.BENCH_SCALE ?? 20);
+const USERS_LIST = (env.BENCH_USERS ?? env.BENCH_USERS_LIST ?? '50,500')
+  .split(',')
+  .map((n) => Number(n.trim()))
+  .filter((n) => n > 0);
+const MODES = (env.BENCH_MODES ?? 'one,workers').split(',').map((m) => m.trim()) as Mode[];
+const WORKERS = Number(env.BENCH_WORKERS ?? 3);
+const POOL = Number(env.BENCH_POOL ?? 10);
+const CLIP_SCALE = Number(env.BENCH_CLIP_SCALE ?? 0.25);
+const TIMEOUT_MS = Number(env.BENCH_TIMEOUT_SECONDS ?? 600) * 1000;
+const ADMIN_URL =
+  env.BENCH_DATABASE_URL ?? env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+
+/** The issue's goals. */
+const GOAL = { nodeP50: 5, nodeP99: 25, runShare: 0.01, eventP99: 100 } as const;
+/** Runway's first status poll in real life (the server's default; the wait grows ×1.5 to 3×). */
+const RUNWAY_FIRST_POLL_MS = 5_000;
+/** The workers' lease (the default `VIDGENIE_LEASE_SECONDS`), heartbeats every third of it. */
+const LEASE_MS = 15_000;
+/** What a run takes with real provider latencies, at the least: their sum (75 s). */
+const REAL_FLOOR_MS = latencyFloorMs(1);
+const RUNWAY_KEY = 'key_bench_runway';
+const openaiKeyOf = (user: number) => `sk-bench-${String(user).padStart(6, '0')}-openai`;
+
+const here = dirname(fileURLToPath(import.meta.url));
+const CLI = join(here, '../src/cli/main.ts');
+const PRELOAD = join(here, 'query-timings-preload.ts');
+const FAKES = join(here, 'provider-fakes.ts');
+const NODE_FLAGS = ['--conditions=@vidgenie/source', '--import', 'tsx'];
+
+const GRAPH = shortVideoTemplate({
+  durationSeconds: 8,
+  textProvider: 'openai-text',
+  imageProvider: 'openai-image',
+  videoProvider: 'runway-video',
+});
+const NODE_IDS = GRAPH.nodes.map((node) => node.id);
+
+type Mode = 'one' | 'workers';
+
+interface Row {
+  readonly mode: Mode;
+  readonly users: number;
+  readonly load: number;
+  readonly completed: number;
+  readonly lost: number;
+  readonly wallP50: number;
+  readonly wallP99: number;
+  readonly nodeP50: number;
+  readonly nodeP99: number;
+  readonly shareP50: number;
+  readonly shareP99: number;
+  readonly realShareP50: number;
+  readonly realShareP99: number;
+  readonly eventP50: number;
+  readonly eventP99: number;
+  readonly details: readonly string[];
+}
+
+const rows: Row[] = [];
+
+async function main(): Promise<void> {
+  const pollMs = Math.max(10, Math.round(RUNWAY_FIRST_POLL_MS / SCALE));
+  console.log(
+    `workflow runs bench: users ${USERS_LIST.join(', ')}; modes ${MODES.join(', ')} (workers: API + ${WORKERS} \`vidgenie worker\`);` +
+      ` provider latencies real/${SCALE} (run floor ${(latencyFloorMs(SCALE) / 1000).toFixed(2)} s, real ${REAL_FLOOR_MS / 1000} s), video polls from ${pollMs} ms`,
+  );
+  const fakes = await startFakes(Math.max(...USERS_LIST));
+  try {
+    for (const users of USERS_LIST) {
+      for (const mode of MODES) {
+        rows.push(await round({ mode, users, fakes: fakes.ready, pollMs }));
+        printRow(rows.at(-1) as Row);
+      }
+    }
+  } finally {
+    fakes.child.kill('SIGTERM');
+    await fakes.exited;
+  }
+  printTable();
+  printSummary();
+  const lost = rows.reduce((sum, row) => sum + row.lost, 0);
+  process.exitCode = lost > 0 ? 1 : 0;
+}
+
+/** The provider fakes in a child process, for every round. */
+async function startFakes(users: number) {
+  const ms = (real: number) => Math.max(1, Math.round(real / SCALE));
+  const options: ProviderFakesOptions = {
+    openaiKeys: Array.from({ length: users }, (_, i) => openaiKeyOf(i)),
+    runwayKey: RUNWAY_KEY,
+    enhanceMs: ms(REAL_MS.enhance),
+    imageMs: ms(REAL_MS.image),
+    submitMs: ms(REAL_MS.submit),
+    jobMs: ms(REAL_MS.job),
+    pollMs: ms(REAL_MS.poll),
+    downloadMs: ms(REAL_MS.download),
+    clipScale: CLIP_SCALE,
+  };
+  const child = spawn(process.execPath, [...NODE_FLAGS, FAKES, JSON.stringify(options)], {
+    cwd: join(here, '..'),
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream });
+  const ready = await new Promise<ProviderFakesReady>((resolve, reject) => {
+    lines.once('line', (line) => resolve(JSON.parse(line) as ProviderFakesReady));
+    child.once('exit', (code) => reject(new Error(`the provider fakes exited (${code})`)));
+  });
+  return { child, exited, ready };
+}
+
+interface Worker {
+  readonly child: ChildProcess;
+  readonly timings: string;
+  readonly log: string;
+  readonly exited: Promise<void>;
+}
+
+interface UserRun {
+  readonly user: number;
+  readonly began: number;
+  readonly ended: number;
+  readonly runId?: string;
+  readonly error?: string;
+  readonly openedAt?: number;
+  readonly received?: ReadonlyMap<number, number>;
+  readonly terminal?: string | undefined;
+  readonly reconnects?: number;
+}
+
+/** One round: a fresh database, the processes of the mode, N users running at once, the figures. */
+async function round(args: {
+  readonly mode: Mode;
+  readonly users: number;
+  readonly fakes: ProviderFakesReady;
+  readonly pollMs: number;
+}): Promise<Row> {
+  const { mode, users: n, fakes } = args;
+  const load = loadavg()[0] ?? Number.NaN;
+  console.log(`\n[${mode} ×${n}] load average ${load.toFixed(2)}; setting up`);
+  const name = `vidgenie_bench_runs_${process.pid}_${randomBytes(4).toString('hex')}`;
+  await adminQuery(`create database ${name}`);
+  const url = withDatabase(ADMIN_URL, name);
+  const dataDir = mkdtempSync(join(tmpdir(), 'vidgenie-bench-runs-'));
+  const workers: Worker[] = [];
+  const records: QueryRecord[] = [];
+  let recording = false;
+  instrumentPg({
+    nodes: NODE_IDS,
+    onRecord: (record) => {
+      if (recording) records.push(record);
+    },
+  });
+  const perWorker = mode === 'one' ? n : Math.ceil((1.1 * n) / WORKERS);
+  const serverEnv: Record<string, string> = {
+    NODE_ENV: 'production',
+    DATABASE_URL: url,
+    VIDGENIE_DATA_DIR: dataDir,
+    VIDGENIE_ENCRYPTION_KEYS: `bench:${randomBytes(32).toString('base64')}`,
+    OPENAI_BASE_URL: fakes.openaiBaseURL,
+    RUNWAY_BASE_URL: fakes.runwayURL,
+    VIDGENIE_VIDEO_POLL_MS: String(args.pollMs),
+    VIDGENIE_WORKER_CONCURRENCY: String(perWorker),
+    // Every user has their own OpenAI key; the Runway fake knows one key, shared by all users
+    // here: its per-key limit (per process) would serialise submissions that real users make
+    // with their own keys.
+    VIDGENIE_PROVIDER_KEY_CONCURRENCY: `video=${n}`,
+    LOG_LEVEL: 'info',
+  };
+  const database = await openDatabase({ kind: 'postgres', url, maxConnections: POOL });
+  let services: Awaited<ReturnType<typeof createServices>> | undefined;
+  let server: Awaited<ReturnType<typeof startServer>> | undefined;
+  const logStream = createWriteStream(join(dataDir, 'api.log'));
+  try {
+    await migrateToLatest(database.db);
+    services = await createServices(
+      loadConfig({ ...serverEnv, VIDGENIE_RUN_WORKER: mode === 'one' ? 'true' : 'false' }),
+      { database, log: createLogger({ level: 'info', destination: logStream }), rateLimitScale: 1000 },
+    );
+    server = await startServer(services, { port: 0, host: '127.0.0.1' });
+    const base = server.url;
+    if (mode === 'workers') {
+      for (let i = 0; i < WORKERS; i++) workers.push(spawnWorker(i, dataDir, serverEnv));
+    }
+
+    // Users: sign-up, credits, keys (not measured).
+    const cookies: string[] = new Array(n);
+    await eachLimited(n, 8, async (i) => {
+      const signup = await fetch(`${base}/api/auth/signup`, {
+        method: 'POST',
+        headers: { origin: base, 'content-type': 'application/json' },
+        body: JSON.stringify({
+          email: `bench-${i}-${randomBytes(4).toString('hex')}@example.com`,
+          password: `pw-${randomBytes(12).toString('hex')}`,
+        }),
+      });
+      if (signup.status !== 201) throw new Error(`sign-up: ${signup.status} ${await signup.text()}`);
+      const cookie = /((?:__Host-)?vidgenie_session=[^;]+)/.exec(signup.headers.get('set-cookie') ?? '')?.[1];
+      if (cookie === undefined) throw new Error('sign-up set no session cookie');
+      const { user } = (await signup.json()) as { user: { id: string } };
+      await services?.ledger.grant({ userId: user.id, amount: 1_000_000, reason: 'bench' });
+      for (const [provider, key] of [
+        ['openai', openaiKeyOf(i)],
+        ['runway', RUNWAY_KEY],
+      ] as const) {
+        const saved = await fetch(`${base}/api/user/api-keys/${provider}`, {
+          method: 'PUT',
+          headers: { origin: base, cookie, 'content-type': 'application/json' },
+          body: JSON.stringify({ key }),
+        });
+        if (saved.status >= 300) throw new Error(`saving the ${provider} key: ${saved.status}`);
+      }
+      cookies[i] = cookie;
+    });
+    await Promise.all(workers.map((worker) => waitForLine(worker.log, 'is taking runs', 120_000)));
+    const offset = await clockOffset(url);
+
+    // The measured part: every user executes the template at once and follows its events.
+    console.log(`[${mode} ×${n}] ${n} users run the template at once`);
+    const loop = monitorEventLoopDelay({ resolution: 10 });
+    loop.enable();
+    const cpuFrom = process.cpuUsage();
+    const timeout = AbortSignal.timeout(TIMEOUT_MS);
+    recording = true;
+    const measureFrom = clock();
+    const runs = await Promise.all(
+      Array.from({ length: n }, (_, user) =>
+        runOne({ base, cookie: cookies[user] as string, user, timeout }),
+      ),
+    );
+    const runIds = runs.flatMap((run) => (run.runId === undefined ? [] : [run.runId]));
+    // The terminal event is stored before the hold's release and the final status: wait for those.
+    const deadline = Date.now() + 30_000;
+    while (Date.now() < deadline && runIds.length > 0) {
+      const left = await database.db
+        .selectFrom('runs')
+        .select(({ fn }) => fn.countAll<number>().as('n'))
+        .where('id', 'in', runIds)
+        .where('status', 'in', ['queued', 'running'])
+        .executeTakeFirstOrThrow();
+      if (Number(left.n) === 0) break;
+      await sleep(100);
+    }
+    await sleep(200);
+    recording = false;
+    const measureTo = clock();
+    loop.disable();
+    const cpu = process.cpuUsage(cpuFrom);
+    const processes: string[] = [
+      `bench process: loop delay p99 ${(loop.percentile(99) / 1e6).toFixed(0)} ms, CPU ${((cpu.user + cpu.system) / 1e6).toFixed(1)} s`,
+    ];
+
+    // Stop the workers (graceful: nothing is running) so they write their last timings.
+    for (const worker of workers) worker.child.kill('SIGTERM');
+    await Promise.all(workers.map((worker) => worker.exited));
+    for (const worker of workers) {
+      for (const line of readLines(worker.timings)) {
+        const parsed = JSON.parse(line) as QueryRecord | { process: Record<string, number> };
+        if ('process' in parsed) {
+          const p = parsed.process;
+          processes.push(
+            `worker ${p.pid}: loop delay p99 ${Number(p.loopP99).toFixed(0)} ms, CPU ${(Number(p.cpuMs) / 1000).toFixed(1)} s`,
+          );
+        } else if (parsed.t >= measureFrom && parsed.t <= measureTo) records.push(parsed);
+      }
+    }
+    return await analyse({ mode, users: n, load, runs, records, db: database, offset, processes });
+  } finally {
+    recording = false;
+    for (const worker of workers) worker.child.kill('SIGKILL');
+    await Promise.all(workers.map((worker) => worker.exited));
+    server?.closeConnections();
+    await server?.close().catch(() => {});
+    await services?.close({ graceMs: 1_000 });
+    await database.close();
+    logStream.end();
+    await adminQuery(`drop database if exists ${name} with (force)`);
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+/** One user's run: execute, then follow the events to the end. */
+async function runOne(args: {
+  readonly base: string;
+  readonly cookie: string;
+  readonly user: number;
+  readonly timeout: AbortSignal;
+}): Promise<UserRun> {
+  const { base, cookie, user } = args;
+  const began = clock();
+  try {
+    const response = await fetch(`${base}/api/workflow/execute`, {
+      method: 'POST',
+      headers: { origin: base, cookie, 'content-type': 'application/json' },
+      body: JSON.stringify({ graph: GRAPH, initialPrompt: `a lighthouse in a storm, take ${user + 1}` }),
+      signal: args.timeout,
+    });
+    if (response.status !== 202)
+      return { user, began, ended: clock(), error: `execute: ${response.status} ${await response.text()}` };
+    const { runId } = (await response.json()) as { runId: string };
+    const stream = await followSse({
+      url: `${base}/api/workflow/runs/${runId}/events`,
+      headers: { origin: base, cookie },
+      signal: args.timeout,
+    });
+    return { user, began, ended: clock(), runId, ...stream };
+  } catch (error) {
+    return { user, began, ended: clock(), error: String(error) };
+  }
+}
+
+/** The round's figures from what the clients saw, the timed statements and the tables. */
+async function analyse(args: {
+  readonly mode: Mode;
+  readonly users: number;
+  readonly load: number;
+  readonly runs: readonly UserRun[];
+  readonly records: readonly QueryRecord[];
+  readonly db: Awaited<ReturnType<typeof openDatabase>>;
+  /** The database clock minus this process's clock, ms. */
+  readonly offset: number;
+  readonly processes: readonly string[];
+}): Promise<Row> {
+  const { db, runs, records } = args;
+  const runIds = runs.flatMap((run) => (run.runId === undefined ? [] : [run.runId]));
+  const ids = runIds.length === 0 ? ['-'] : runIds;
+  const { rows: runRows } = await sql<{
+    id: string;
+    user_id: string;
+    status: string;
+    hold_id: string | null;
+    created_ms: number;
+    started_ms: number | null;
+  }>`select id, user_id, status, hold_id,
+            extract(epoch from created_at)::float8 * 1000 as created_ms,
+            extract(epoch from started_at)::float8 * 1000 as started_ms
+       from runs where id = any(${ids})`.execute(db.db);
+  const { rows: eventRows } = await sql<{ run_id: string; seq: number; at: number }>`
+    select run_id, seq, extract(epoch from created_at)::float8 * 1000 as at
+      from run_events where run_id = any(${ids})`.execute(db.db);
+  const { rows: holdRows } = await sql<{ id: string; run_id: string | null }>`
+    select id, run_id from credit_holds where run_id = any(${ids})`.execute(db.db);
+
+  const completed = runRows.filter((row) => row.status === 'completed').length;
+  const lost = args.users - completed;
+  for (const run of runs) if (run.error !== undefined) console.error(`  user ${run.user}: ${run.error}`);
+
+  // Attribution: a statement's run, directly or through its hold or its user (one run each).
+  const runOfHold = new Map(holdRows.map((row) => [row.id, row.run_id ?? undefined]));
+  const runOfUser = new Map(runRows.map((row) => [row.user_id, row.id]));
+  const runOf = (record: QueryRecord) =>
+    record.r ??
+    (record.h === undefined ? undefined : runOfHold.get(record.h)) ??
+    (record.u === undefined ? undefined : runOfUser.get(record.u));
+  const cost = (record: QueryRecord) => record.ms + record.w;
+
+  const dbPerRun = new Map<string, number>();
+  const perNode = new Map<string, number>();
+  const byKind = new Map<QueryKind, number[]>();
+  const acks = new Map<string, number>();
+  let unattributed = 0;
+  let attributedStatements = 0;
+  const waits: number[] = [];
+  for (const record of records) {
+    const list = byKind.get(record.k) ?? [];
+    list.push(cost(record));
+    byKind.set(record.k, list);
+    if (record.w > 0) waits.push(record.w);
+    const runId = runOf(record);
+    if (record.k === 'event-read') continue; // delivery, not execution
+    if (runId === undefined) {
+      unattributed += cost(record);
+      continue;
+    }
+    attributedStatements++;
+    dbPerRun.set(runId, (dbPerRun.get(runId) ?? 0) + cost(record));
+    if ((record.k === 'checkpoint' || record.k === 'capture') && record.n !== undefined) {
+      const key = `${runId}|${record.n}`;
+      perNode.set(key, (perNode.get(key) ?? 0) + cost(record));
+    }
+    if (record.k === 'event' && record.e !== undefined && record.e.length > 0) {
+      const share = cost(record) / record.e.length;
+      for (const [seq, nodeId] of record.e) {
+        acks.set(`${runId}|${seq}`, record.t);
+        if (nodeId === '') continue;
+        const key = `${runId}|${nodeId}`;
+        perNode.set(key, (perNode.get(key) ?? 0) + share);
+      }
+    }
+  }
+  const nodeCosts = [...perNode.values()];
+  const unattributedPerRun = unattributed / Math.max(1, runIds.length);
+
+  // Per run: DB time + its share of unattributed statements + dispatch wait, against its wall time.
+  const rowOf = new Map(runRows.map((row) => [row.id, row]));
+  const leaseP50 = percentile(byKind.get('lease') ?? [], 50);
+  const realHeartbeats = (REAL_FLOOR_MS / (LEASE_MS / 3)) * (Number.isNaN(leaseP50) ? 0 : leaseP50);
+  const walls: number[] = [];
+  const dispatch: number[] = [];
+  const shares: number[] = [];
+  const realShares: number[] = [];
+  const overheads: number[] = [];
+  for (const run of runs) {
+    if (run.runId === undefined || run.terminal === undefined) continue;
+    const row = rowOf.get(run.runId);
+    const wall = run.ended - run.began;
+    const wait = row?.started_ms == null ? 0 : Math.max(0, row.started_ms - row.created_ms);
+    const overhead = (dbPerRun.get(run.runId) ?? 0) + unattributedPerRun + wait;
+    walls.push(wall);
+    dispatch.push(wait);
+    overheads.push(overhead);
+    shares.push(overhead / wall);
+    // Real providers: the same overhead plus a heartbeat every 5 s for the run's real length.
+    const real = overhead + realHeartbeats;
+    realShares.push(real / (REAL_FLOOR_MS + real));
+  }
+
+  // Event delivery: client receive time − the row's created_at (DB clock, moved onto ours).
+  const createdAt = new Map(eventRows.map((row) => [`${row.run_id}|${row.seq}`, row.at - args.offset]));
+  const delivery: number[] = [];
+  const deliveryFromAck: number[] = [];
+  let replayed = 0;
+  let reconnects = 0;
+  for (const run of runs) {
+    if (run.runId === undefined || run.received === undefined) continue;
+    reconnects += run.reconnects ?? 0;
+    for (const [seq, at] of run.received) {
+      const committed = createdAt.get(`${run.runId}|${seq}`);
+      if (committed === undefined) continue;
+      if (committed < (run.openedAt ?? Number.POSITIVE_INFINITY)) {
+        replayed++; // stored before the stream was open: a replay, not a delivery
+        continue;
+      }
+      delivery.push(at - committed);
+      const ack = acks.get(`${run.runId}|${seq}`);
+      if (ack !== undefined) deliveryFromAck.push(at - ack);
+    }
+  }
+
+  const fmt = (values: readonly number[], digits = 1) =>
+    values.length === 0
+      ? '-'
+      : `${percentile(values, 50).toFixed(digits)}/${percentile(values, 99).toFixed(digits)}`;
+  const kinds: QueryKind[] = ['checkpoint', 'capture', 'event', 'lease', 'ledger', 'run-row', 'queue', 'tx'];
+  const perRunCount = (kind: QueryKind) =>
+    ((byKind.get(kind)?.length ?? 0) / Math.max(1, runIds.length)).toFixed(1);
+  const details = [
+    `statement p50/p99 ms (count per run): ${kinds.map((kind) => `${kind} ${fmt(byKind.get(kind) ?? [], 2)} (${perRunCount(kind)})`).join(', ')}`,
+    `pool connection wait p50/p99 ${fmt(waits, 2)} ms over ${waits.length} acquisitions; ${(attributedStatements / Math.max(1, runIds.length)).toFixed(1)} statements per run; unattributed statements ${unattributedPerRun.toFixed(1)} ms per run`,
+    `run overhead p50/p99 ${fmt(overheads)} ms, of which dispatch wait (accepted → leased) ${fmt(dispatch)} ms; real-latency projection adds ${realHeartbeats.toFixed(1)} ms of heartbeats over ${REAL_FLOOR_MS / 1000} s`,
+    `events: ${delivery.length} delivered live, ${replayed} replayed (stored before the stream opened), ${reconnects} reconnects; from the insert's acknowledgement at the writer p50/p99 ${fmt(deliveryFromAck)} ms; clock offset DB − bench ${args.offset.toFixed(2)} ms`,
+    ...args.processes,
+  ];
+  return {
+    mode: args.mode,
+    users: args.users,
+    load: args.load,
+    completed,
+    lost,
+    wallP50: percentile(walls, 50),
+    wallP99: percentile(walls, 99),
+    nodeP50: percentile(nodeCosts, 50),
+    nodeP99: percentile(nodeCosts, 99),
+    shareP50: percentile(shares, 50),
+    shareP99: percentile(shares, 99),
+    realShareP50: percentile(realShares, 50),
+    realShareP99: percentile(realShares, 99),
+    eventP50: percentile(delivery, 50),
+    eventP99: percentile(delivery, 99),
+    details,
+  };
+}
+
+function spawnWorker(index: number, dataDir: string, serverEnv: Record<string, string>): Worker {
+  const log = join(dataDir, `worker-${index}.log`);
+  const timings = join(dataDir, `worker-${index}.timings.jsonl`);
+  const fd = openSync(log, 'a');
+  const child = spawn(process.execPath, [...NODE_FLAGS, '--import', PRELOAD, CLI, 'worker'], {
+    cwd: join(here, '..'),
+    env: {
+      ...process.env,
+      ...serverEnv,
+      VIDGENIE_QUERY_TIMINGS_FILE: timings,
+      VIDGENIE_QUERY_TIMINGS_NODES: NODE_IDS.join(','),
+    },
+    stdio: ['ignore', fd, fd],
+  });
+  closeSync(fd);
+  const exited = new Promise<void>((resolve) => {
+    if (child.exitCode !== null) resolve();
+    else child.once('exit', () => resolve());
+  });
+  return { child, timings, log, exited };
+}
+
+/** The database clock minus this process's clock (ms), from the quickest of a few round trips. */
+async function clockOffset(url: string): Promise<number> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    let best = { rtt: Number.POSITIVE_INFINITY, offset: 0 };
+    for (let i = 0; i < 20; i++) {
+      const before = clock();
+      const { rows } = await client.query<{ now: number }>(
+        'select extract(epoch from clock_timestamp())::float8 * 1000 as now',
+      );
+      const after = clock();
+      const rtt = after - before;
+      if (rtt < best.rtt) best = { rtt, offset: Number(rows[0]?.now) - (before + after) / 2 };
+    }
+    return best.offset;
+  } finally {
+    await client.end();
+  }
+}
+
+/** Runs `work(0…count-1)` with at most `limit` at once. */
+async function eachLimited(count: number, limit: number, work: (i: number) => Promise<void>) {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(limit, count) }, async () => {
+      while (next < count) await work(next++);
+    }),
+  );
+}
+
+async function waitForLine(file: string, text: string, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (readLines(file).some((line) => line.includes(text))) return;
+    await sleep(100);
+  }
+  throw new Error(
+    `no "${text}" in ${file} after ${timeoutMs / 1000} s:\n${readLines(file).slice(-20).join('\n')}`,
+  );
+}
+
+function readLines(file: string): string[] {
+  try {
+    return readFileSync(file, 'utf8')
+      .split('\n')
+      .filter((line) => line !== '');
+  } catch {
+    return [];
+  }
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+const modeLabel = (mode: Mode) => (mode === 'one' ? 'one process' : `API + ${WORKERS} workers`);
+
+function printRow(row: Row): void {
+  console.log(
+    `[${row.mode} ×${row.users}] completed ${row.completed}, lost ${row.lost}; wall p50/p99 ${(row.wallP50 / 1000).toFixed(2)}/${(row.wallP99 / 1000).toFixed(2)} s;` +
+      ` node overhead p50/p99 ${row.nodeP50.toFixed(2)}/${row.nodeP99.toFixed(2)} ms; run overhead ${(row.shareP50 * 100).toFixed(2)}/${(row.shareP99 * 100).toFixed(2)} % of wall` +
+      ` (real latencies ${(row.realShareP50 * 100).toFixed(2)}/${(row.realShareP99 * 100).toFixed(2)} %); event delivery p50/p99 ${row.eventP50.toFixed(1)}/${row.eventP99.toFixed(1)} ms`,
+  );
+  for (const line of row.details) console.log(`  ${line}`);
+}
+
+function printTable(): void {
+  const fmt = (value: number, digits = 0) => (Number.isNaN(value) ? '-' : value.toFixed(digits));
+  const pct = (value: number) => (Number.isNaN(value) ? '-' : `${(value * 100).toFixed(2)}%`);
+  const header = [
+    'mode',
+    'users',
+    'done',
+    'lost',
+    'wall p50 s',
+    'wall p99 s',
+    'node p50 ms',
+    'node p99 ms',
+    '×goal 5/25',
+    'run p50',
+    'run p99',
+    'real p99',
+    '×goal 1%',
+    'event p50 ms',
+    'event p99 ms',
+    '×goal 100',
+    'load',
+  ];
+  const lines = rows.map((row) => [
+    modeLabel(row.mode),
+    String(row.users),
+    String(row.completed),
+    String(row.lost),
+    fmt(row.wallP50 / 1000, 2),
+    fmt(row.wallP99 / 1000, 2),
+    fmt(row.nodeP50, 2),
+    fmt(row.nodeP99, 2),
+    `${fmt(row.nodeP50 / GOAL.nodeP50, 2)}/${fmt(row.nodeP99 / GOAL.nodeP99, 2)}`,
+    pct(row.shareP50),
+    pct(row.shareP99),
+    pct(row.realShareP99),
+    fmt(row.realShareP99 / GOAL.runShare, 2),
+    fmt(row.eventP50, 1),
+    fmt(row.eventP99, 1),
+    fmt(row.eventP99 / GOAL.eventP99, 2),
+    fmt(row.load, 2),
+  ]);
+  const widths = header.map((title, i) =>
+    Math.max(title.length, ...lines.map((line) => (line[i] ?? '').length)),
+  );
+  const print = (cells: readonly string[]) =>
+    console.log(
+      cells
+        .map((cell, i) => (i < 1 ? cell.padEnd(widths[i] ?? 0) : cell.padStart(widths[i] ?? 0)))
+        .join('  '),
+    );
+  console.log('');
+  print(header);
+  for (const line of lines) print(line);
+  console.log('');
+  console.log(
+    `node = its checkpoint writes + capture + share of event inserts (pool wait included); run = its statements in every process (event-stream reads excepted) + share of unattributed statements + dispatch wait, over its wall time at 1/${SCALE} latencies ("run") and projected onto real ones ("real": / (${REAL_FLOOR_MS / 1000} s + overhead), heartbeats added); event = SSE receive − run_events.created_at; ×goal < 1 is met.`,
+  );
+}
+
+function printSummary(): void {
+  const met = (value: number, goal: number) => (value <= goal ? 'met' : 'NOT met');
+  for (const row of rows) {
+    console.log(
+      `SUMMARY ${modeLabel(row.mode)}, ${row.users} users: ${row.completed} completed, ${row.lost} lost;` +
+        ` node overhead p50 ${row.nodeP50.toFixed(2)} ms [${met(row.nodeP50, GOAL.nodeP50)}], p99 ${row.nodeP99.toFixed(2)} ms [${met(row.nodeP99, GOAL.nodeP99)}];` +
+        ` run overhead p99 ${(row.realShareP99 * 100).toFixed(2)} % with real latencies [${met(row.realShareP99, GOAL.runShare)}] (${(row.shareP99 * 100).toFixed(2)} % at 1/${SCALE});` +
+        ` event delivery p99 ${row.eventP99.toFixed(1)} ms [${met(row.eventP99, GOAL.eventP99)}]`,
+    );
+  }
+  const lost = rows.reduce((sum, row) => sum + row.lost, 0);
+  console.log(lost === 0 ? 'no run lost' : `FAILED: ${lost} runs lost`);
+}
+
+async function adminQuery(statement: string): Promise<void> {
+  const client = new pg.Client({ connectionString: ADMIN_URL });
+  await client.connect();
+  try {
+    await client.query(statement);
+  } finally {
+    await client.end();
+  }
+}
+
+function withDatabase(url: string, name: string): string {
+  const parsed = new URL(url);
+  parsed.pathname = `/${name}`;
+  return parsed.toString();
+}
+
+await main();

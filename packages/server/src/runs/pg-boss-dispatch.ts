@@ -1,0 +1,73 @@
+import PgBoss from 'pg-boss';
+import type { Logger } from 'pino';
+import type { RunQueueJob } from './run-queue.ts';
+
+/** The pg-boss queue runs are sent to. */
+export const RUN_QUEUE_NAME = 'vidgenie-runs';
+
+/** Runs sent to and taken from a pg-boss queue (distributed mode). */
+export interface RunDispatch {
+  /**
+   * Sends a run to the queue (after `delaySeconds`). At most one job per run waits in the queue
+   * (the queue's `short` policy, keyed by run id): a second send while one waits does nothing.
+   */
+  send(job: RunQueueJob, options?: { readonly delaySeconds?: number }): Promise<void>;
+  /** Takes up to `count` waiting runs off the queue (their jobs completed: the lease owns them now). */
+  take(count: number): Promise<RunQueueJob[]>;
+  /** Jobs waiting in the queue (for the queue-depth metric). */
+  depth(): Promise<number>;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts pg-boss on `connectionString` (its tables live in the `pgboss` schema, created on first
+ * start) and creates the run queue with the `short` policy. pg-boss only dispatches: once a worker
+ * takes a job, the run's lease (see `run-lease.ts`) says who executes it, so a long run never
+ * keeps a queue job active and a crashed worker's runs are found by the lease sweep, not by
+ * pg-boss's expiry.
+ * @internal
+ */
+export async function startRunDispatch(args: {
+  readonly connectionString: string;
+  readonly log: Logger;
+  /** Connections of pg-boss's own pool (default 4). */
+  readonly poolSize?: number;
+}): Promise<RunDispatch> {
+  const boss = new PgBoss({
+    connectionString: args.connectionString,
+    max: args.poolSize ?? 4,
+    application_name: 'vidgenie-dispatch',
+    // Jobs are completed as soon as they are taken; keep a day of history for operators.
+    deleteAfterDays: 1,
+    retentionDays: 7,
+  });
+  boss.on('error', (error) => args.log.error({ err: error }, 'pg-boss error'));
+  await boss.start();
+  await boss.createQueue(RUN_QUEUE_NAME, { name: RUN_QUEUE_NAME, policy: 'short', retryLimit: 0 });
+  return Object.freeze({
+    async send(job: RunQueueJob, options: { readonly delaySeconds?: number } = {}) {
+      await boss.send(
+        RUN_QUEUE_NAME,
+        { runId: job.runId, userId: job.userId },
+        {
+          singletonKey: job.runId,
+          ...(options.delaySeconds === undefined ? {} : { startAfter: options.delaySeconds }),
+        },
+      );
+    },
+    async take(count: number) {
+      if (count <= 0) return [];
+      const jobs = await boss.fetch<RunQueueJob>(RUN_QUEUE_NAME, { batchSize: count });
+      if (jobs.length === 0) return [];
+      await boss.complete(
+        RUN_QUEUE_NAME,
+        jobs.map((job) => job.id),
+      );
+      return jobs.map((job) => ({ runId: job.data.runId, userId: job.data.userId }));
+    },
+    depth: () => boss.getQueueSize(RUN_QUEUE_NAME),
+    async stop() {
+      await boss.stop({ graceful: false, close: true, wait: true });
+    },
+  });
+}

@@ -1,0 +1,158 @@
+import { type Kysely, sql } from 'kysely';
+import type { DB } from '../db/schema.ts';
+import type { LeaseFence } from './lease-fence.ts';
+import type { RunQueueJob } from './run-queue.ts';
+
+/** What {@link acquireRunLease} found. */
+export type LeaseAcquisition =
+  | {
+      readonly kind: 'acquired';
+      readonly fence: LeaseFence;
+      readonly userId: string;
+      /** A cancel asked before the lease was taken: the run should stop at once. */
+      readonly cancelRequested: string | null;
+    }
+  /** Another worker holds a live lease on the run. */
+  | { readonly kind: 'held' }
+  /** The owner already has `perUserLimit` runs going: try again later. */
+  | { readonly kind: 'user-limit' }
+  /** No such run, or it has ended. */
+  | { readonly kind: 'finished' };
+
+/** Arguments of {@link acquireRunLease}. */
+export interface AcquireRunLeaseArgs {
+  readonly runId: string;
+  /** The worker taking the run. */
+  readonly owner: string;
+  readonly ttlMs: number;
+  /** Runs of one user leased at once across every worker; undefined: no check (one process). */
+  readonly perUserLimit?: number;
+  /** The run's `started_at` when it starts now. */
+  readonly now: Date;
+}
+
+const interval = (ms: number) => sql`make_interval(secs => ${ms / 1000}::double precision)`;
+
+/**
+ * Takes a run's lease, in one transaction: the lease is free (never taken, or lapsed by the
+ * database clock), the run is unfinished and, with `perUserLimit`, its owner has fewer live leases
+ * than that (counted under a per-user advisory lock, so two workers cannot both take the fifth
+ * slot). The epoch (fencing token) goes up by one; the run becomes `running`.
+ * @internal
+ */
+export async function acquireRunLease(db: Kysely<DB>, args: AcquireRunLeaseArgs): Promise<LeaseAcquisition> {
+  return db.transaction().execute(async (trx) => {
+    const run = await trx
+      .selectFrom('runs')
+      .select(['user_id', 'status'])
+      .where('id', '=', args.runId)
+      .executeTakeFirst();
+    if (run === undefined || (run.status !== 'queued' && run.status !== 'running'))
+      return { kind: 'finished' };
+    const limit =
+      args.perUserLimit === undefined
+        ? sql``
+        : sql`and (select count(*) from runs other
+                    where other.user_id = runs.user_id and other.id <> runs.id
+                      and other.status = 'running' and other.lease_expires_at > now()) < ${args.perUserLimit}`;
+    if (args.perUserLimit !== undefined) {
+      await sql`select pg_advisory_xact_lock(hashtext(${`vidgenie.runs.user:${run.user_id}`}))`.execute(trx);
+    }
+    const { rows } = await sql<{ lease_epoch: number; cancel_requested: string | null }>`
+      update runs
+         set lease_owner = ${args.owner}, lease_epoch = lease_epoch + 1,
+             lease_expires_at = now() + ${interval(args.ttlMs)},
+             status = 'running', started_at = coalesce(started_at, ${args.now})
+       where id = ${args.runId} and status in ('queued', 'running')
+         and (lease_expires_at is null or lease_expires_at <= now())
+         ${limit}
+      returning lease_epoch, cancel_requested`.execute(trx);
+    const row = rows[0];
+    if (row !== undefined) {
+      return {
+        kind: 'acquired',
+        fence: { runId: args.runId, epoch: row.lease_epoch },
+        userId: run.user_id,
+        cancelRequested: row.cancel_requested,
+      };
+    }
+    const { rows: why } = await sql<{ live: boolean; status: string }>`
+      select status, coalesce(lease_expires_at > now(), false) as live from runs where id = ${args.runId}`.execute(
+      trx,
+    );
+    const now = why[0];
+    if (now === undefined || (now.status !== 'queued' && now.status !== 'running'))
+      return { kind: 'finished' };
+    return now.live ? { kind: 'held' } : { kind: 'user-limit' };
+  });
+}
+
+/** What a heartbeat found. */
+export type LeaseRenewal =
+  | { readonly held: true; readonly cancelRequested: string | null }
+  | { readonly held: false };
+
+/**
+ * Extends a lease by `ttlMs` from the database clock, while the epoch is still the fence's and the
+ * run unfinished. `held: false`: another worker took the run (or it ended); stop writing.
+ * @internal
+ */
+export async function renewRunLease(
+  db: Kysely<DB>,
+  args: { readonly fence: LeaseFence; readonly owner: string; readonly ttlMs: number },
+): Promise<LeaseRenewal> {
+  const { rows } = await sql<{ cancel_requested: string | null }>`
+    update runs set lease_expires_at = now() + ${interval(args.ttlMs)}
+     where id = ${args.fence.runId} and lease_epoch = ${args.fence.epoch} and lease_owner = ${args.owner}
+       and status in ('queued', 'running')
+    returning cancel_requested`.execute(db);
+  const row = rows[0];
+  return row === undefined ? { held: false } : { held: true, cancelRequested: row.cancel_requested };
+}
+
+/**
+ * Gives a lease up (graceful shutdown): the run stays unfinished and any worker may take it at
+ * once. Changes nothing once the epoch has moved.
+ * @internal
+ */
+export async function giveUpRunLease(db: Kysely<DB>, fence: LeaseFence): Promise<void> {
+  await db
+    .updateTable('runs')
+    .set({ lease_owner: null, lease_expires_at: null })
+    .where('id', '=', fence.runId)
+    .where('lease_epoch', '=', fence.epoch)
+    .execute();
+}
+
+/**
+ * Marks runs whose lease is free or lapsed, and for which no queue job was sent in the last
+ * `redispatchAfterMs`, as dispatched now, and returns their ids: the runs to send to the queue
+ * again (a worker died holding them, or the process that accepted them died before sending).
+ * Several workers may sweep at once: each run is returned to one of them.
+ * @internal
+ */
+export async function sweepLapsedLeases(
+  db: Kysely<DB>,
+  args: { readonly redispatchAfterMs: number; readonly limit?: number },
+): Promise<RunQueueJob[]> {
+  const { rows } = await sql<{ id: string; user_id: string }>`
+    update runs set dispatched_at = now()
+     where id in (
+       select id from runs
+        where status in ('queued', 'running')
+          and (lease_expires_at is null or lease_expires_at <= now())
+          and (dispatched_at is null or dispatched_at <= now() - ${interval(args.redispatchAfterMs)})
+        order by created_at
+        limit ${args.limit ?? 100}
+        for update skip locked)
+    returning id, user_id`.execute(db);
+  return rows.map((row) => ({ runId: row.id, userId: row.user_id }));
+}
+
+/**
+ * Records that a run was sent to the queue now (so the sweep leaves it alone for a while).
+ * @internal
+ */
+export async function markDispatched(db: Kysely<DB>, runId: string): Promise<void> {
+  await sql`update runs set dispatched_at = now() where id = ${runId}`.execute(db);
+}
