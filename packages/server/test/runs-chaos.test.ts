@@ -6,7 +6,7 @@ import { describePostgres } from './support/test-databases.ts';
  * The short chaos run of CI (the long one: `pnpm chaos` in packages/server, 50+ kills). Real
  * worker processes, real PostgreSQL, provider fakes; seeded, so a failure replays with its seed.
  */
-describePostgres('chaos: workers killed and frozen while they hold runs', ({ database }) => {
+describePostgres('chaos: workers killed, frozen and stopped while they hold runs', ({ database }) => {
   const seed = Number(process.env.CHAOS_SEED ?? Date.now() % 1_000_000);
   it(`loses no run, charges no node twice, re-executes no checkpointed node (seed ${seed})`, async () => {
     const lines: string[] = [];
@@ -15,6 +15,7 @@ describePostgres('chaos: workers killed and frozen while they hold runs', ({ dat
       seed,
       kills: 6,
       freezes: 1,
+      terms: 1,
       workers: 2,
       inFlight: 6,
       log: (line) => lines.push(line),
@@ -22,6 +23,7 @@ describePostgres('chaos: workers killed and frozen while they hold runs', ({ dat
     console.log(JSON.stringify(report));
     expect(report.kills).toBe(6);
     expect(report.freezes).toBe(1);
+    expect(report.terms).toBe(1);
     expect({
       lost: report.lost,
       doubleCaptures: report.doubleCaptures,
@@ -30,6 +32,7 @@ describePostgres('chaos: workers killed and frozen while they hold runs', ({ dat
       leakedHolds: report.leakedHolds,
       ledgerDrift: report.ledgerDrift,
       savedVideoJobsResubmitted: report.savedVideoJobsResubmitted,
+      leasesLeftToLapse: report.leasesLeftToLapse,
     }).toEqual({
       lost: 0,
       doubleCaptures: 0,
@@ -38,6 +41,7 @@ describePostgres('chaos: workers killed and frozen while they hold runs', ({ dat
       leakedHolds: 0,
       ledgerDrift: 0,
       savedVideoJobsResubmitted: 0,
+      leasesLeftToLapse: 0,
     });
     // Every duplicate submit is one the provider accepted whose id was never saved.
     expect(report.videoSubmitsInWindow).toBe(report.duplicateVideoSubmits);

@@ -16,6 +16,16 @@ export interface RunDispatch {
   take(count: number): Promise<RunQueueJob[]>;
   /** Jobs waiting in the queue (for the queue-depth metric). */
   depth(): Promise<number>;
+  /**
+   * Runs `task` on a cron schedule, once per tick across every machine (a pg-boss schedule and
+   * queue named `name`); only processes with `work` execute it, the others only keep the schedule.
+   */
+  every(
+    name: string,
+    cron: string,
+    task: () => Promise<void>,
+    options: { readonly work: boolean },
+  ): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -66,6 +76,11 @@ export async function startRunDispatch(args: {
       return jobs.map((job) => ({ runId: job.data.runId, userId: job.data.userId }));
     },
     depth: () => boss.getQueueSize(RUN_QUEUE_NAME),
+    async every(name: string, cron: string, task: () => Promise<void>, options: { readonly work: boolean }) {
+      await boss.createQueue(name, { name, policy: 'short', retryLimit: 2, retryDelay: 60 });
+      await boss.schedule(name, cron);
+      if (options.work) await boss.work(name, { pollingIntervalSeconds: 30 }, () => task());
+    },
     async stop() {
       await boss.stop({ graceful: false, close: true, wait: true });
     },

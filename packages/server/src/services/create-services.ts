@@ -135,24 +135,36 @@ export async function createServices(
     const media = options.media ?? { blobs: blobStore!.blobs, media: createFfmpegMediaTools() };
     // With VIDGENIE_MEDIA_RETENTION_DAYS, an hourly pass deletes older contents and their media.
     const retentionDays = config.VIDGENIE_MEDIA_RETENTION_DAYS;
-    const retentionTimer =
-      options.background === false || retentionDays === undefined
-        ? undefined
-        : setInterval(() => {
-            deleteExpiredMedia({ db: database.db, blobs: media.blobs, now: now(), retentionDays, log })
-              .then((report) => {
-                if (report.contents > 0) log.info(report, 'expired contents deleted');
-              })
-              .catch((error: unknown) =>
-                log.error({ err: error }, 'deleting expired media failed; retrying in an hour'),
-              );
-          }, 3_600_000);
-    retentionTimer?.unref();
+    const deleteExpired = async (days: number) => {
+      const report = await deleteExpiredMedia({
+        db: database.db,
+        blobs: media.blobs,
+        now: now(),
+        retentionDays: days,
+        log,
+      });
+      if (report.contents > 0) log.info(report, 'expired contents deleted');
+    };
     // With DATABASE_URL, runs go through pg-boss to the workers of every machine.
     const dispatch =
       config.DATABASE_URL === undefined
         ? undefined
         : await startRunDispatch({ connectionString: config.DATABASE_URL, log });
+    // Embedded: an hourly timer. Distributed: an hourly pg-boss schedule, run by one worker a tick.
+    const retentionTimer =
+      options.background === false || retentionDays === undefined || dispatch !== undefined
+        ? undefined
+        : setInterval(() => {
+            deleteExpired(retentionDays).catch((error: unknown) =>
+              log.error({ err: error }, 'deleting expired media failed; retrying in an hour'),
+            );
+          }, 3_600_000);
+    retentionTimer?.unref();
+    if (dispatch !== undefined && retentionDays !== undefined && options.background !== false) {
+      await dispatch.every('vidgenie-media-retention', '17 * * * *', () => deleteExpired(retentionDays), {
+        work: options.work ?? config.VIDGENIE_RUN_WORKER,
+      });
+    }
     // Runs' calls with one provider key share its limits: N at once per process, and a back-off
     // after a 429 that every run respects (on every machine with PostgreSQL: the SQL store).
     const keyConcurrency = config.VIDGENIE_PROVIDER_KEY_CONCURRENCY;

@@ -27,6 +27,8 @@ export interface ChaosOptions {
   readonly kills: number;
   /** Workers frozen with SIGSTOP past their lease, then resumed. */
   readonly freezes: number;
+  /** Workers stopped with SIGTERM while they hold runs (graceful shutdown, 1 s grace). */
+  readonly terms?: number;
   /** Worker processes alive at any time. */
   readonly workers: number;
   /** Runs kept in flight while the chaos lasts. */
@@ -47,6 +49,14 @@ export interface ChaosReport {
   /** What the killed workers were doing: the last event type of each run they held. */
   readonly killPhases: Readonly<Record<string, number>>;
   readonly freezes: number;
+  readonly terms: number;
+  /**
+   * For each SIGTERM: seconds from the signal until the worker had exited and no run kept its
+   * lease (grace 1 s; a run it still held was given up, not left to lapse).
+   */
+  readonly termSeconds: readonly number[];
+  /** Runs a SIGTERMed worker held whose lease it left to lapse instead of giving it up. */
+  readonly leasesLeftToLapse: number;
   /** (hold, node) pairs captured more than once. */
   readonly doubleCaptures: number;
   /** Nodes started again after their completion was checkpointed. */
@@ -110,6 +120,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     VIDGENIE_LEASE_SECONDS: String(leaseSeconds),
     VIDGENIE_VIDEO_POLL_MS: '250',
     VIDGENIE_WORKER_CONCURRENCY: '8',
+    VIDGENIE_SHUTDOWN_GRACE_SECONDS: '1',
   };
   let api: TestApp | undefined;
   const workers = new Set<Worker>();
@@ -203,10 +214,13 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     const killPhases: Record<string, number> = {};
     let kills = 0;
     let freezes = 0;
+    const termSeconds: number[] = [];
+    let leasesLeftToLapse = 0;
     let zombieLogs: string[] = [];
     const actions = [
       ...Array.from({ length: options.kills }, () => 'kill' as const),
       ...Array.from({ length: options.freezes }, () => 'freeze' as const),
+      ...Array.from({ length: options.terms ?? 0 }, () => 'term' as const),
     ].sort(() => random() - 0.5);
     for (const action of actions) {
       while ((await unfinished()) < options.inFlight) await submit();
@@ -227,6 +241,26 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
         say(`kill -9 ${pid} holding ${victim.runs.map((r) => `${r.id} (${r.last})`).join(', ')}`);
         victim.worker.child.kill('SIGKILL');
         await victim.worker.exited;
+        spawnWorker();
+      } else if (action === 'term') {
+        say(`SIGTERM ${pid} holding ${victim.runs.map((r) => r.id).join(', ')}`);
+        const signalled = Date.now();
+        victim.worker.child.kill('SIGTERM');
+        await victim.worker.exited;
+        // Its runs are either finished or free (lease given up) at once; none waits for a lapse.
+        const left = await app.services.db
+          .selectFrom('runs')
+          .select(['id', 'status', 'lease_owner'])
+          .where(
+            'id',
+            'in',
+            victim.runs.map((run) => run.id),
+          )
+          .execute();
+        leasesLeftToLapse += left.filter(
+          (row) => row.lease_owner?.includes(`:${pid}:`) === true && row.status === 'running',
+        ).length;
+        termSeconds.push(Math.round((Date.now() - signalled) / 100) / 10);
         spawnWorker();
       } else {
         freezes++;
@@ -348,6 +382,9 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       kills,
       killPhases,
       freezes,
+      terms: termSeconds.length,
+      termSeconds,
+      leasesLeftToLapse,
       doubleCaptures,
       reExecutedCheckpointedNodes: reExecuted,
       brokenEventStreams: broken,

@@ -1,7 +1,7 @@
 /**
  * The long chaos run: `pnpm chaos` in packages/server (needs `TEST_DATABASE_URL`, a PostgreSQL
  * server it may create databases on). Options by environment: `CHAOS_SEED`, `CHAOS_KILLS`
- * (default 50), `CHAOS_FREEZES` (default 5), `CHAOS_WORKERS` (default 3), `CHAOS_IN_FLIGHT`
+ * (default 50), `CHAOS_FREEZES` (default 5), `CHAOS_TERMS` (default 5), `CHAOS_WORKERS` (default 3), `CHAOS_IN_FLIGHT`
  * (default 12). Prints the schedule as it goes and the report at the end; exits 1 when an
  * invariant broke.
  */
@@ -33,6 +33,7 @@ try {
     seed,
     kills: number('CHAOS_KILLS', 50),
     freezes: number('CHAOS_FREEZES', 5),
+    terms: number('CHAOS_TERMS', 5),
     workers: number('CHAOS_WORKERS', 3),
     inFlight: number('CHAOS_IN_FLIGHT', 12),
     log: (line) => console.log(`  ${new Date().toISOString().slice(11, 23)} ${line}`),
@@ -45,7 +46,8 @@ try {
     report.brokenEventStreams > 0 ||
     report.leakedHolds > 0 ||
     report.ledgerDrift > 0 ||
-    report.savedVideoJobsResubmitted > 0;
+    report.savedVideoJobsResubmitted > 0 ||
+    report.leasesLeftToLapse > 0;
   console.log(failed ? `FAILED (replay with CHAOS_SEED=${seed})` : 'every invariant held');
 } finally {
   await database.close();
