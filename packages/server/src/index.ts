@@ -75,6 +75,12 @@ export type {
 export { ApiError, type ApiErrorBody } from './errors/api-error.ts';
 // Errors
 export { API_ERROR_STATUS, type ApiErrorCode, ENGINE_ERROR_API_CODE } from './errors/api-error-code.ts';
+export {
+  createUserEventHub,
+  USER_EVENTS_CHANNEL,
+  type UserEvent,
+  type UserEventHub,
+} from './events/user-event-hub.ts';
 // HTTP
 export type { AppEnv, AppServices, AuthContext } from './http/app-env.ts';
 export { createApp } from './http/create-app.ts';

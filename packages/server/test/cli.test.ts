@@ -81,8 +81,15 @@ describe('vidgenie CLI', () => {
     }
   });
 
+  it('refuses to start a worker without DATABASE_URL, saying why', async () => {
+    const result = await run(['worker'], { VIDGENIE_DATA_DIR: mkdtempSync(join(tmpdir(), 'vidgenie-cli-')) });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('vidgenie worker needs DATABASE_URL');
+  });
+
   it('prints its commands', async () => {
     const result = await run(['--help'], {});
+    expect(result.stdout).toMatch(/worker/);
     expect(result.stdout).toMatch(/serve/);
     expect(result.stdout).toMatch(/migrate/);
     expect(result.stdout).toMatch(/keys/);

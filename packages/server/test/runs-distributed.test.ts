@@ -6,6 +6,7 @@ import { sql } from 'kysely';
 import PgBoss from 'pg-boss';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { RUN_QUEUE_NAME } from '../src/runs/pg-boss-dispatch.ts';
+import { readSseUntil } from './support/read-sse.ts';
 import { createTestApp, type TestApp, type TestUser } from './support/test-app.ts';
 import { describePostgres } from './support/test-databases.ts';
 
@@ -94,10 +95,22 @@ describePostgres('distributed runs', ({ database }) => {
       t.logLines.some((line) => line.includes(runId) && line.includes('"msg":"run ended"')),
     );
 
-  it('the workers execute the runs, the API process none; its SSE streams hear them through NOTIFY', async () => {
+  it('the workers execute the runs, the API process none; its run and dashboard streams hear them through NOTIFY', async () => {
     const user = await api.signUp();
+    const dashboard = await user.request('GET', '/api/events');
     const runIds = await Promise.all([1, 2, 3, 4].map((i) => execute(user, `a lighthouse at dusk ${i}`)));
     const streams = await Promise.all(runIds.map((runId) => readSseSeqs(user, runId)));
+    // The dashboard stream on the API machine hears each run finish on its worker (NOTIFY).
+    const finished = await readSseUntil(
+      dashboard,
+      (events) => events.filter((event) => event.event === 'run.finished').length === runIds.length,
+    );
+    expect(
+      finished
+        .filter((event) => event.event === 'run.finished')
+        .map((event) => (JSON.parse(event.data) as { runId: string }).runId)
+        .sort(),
+    ).toEqual([...runIds].sort());
     for (const [i, runId] of runIds.entries()) {
       expect(await waitForEnd(runId)).toBe('completed');
       const events = await storedEvents(runId);

@@ -3,6 +3,7 @@ import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
 import type { ServerConfig } from '../config/server-config.ts';
 import type { DB, UserRole } from '../db/schema.ts';
+import type { UserEventHub } from '../events/user-event-hub.ts';
 import type { CreditLedger } from '../ledger/credit-ledger.ts';
 import type { Metrics } from '../metrics/create-metrics.ts';
 import type { RunExecutor } from '../runs/run-executor.ts';
@@ -28,6 +29,8 @@ export interface AppServices {
   /** Where media lives (the nodes' blob store) and the tools that probe it. */
   readonly media: MediaServices;
   readonly limits: RateLimits;
+  /** Each user's dashboard stream: runs finished, credits changed (across machines in distributed mode). */
+  readonly userEvents: UserEventHub;
   /** Workflow runs: the in-process executor (queue, engine, stored events). */
   readonly runs: RunExecutor;
   /** The current time (tests move it). */

@@ -7,6 +7,7 @@ import { accountsRoutes } from '../accounts/accounts-routes.ts';
 import { adminRoutes } from '../admin/admin-routes.ts';
 import { contentsRoutes } from '../contents/contents-routes.ts';
 import { ApiError } from '../errors/api-error.ts';
+import { userEventsRoutes } from '../events/user-events-routes.ts';
 import { creditsRoutes } from '../ledger/credits-routes.ts';
 import { metricsRoutes } from '../metrics/metrics-routes.ts';
 import { healthRoutes } from '../ops/health-routes.ts';
@@ -97,6 +98,7 @@ export function createApp(services: AppServices): OpenAPIHono<AppEnv> {
   app.route('/', vaultRoutes());
   app.route('/', creditsRoutes());
   app.route('/', runsRoutes());
+  app.route('/', userEventsRoutes());
   app.route('/', templatesRoutes());
   app.route('/', contentsRoutes());
   app.route('/', adminRoutes());

@@ -169,6 +169,7 @@ export function creditsRoutes() {
         actorUserId: admin.userId,
         ...(body.idempotencyKey === undefined ? {} : { idempotencyKey: body.idempotencyKey }),
       });
+      if (!granted.replayed) await services.userEvents.publish(user.id, { type: 'credits.changed' });
       services.log.info(
         { requestId: c.get('requestId'), actorUserId: admin.userId, userId: user.id, amount: body.amount },
         granted.replayed ? 'credit grant replayed' : 'credits granted',

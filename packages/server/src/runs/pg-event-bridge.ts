@@ -2,6 +2,7 @@ import type { Kysely } from 'kysely';
 import pg from 'pg';
 import type { Logger } from 'pino';
 import type { DB } from '../db/schema.ts';
+import { USER_EVENTS_CHANNEL, type UserEvent } from '../events/user-event-hub.ts';
 import type { RunEventBus, StoredRunEvent } from './run-event-bus.ts';
 
 /** The channel told a run's id after its events are stored (payload: the run id only). */
@@ -29,6 +30,8 @@ export async function startPgEventBridge(args: {
   readonly bus: RunEventBus;
   readonly log: Logger;
   readonly onCancel: (runId: string) => void;
+  /** Receives user events published on any machine (see `UserEventHub`). */
+  readonly onUserEvent?: (userId: string, event: UserEvent) => void;
 }): Promise<PgEventBridge> {
   const { db, bus, log } = args;
   /** The highest seq published here, per followed run. */
@@ -80,6 +83,15 @@ export async function startPgEventBridge(args: {
     next.on('notification', (message) => {
       const runId = message.payload;
       if (runId === undefined || runId === '') return;
+      if (message.channel === USER_EVENTS_CHANNEL) {
+        try {
+          const { userId, event } = JSON.parse(runId) as { userId: string; event: UserEvent };
+          args.onUserEvent?.(userId, event);
+        } catch {
+          // Not ours: ignore.
+        }
+        return;
+      }
       if (message.channel === RUN_CANCEL_CHANNEL) args.onCancel(runId);
       else if (bus.isFollowed(runId)) void readNew(runId);
       else published.delete(runId);
@@ -89,7 +101,9 @@ export async function startPgEventBridge(args: {
       reconnect(next);
     });
     await next.connect();
-    await next.query(`listen ${RUN_EVENTS_CHANNEL}; listen ${RUN_CANCEL_CHANNEL}`);
+    await next.query(
+      `listen ${RUN_EVENTS_CHANNEL}; listen ${RUN_CANCEL_CHANNEL}; listen ${USER_EVENTS_CHANNEL}`,
+    );
     client = next;
   };
 

@@ -102,6 +102,7 @@ export function runsRoutes() {
             ? undefined
             : { key, requestHash: hashIdempotentRequest('POST /api/workflow/execute', body) },
       });
+      if (!run.replayed) await services.userEvents.publish(userId, { type: 'credits.changed' });
       services.log.info(
         {
           requestId: c.get('requestId'),
@@ -155,6 +156,7 @@ export function runsRoutes() {
             ? undefined
             : { key, requestHash: hashIdempotentRequest(`POST /api/workflow/runs/${runId}/rerun`, body) },
       });
+      if (!run.replayed) await services.userEvents.publish(userId, { type: 'credits.changed' });
       services.log.info(
         {
           requestId: c.get('requestId'),

@@ -9,6 +9,7 @@ import { deleteExpiredMedia } from '../contents/delete-expired-media.ts';
 import { recordContent } from '../contents/record-content.ts';
 import { migrateToLatest } from '../db/migrate.ts';
 import { type Database, type DatabaseOptions, openDatabase } from '../db/open-database.ts';
+import { createUserEventHub } from '../events/user-event-hub.ts';
 import type { AppServices } from '../http/app-env.ts';
 import { createRateLimits } from '../http/rate-limits.ts';
 import { createCreditLedger } from '../ledger/credit-ledger.ts';
@@ -176,6 +177,7 @@ export async function createServices(
       log,
       ...(keyConcurrency === undefined ? {} : { concurrency: parseProviderKeyConcurrency(keyConcurrency) }),
     });
+    const userEvents = createUserEventHub(dispatch === undefined ? {} : { db: database.db });
     const runs = createRunExecutor({
       db: database.db,
       ledger,
@@ -185,7 +187,13 @@ export async function createServices(
       dataDir: config.VIDGENIE_DATA_DIR,
       media,
       now,
-      onRunEnded: [(ended) => recordContent({ db: database.db, providers, now }, ended)],
+      onRunEnded: [
+        (ended) => recordContent({ db: database.db, providers, now }, ended),
+        async ({ runId, userId, status }) => {
+          await userEvents.publish(userId, { type: 'run.finished', runId, status });
+          await userEvents.publish(userId, { type: 'credits.changed' });
+        },
+      ],
       maxRuns: config.VIDGENIE_WORKER_CONCURRENCY,
       leaseTtlMs: config.VIDGENIE_LEASE_SECONDS * 1000,
       work: options.work ?? config.VIDGENIE_RUN_WORKER,
@@ -200,6 +208,7 @@ export async function createServices(
             db: database.db,
             bus: runs.events,
             log,
+            onUserEvent: (userId, event) => userEvents.deliver(userId, event),
             onCancel: (runId) => {
               runs
                 .applyRemoteCancel(runId)
@@ -231,6 +240,7 @@ export async function createServices(
       media,
       limits: createRateLimits({ scale: options.rateLimitScale ?? 1 }),
       runs,
+      userEvents,
       now,
       metrics,
       isClosing: () => closing,

@@ -1,0 +1,80 @@
+import { type Kysely, sql } from 'kysely';
+import type { DB } from '../db/schema.ts';
+
+/** The channel that carries user events across machines (a small JSON payload: ids and a status). */
+export const USER_EVENTS_CHANNEL = 'vidgenie_user_events';
+
+/**
+ * What a user's dashboard stream hears: something changed, go and read it. Events carry ids and a
+ * status only; the client reads the run, the balance or the library through the API.
+ */
+export type UserEvent =
+  /** A run of the user ended (`completed`, `failed` or `cancelled`). */
+  | { readonly type: 'run.finished'; readonly runId: string; readonly status: string }
+  /** The user's balance or holds changed (a run accepted or ended, a grant). */
+  | { readonly type: 'credits.changed' };
+
+/** Fan-out of {@link UserEvent}s to the user's open streams, on this machine or all of them. */
+export interface UserEventHub {
+  /** Hears the user's events until the returned function is called. */
+  subscribe(userId: string, listener: (event: UserEvent) => void): () => void;
+  /**
+   * Tells the user's streams, on every machine in distributed mode (one `NOTIFY`, delivered back
+   * to this machine too by the event bridge), else on this one. Never throws: a lost dashboard
+   * hint must not fail the work that caused it.
+   */
+  publish(userId: string, event: UserEvent): Promise<void>;
+  /** Delivers to this machine's streams (the event bridge calls it for notifications). */
+  deliver(userId: string, event: UserEvent): void;
+}
+
+/**
+ * Creates a {@link UserEventHub}. With `db` (distributed mode) `publish` goes through
+ * `pg_notify(USER_EVENTS_CHANNEL, …)`; without, it delivers in process.
+ *
+ * @example
+ * ```ts
+ * import { createUserEventHub } from '@vidgenie/server';
+ * const hub = createUserEventHub();
+ * const stop = hub.subscribe('usr_1', (event) => console.log(event.type));
+ * await hub.publish('usr_1', { type: 'credits.changed' }); // logs "credits.changed"
+ * stop();
+ * ```
+ */
+export function createUserEventHub(options: { readonly db?: Kysely<DB> } = {}): UserEventHub {
+  const listeners = new Map<string, Set<(event: UserEvent) => void>>();
+  const deliver = (userId: string, event: UserEvent) => {
+    for (const listener of [...(listeners.get(userId) ?? [])]) {
+      try {
+        listener(event);
+      } catch {
+        // One closed stream must not stop the others.
+      }
+    }
+  };
+  return Object.freeze({
+    subscribe(userId: string, listener: (event: UserEvent) => void) {
+      let set = listeners.get(userId);
+      if (set === undefined) {
+        set = new Set();
+        listeners.set(userId, set);
+      }
+      set.add(listener);
+      return () => {
+        const current = listeners.get(userId);
+        current?.delete(listener);
+        if (current?.size === 0) listeners.delete(userId);
+      };
+    },
+    async publish(userId: string, event: UserEvent) {
+      if (options.db === undefined) {
+        deliver(userId, event);
+        return;
+      }
+      await sql`select pg_notify(${USER_EVENTS_CHANNEL}, ${JSON.stringify({ userId, event })})`
+        .execute(options.db)
+        .catch(() => {});
+    },
+    deliver,
+  });
+}
