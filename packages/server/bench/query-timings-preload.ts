@@ -47,6 +47,7 @@ if (file !== undefined && file !== '') {
           loopP99: loop.percentile(99) / 1e6,
           loopMax: loop.max / 1e6,
           cpuMs: (cpu.user + cpu.system) / 1000,
+          maxRssMb: process.resourceUsage().maxRSS / 1024,
         },
       })}\n`,
     );

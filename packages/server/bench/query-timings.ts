@@ -31,8 +31,18 @@ export type QueryKind =
   | 'run-row'
   /** pg-boss: send, fetch, complete, maintenance. */
   | 'queue'
-  /** Provider keys (the vault). */
+  /** Provider keys (the vault) and its audit rows. */
   | 'vault'
+  /** Sessions, users, API tokens: authenticating requests. */
+  | 'auth'
+  /** `analytics_events` rows (one per run event) and `contents` (one per completed run). */
+  | 'analytics'
+  /** Idempotency keys (accepting a run). */
+  | 'idempotency'
+  /** Shared provider back-offs (`provider_key_backoffs`). */
+  | 'backoff'
+  /** Other `pg_notify` calls (the per-user event stream). */
+  | 'notify'
   /** BEGIN / COMMIT / ROLLBACK. */
   | 'tx'
   | 'other';
@@ -56,6 +66,8 @@ export interface QueryRecord {
   readonly w: number;
   /** When the result arrived: epoch ms (fractional), this process's clock. */
   readonly t: number;
+  /** The start of the SQL, for statements classified `other`. */
+  readonly s?: string;
 }
 
 const WAIT = Symbol('bench.connectionWait');
@@ -154,7 +166,15 @@ function record(client: Instrumented, text: string, params: readonly unknown[], 
   const head = text.trimStart().slice(0, 20).toLowerCase();
   const begins = head.startsWith('begin') || head.startsWith('start transaction');
   const ends = head.startsWith('commit') || head.startsWith('rollback');
-  const entry: QueryRecord = { ...attribute(params), k: classify(text, begins || ends), ms, w, t: clock() };
+  const k = classify(text, begins || ends);
+  const entry: QueryRecord = {
+    ...attribute(params),
+    k,
+    ms,
+    w,
+    t: clock(),
+    ...(k === 'other' ? { s: text.replace(/\s+/g, ' ').trim().slice(0, 60) } : {}),
+  };
   if (begins) client[TX] = [];
   const tx = client[TX];
   if (tx === undefined) {
@@ -188,8 +208,13 @@ function classify(text: string, txControl: boolean): QueryKind {
   if (sql.includes('credit_holds') || sql.includes('credit_accounts') || sql.includes('ledger_entries'))
     return 'ledger';
   if (sql.includes('lease_') || sql.includes('pg_advisory')) return 'lease';
+  if (sql.includes('provider_key_backoffs')) return 'backoff';
+  if (sql.includes('pg_notify')) return 'notify';
+  if (sql.includes('idempotency_keys')) return 'idempotency';
+  if (sql.includes('analytics_events') || sql.includes('contents')) return 'analytics';
   if (/\b"?runs"?\b/.test(sql)) return 'run-row';
-  if (sql.includes('provider_keys')) return 'vault';
+  if (sql.includes('provider_keys') || sql.includes('audit_log')) return 'vault';
+  if (sql.includes('sessions') || sql.includes('api_tokens') || sql.includes('users')) return 'auth';
   return 'other';
 }
 
@@ -208,7 +233,11 @@ function attribute(params: readonly unknown[]): Partial<QueryRecord> {
     else if (found.h === undefined && param.startsWith('hold_')) found.h = param;
     else if (found.u === undefined && param.startsWith('usr_')) found.u = param;
     else if (found.n === undefined && nodeIds.has(param)) found.n = param;
-    else if (param.startsWith('{"') && param.includes('"seq"')) {
+    else if (found.u === undefined && param.startsWith('{"userId":"usr_')) {
+      // A per-user notification's payload.
+      const user = /^\{"userId":"(usr_[^"]+)"/.exec(param)?.[1];
+      if (user !== undefined) found.u = user;
+    } else if (param.startsWith('{"') && param.includes('"seq"')) {
       // An event's payload (the engine event as emitted): its seq and node.
       try {
         const event = JSON.parse(param) as { seq?: unknown; type?: unknown; nodeId?: unknown };
