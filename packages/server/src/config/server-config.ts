@@ -95,6 +95,13 @@ export const ServerConfigSchema = z.object({
     .min(10)
     .max(600_000)
     .optional(),
+  /** Connections each process keeps to PostgreSQL (default 10; pg-boss and the event bridge add 5). */
+  VIDGENIE_DB_POOL_SIZE: z.coerce
+    .number()
+    .int('must be a whole number')
+    .min(2, 'must be at least 2')
+    .max(500)
+    .default(10),
   /** Seconds SIGTERM waits for running runs before giving their leases up (default 25). */
   VIDGENIE_SHUTDOWN_GRACE_SECONDS: z.coerce.number().min(0).max(3600).default(25),
   /**
@@ -109,6 +116,11 @@ export const ServerConfigSchema = z.object({
       'must be name=number entries separated by commas, e.g. text=8,video=2,openai-image=1',
     )
     .optional(),
+  /**
+   * The built creator app (`packages/ui/dist`), served for every path outside `/api` with
+   * index.html as the fallback. Default: the `@vidgenie/ui` package's `dist` when it exists.
+   */
+  VIDGENIE_UI_DIR: z.string().min(1).optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 

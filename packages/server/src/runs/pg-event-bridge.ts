@@ -7,6 +7,8 @@ import type { RunEventBus, StoredRunEvent } from './run-event-bus.ts';
 
 /** The channel told a run's id after its events are stored (payload: the run id only). */
 export const RUN_EVENTS_CHANNEL = 'vidgenie_run_events';
+/** The channel told that a run was sent to the queue: idle workers take it at once instead of at their next poll. */
+export const RUN_DISPATCH_CHANNEL = 'vidgenie_run_dispatch';
 /** The channel told a run's id when a cancel is asked for it on any machine. */
 export const RUN_CANCEL_CHANNEL = 'vidgenie_run_cancel';
 
@@ -30,6 +32,10 @@ export async function startPgEventBridge(args: {
   readonly bus: RunEventBus;
   readonly log: Logger;
   readonly onCancel: (runId: string) => void;
+  /** Whether this process executes the run: its events are already on the local bus, no read needed. */
+  readonly isLocal?: (runId: string) => boolean;
+  /** Called when a run was sent to the queue on any machine. */
+  readonly onDispatch?: () => void;
   /** Receives user events published on any machine (see `UserEventHub`). */
   readonly onUserEvent?: (userId: string, event: UserEvent) => void;
 }): Promise<PgEventBridge> {
@@ -81,6 +87,10 @@ export async function startPgEventBridge(args: {
       application_name: 'vidgenie-events',
     });
     next.on('notification', (message) => {
+      if (message.channel === RUN_DISPATCH_CHANNEL) {
+        args.onDispatch?.();
+        return;
+      }
       const runId = message.payload;
       if (runId === undefined || runId === '') return;
       if (message.channel === USER_EVENTS_CHANNEL) {
@@ -93,7 +103,7 @@ export async function startPgEventBridge(args: {
         return;
       }
       if (message.channel === RUN_CANCEL_CHANNEL) args.onCancel(runId);
-      else if (bus.isFollowed(runId)) void readNew(runId);
+      else if (bus.isFollowed(runId) && args.isLocal?.(runId) !== true) void readNew(runId);
       else published.delete(runId);
     });
     next.on('error', (error) => {
@@ -102,7 +112,7 @@ export async function startPgEventBridge(args: {
     });
     await next.connect();
     await next.query(
-      `listen ${RUN_EVENTS_CHANNEL}; listen ${RUN_CANCEL_CHANNEL}; listen ${USER_EVENTS_CHANNEL}`,
+      `listen ${RUN_EVENTS_CHANNEL}; listen ${RUN_CANCEL_CHANNEL}; listen ${USER_EVENTS_CHANNEL}; listen ${RUN_DISPATCH_CHANNEL}`,
     );
     client = next;
   };

@@ -29,7 +29,7 @@ import { createLedgerBillingHooks } from '../ledger/ledger-billing-hooks.ts';
 import type { ProviderKeyVault } from '../vault/provider-key-vault.ts';
 import type { LeaseFence } from './lease-fence.ts';
 import type { RunDispatch } from './pg-boss-dispatch.ts';
-import { RUN_CANCEL_CHANNEL, RUN_EVENTS_CHANNEL } from './pg-event-bridge.ts';
+import { RUN_CANCEL_CHANNEL, RUN_DISPATCH_CHANNEL, RUN_EVENTS_CHANNEL } from './pg-event-bridge.ts';
 import { createRunEventBus, type RunEventBus } from './run-event-bus.ts';
 import { createRunEventWriter, type RunEventWriter } from './run-event-writer.ts';
 import {
@@ -123,6 +123,10 @@ export interface RunExecutor {
    * mode: sends to the queue every unfinished run whose lease lapsed. Returns how many.
    */
   resumeUnfinished(): Promise<number>;
+  /** Whether this process is executing the run now. */
+  isExecuting(runId: string): boolean;
+  /** Distributed mode: takes waiting runs from the queue now (a run was just sent), if there are free slots. */
+  pollQueue(): void;
   /** Acts on a cancel asked on another machine for a run executing here (the cancel channel calls it). */
   applyRemoteCancel(runId: string): Promise<void>;
   /** This worker's id, as written in `runs.lease_owner`. */
@@ -634,6 +638,8 @@ export function createRunExecutor(options: RunExecutorOptions): RunExecutor {
         return;
       }
       await dispatch.send(job);
+      // Idle workers everywhere are woken to take it (else they find it at their next poll).
+      await sql`select pg_notify(${RUN_DISPATCH_CHANNEL}, '')`.execute(db);
       await markDispatched(db, runId);
       if (work) void take();
     },
@@ -659,6 +665,10 @@ export function createRunExecutor(options: RunExecutorOptions): RunExecutor {
       if (dispatch !== undefined) await sql`select pg_notify(${RUN_CANCEL_CHANNEL}, ${runId})`.execute(db);
       if (queue.isRunning(runId)) cancelHere(runId, reason);
       return statusOf(runId);
+    },
+    isExecuting: (runId: string) => owners.has(runId) || handles.has(runId),
+    pollQueue() {
+      if (work) void take();
     },
     async applyRemoteCancel(runId: string) {
       if (!handles.has(runId) && !queue.isRunning(runId)) return;

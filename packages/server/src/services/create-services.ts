@@ -31,11 +31,11 @@ import { startBackgroundRewrap } from '../vault/start-background-rewrap.ts';
 
 /** Where the configuration puts the data: PostgreSQL from `DATABASE_URL`, else PGlite under `VIDGENIE_DATA_DIR/pglite`. */
 export function databaseOptions(
-  config: Pick<ServerConfig, 'DATABASE_URL' | 'VIDGENIE_DATA_DIR'>,
+  config: Pick<ServerConfig, 'DATABASE_URL' | 'VIDGENIE_DATA_DIR' | 'VIDGENIE_DB_POOL_SIZE'>,
 ): DatabaseOptions {
   return config.DATABASE_URL === undefined
     ? { kind: 'pglite', dataDir: join(config.VIDGENIE_DATA_DIR, 'pglite') }
-    : { kind: 'postgres', url: config.DATABASE_URL };
+    : { kind: 'postgres', url: config.DATABASE_URL, maxConnections: config.VIDGENIE_DB_POOL_SIZE };
 }
 
 /** Options of {@link createServices}; each replaces what the configuration would build. */
@@ -209,6 +209,8 @@ export async function createServices(
             bus: runs.events,
             log,
             onUserEvent: (userId, event) => userEvents.deliver(userId, event),
+            isLocal: (runId) => runs.isExecuting(runId),
+            onDispatch: () => runs.pollQueue(),
             onCancel: (runId) => {
               runs
                 .applyRemoteCancel(runId)
