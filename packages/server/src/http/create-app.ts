@@ -20,6 +20,7 @@ import { clientIp } from './client-ip.ts';
 import { denyAnonymous } from './deny-anonymous.ts';
 import { handleError } from './handle-error.ts';
 import { rejectCrossSiteWrites } from './reject-cross-site-writes.ts';
+import { findUiDir, serveUi } from './serve-ui.ts';
 
 /**
  * The HTTP application: every API route behind the same middleware (request id, security headers,
@@ -113,6 +114,10 @@ export function createApp(services: AppServices): OpenAPIHono<AppEnv> {
     },
   });
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', { type: 'http', scheme: 'bearer' });
+
+  // Last: the creator app for every other GET outside /api (files, else index.html).
+  const uiDir = findUiDir(services.config.VIDGENIE_UI_DIR);
+  if (uiDir !== undefined) serveUi(app, uiDir);
 
   app.notFound((c) =>
     c.json(

@@ -1,0 +1,46 @@
+import { useAtom, useSetAtom } from 'jotai';
+import { useEffect } from 'react';
+import { api } from './api/api-client.ts';
+import type { UserResponse } from './api/api-types.ts';
+import { locationAtom, navigateAtom, pageOf } from './atoms/route.ts';
+import { userAtom } from './atoms/session.ts';
+import { Header } from './layout/header.tsx';
+import { AuthPage } from './pages/auth-page.tsx';
+import { CreatePage } from './pages/create-page.tsx';
+import { SettingsPage } from './pages/settings-page.tsx';
+
+/** The app: asks who is signed in, then shows the page the address names. */
+export function App() {
+  const [user, setUser] = useAtom(userAtom);
+  const [location, setLocation] = useAtom(locationAtom);
+  const navigate = useSetAtom(navigateAtom);
+  const page = pageOf(location.pathname);
+
+  useEffect(() => {
+    const onPop = () => setLocation({ pathname: window.location.pathname, search: window.location.search });
+    window.addEventListener('popstate', onPop);
+    return () => window.removeEventListener('popstate', onPop);
+  }, [setLocation]);
+
+  useEffect(() => {
+    api<UserResponse>('GET', '/api/auth/me').then(
+      (body) => setUser(body.user),
+      () => setUser(null),
+    );
+  }, [setUser]);
+
+  const signedOutPage = page === '/signup' ? '/signup' : '/login';
+  useEffect(() => {
+    if (user === null && page !== '/login' && page !== '/signup') navigate('/login');
+    if (user && (page === '/login' || page === '/signup')) navigate('/create');
+  }, [user, page, navigate]);
+
+  if (user === undefined) return <p className="loading">Loading…</p>;
+  if (user === null) return <AuthPage mode={signedOutPage} />;
+  return (
+    <div className="app">
+      <Header />
+      <main className="app-main">{page === '/settings' ? <SettingsPage /> : <CreatePage />}</main>
+    </div>
+  );
+}

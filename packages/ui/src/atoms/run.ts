@@ -1,0 +1,21 @@
+import { atom } from 'jotai';
+import type { Content, CostEstimate } from '../api/api-types.ts';
+import { IDLE_RUN, type RunState } from '../run/run-state.ts';
+
+/** The run shown on the canvas. */
+export const runAtom = atom<RunState>(IDLE_RUN);
+
+/** The content the finished run produced (its media links), once recorded. */
+export const contentAtom = atom<Content | null>(null);
+
+/** The graph's cost and the credits available, from `POST /api/workflow/estimate`. */
+export const estimateAtom = atom<CostEstimate | null>(null);
+
+/** Why the graph cannot be estimated (or the run not started), in plain words. */
+export const runErrorAtom = atom<string | null>(null);
+
+/** Whether a run is under way (buttons and the panel lock while it is). */
+export const runActiveAtom = atom((get) => {
+  const phase = get(runAtom).phase;
+  return phase === 'starting' || phase === 'queued' || phase === 'running';
+});

@@ -1,0 +1,88 @@
+import { useSetAtom } from 'jotai';
+import { type FormEvent, useId, useState } from 'react';
+import { ApiRequestError, api, messageOf } from '../api/api-client.ts';
+import type { UserResponse } from '../api/api-types.ts';
+import { navigateAtom } from '../atoms/route.ts';
+import { userAtom } from '../atoms/session.ts';
+import { Link } from '../layout/link.tsx';
+
+/** Sign up or log in; the API's errors are shown as it words them, with each invalid field. */
+export function AuthPage(props: { readonly mode: '/login' | '/signup' }) {
+  const signup = props.mode === '/signup';
+  const setUser = useSetAtom(userAtom);
+  const navigate = useSetAtom(navigateAtom);
+  const [email, setEmail] = useState('');
+  const [password, setPassword] = useState('');
+  const [error, setError] = useState<{ message: string; issues: readonly string[] } | null>(null);
+  const [pending, setPending] = useState(false);
+  const emailId = useId();
+  const passwordId = useId();
+
+  const submit = async (event: FormEvent) => {
+    event.preventDefault();
+    setPending(true);
+    setError(null);
+    try {
+      const body = await api<UserResponse>('POST', signup ? '/api/auth/signup' : '/api/auth/login', {
+        body: { email, password },
+      });
+      setUser(body.user);
+      navigate('/create');
+    } catch (caught) {
+      const issues =
+        caught instanceof ApiRequestError && caught.issues.length > 1
+          ? caught.issues.map((issue) => `${issue.path === '' ? 'Request' : issue.path}: ${issue.message}`)
+          : [];
+      setError({ message: messageOf(caught), issues });
+    } finally {
+      setPending(false);
+    }
+  };
+
+  return (
+    <main className="auth">
+      <form className="card auth-card" onSubmit={submit} noValidate>
+        <h1>{signup ? 'Create your account' : 'Log in'}</h1>
+        <label htmlFor={emailId}>Email</label>
+        <input
+          id={emailId}
+          name="email"
+          type="email"
+          autoComplete="email"
+          required
+          value={email}
+          onChange={(event) => setEmail(event.target.value)}
+        />
+        <label htmlFor={passwordId}>Password</label>
+        <input
+          id={passwordId}
+          name="password"
+          type="password"
+          autoComplete={signup ? 'new-password' : 'current-password'}
+          required
+          value={password}
+          onChange={(event) => setPassword(event.target.value)}
+        />
+        {error && (
+          <div role="alert" className="alert alert--error">
+            <p>{error.message}</p>
+            {error.issues.length > 0 && (
+              <ul>
+                {error.issues.map((issue) => (
+                  <li key={issue}>{issue}</li>
+                ))}
+              </ul>
+            )}
+          </div>
+        )}
+        <button type="submit" className="button button--primary" disabled={pending}>
+          {pending ? 'Please wait…' : signup ? 'Sign up' : 'Log in'}
+        </button>
+        <p className="auth-switch">
+          {signup ? 'Already have an account? ' : 'New to VidGenie? '}
+          <Link to={signup ? '/login' : '/signup'}>{signup ? 'Log in' : 'Create an account'}</Link>
+        </p>
+      </form>
+    </main>
+  );
+}

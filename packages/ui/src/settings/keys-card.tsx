@@ -1,0 +1,169 @@
+import { useAtom } from 'jotai';
+import { useEffect, useId, useState } from 'react';
+import { api, messageOf } from '../api/api-client.ts';
+import type { ProviderKey, ProviderKeySlot, ProviderKeys } from '../api/api-types.ts';
+import { providerKeysAtom } from '../atoms/keys.ts';
+
+const STATUS_WORDS = {
+  valid: 'Valid: the provider accepted this key.',
+  invalid: 'Rejected: the provider refused this key. Paste a new one.',
+  unchecked: 'Saved, not tested yet.',
+} as const;
+
+/** "Your API keys": one row per provider key the installation knows. Keys are never shown back. */
+export function KeysCard() {
+  const [keys, setKeys] = useAtom(providerKeysAtom);
+  const [error, setError] = useState<string | null>(null);
+  useEffect(() => {
+    api<ProviderKeys>('GET', '/api/user/api-keys').then(setKeys, (caught: unknown) =>
+      setError(messageOf(caught)),
+    );
+  }, [setKeys]);
+  const replace = (entry: ProviderKey | null, providerId: string) => {
+    if (keys === null) return;
+    const others = keys.keys.filter((key) => key.providerId !== providerId);
+    setKeys({ ...keys, keys: entry === null ? others : [...others, entry] });
+  };
+  return (
+    <section className="card keys-card" aria-labelledby="keys-title">
+      <h2 id="keys-title">Your API keys</h2>
+      <p className="hint">
+        Local providers need no key. Hosted ones use your own key, stored encrypted; only its last four
+        characters are ever shown.
+      </p>
+      {error && (
+        <p role="alert" className="alert alert--error">
+          {error}
+        </p>
+      )}
+      {keys === null && error === null && <p>Loading…</p>}
+      {keys?.slots.map((slot) => (
+        <KeyRow
+          key={slot.providerId}
+          slot={slot}
+          saved={keys.keys.find((key) => key.providerId === slot.providerId) ?? null}
+          onChange={(entry) => replace(entry, slot.providerId)}
+        />
+      ))}
+    </section>
+  );
+}
+
+function KeyRow(props: {
+  readonly slot: ProviderKeySlot;
+  readonly saved: ProviderKey | null;
+  readonly onChange: (entry: ProviderKey | null) => void;
+}) {
+  const { slot, saved } = props;
+  const inputId = useId();
+  const [value, setValue] = useState('');
+  const [visible, setVisible] = useState(false);
+  const [busy, setBusy] = useState<'save' | 'test' | 'delete' | null>(null);
+  const [message, setMessage] = useState<{ kind: 'ok' | 'error'; text: string } | null>(null);
+  const path = `/api/user/api-keys/${encodeURIComponent(slot.providerId)}` as const;
+
+  const act = async (kind: 'save' | 'test' | 'delete') => {
+    setBusy(kind);
+    setMessage(null);
+    try {
+      if (kind === 'save') {
+        const entry = await api<ProviderKey>('PUT', path, { body: { key: value } });
+        props.onChange(entry);
+        setValue('');
+        setMessage({ kind: 'ok', text: `Saved (ending in ${entry.lastFour}).` });
+      } else if (kind === 'test') {
+        const entry = await api<ProviderKey>('POST', `${path}/test`);
+        props.onChange(entry);
+        setMessage({
+          kind: entry.status === 'invalid' ? 'error' : 'ok',
+          text: entry.statusReason ?? STATUS_WORDS[entry.status],
+        });
+      } else {
+        await api('DELETE', path);
+        props.onChange(null);
+        setMessage({ kind: 'ok', text: 'Deleted.' });
+      }
+    } catch (caught) {
+      setMessage({ kind: 'error', text: messageOf(caught) });
+    } finally {
+      setBusy(null);
+    }
+  };
+
+  return (
+    <div className="key-row" data-provider={slot.providerId}>
+      <label htmlFor={inputId} className="key-row__label">
+        {slot.label}
+        <span className="hint"> · {slot.providers.map((provider) => provider.displayName).join(', ')}</span>
+      </label>
+      {saved && (
+        <p className={`key-row__saved key-row__saved--${saved.status}`}>
+          Saved key ••••{saved.lastFour} · {STATUS_WORDS[saved.status]}
+        </p>
+      )}
+      <div className="key-row__input">
+        <input
+          id={inputId}
+          type={visible ? 'text' : 'password'}
+          autoComplete="off"
+          spellCheck={false}
+          placeholder={saved ? 'Paste a new key to replace it' : 'Paste your key'}
+          value={value}
+          onChange={(event) => setValue(event.target.value)}
+        />
+        <button
+          type="button"
+          className="button button--ghost"
+          aria-pressed={visible}
+          aria-label={visible ? 'Hide key' : 'Show key'}
+          onClick={() => setVisible((shown) => !shown)}
+        >
+          <svg
+            width="18"
+            height="18"
+            viewBox="0 0 24 24"
+            aria-hidden="true"
+            fill="none"
+            stroke="currentColor"
+            strokeWidth="2"
+          >
+            <path d="M2 12s3.5-7 10-7 10 7 10 7-3.5 7-10 7S2 12 2 12z" />
+            <circle cx="12" cy="12" r="3" />
+            {visible && <path d="M3 3l18 18" />}
+          </svg>
+        </button>
+      </div>
+      <div className="key-row__actions">
+        <button
+          type="button"
+          className="button button--primary"
+          disabled={busy !== null || value.trim() === ''}
+          onClick={() => void act('save')}
+        >
+          {busy === 'save' ? 'Saving…' : 'Save'}
+        </button>
+        <button
+          type="button"
+          className="button"
+          disabled={busy !== null || saved === null || !slot.testable}
+          onClick={() => void act('test')}
+        >
+          {busy === 'test' ? 'Testing…' : 'Test'}
+        </button>
+        <button
+          type="button"
+          className="button button--danger"
+          disabled={busy !== null || saved === null}
+          onClick={() => void act('delete')}
+        >
+          {busy === 'delete' ? 'Deleting…' : 'Delete'}
+        </button>
+      </div>
+      {message && (
+        <p role="status" className={`alert alert--${message.kind}`}>
+          {message.text}
+        </p>
+      )}
+    </div>
+  );
+}
