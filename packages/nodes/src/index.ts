@@ -9,7 +9,12 @@
 // Blob storage
 export type { BlobInfo, BlobStore } from './blob/blob-store.ts';
 export { createFsBlobStore } from './blob/fs-blob-store.ts';
-export { createS3BlobStore, type S3BlobStore, type S3BlobStoreOptions } from './blob/s3-blob-store.ts';
+export {
+  createS3BlobStore,
+  type PresignedUrlArgs,
+  type S3BlobStore,
+  type S3BlobStoreOptions,
+} from './blob/s3-blob-store.ts';
 export { ffmpegPath } from './media/ffmpeg.ts';
 export { createFfmpegMediaTools } from './media/ffmpeg-media-tools.ts';
 // Media references

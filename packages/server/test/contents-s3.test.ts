@@ -81,6 +81,7 @@ describe('createBlobStore', () => {
       ConfigError,
     );
     expect(() => loadConfig({ S3_ENDPOINT: 'not a url' })).toThrow(ConfigError);
+    expect(() => loadConfig({ VIDGENIE_MEDIA_DELIVERY: 'teleport' })).toThrow(ConfigError);
     expect(loadConfig({ S3_FORCE_PATH_STYLE: 'true' }).S3_FORCE_PATH_STYLE).toBe(true);
   });
 });
@@ -105,11 +106,24 @@ async function waitForRunEnd(user: TestUser, runId: string, timeoutMs = 90_000):
 
 describeEachDatabase('content library on S3 (s3rver)', ({ database }) => {
   let t: TestApp;
+  /** The same installation delivering media by redirect (the default with S3), and behind a CDN. */
+  let redirecting: TestApp;
+  let behindCdn: TestApp;
   beforeAll(async () => {
-    t = await createTestApp(database(), { env: s3Env() });
+    t = await createTestApp(database(), { env: { ...s3Env(), VIDGENIE_MEDIA_DELIVERY: 'proxy' } });
+    redirecting = await createTestApp(database(), { env: s3Env() });
+    behindCdn = await createTestApp(database(), {
+      env: { ...s3Env(), VIDGENIE_CDN_BASE_URL: 'https://media.example.net/v' },
+    });
   });
   afterAll(async () => {
-    await t?.services.close();
+    await Promise.all([t, redirecting, behindCdn].map((app) => app?.services.close()));
+  });
+
+  it('refuses redirect delivery without S3: files on disk cannot be presigned', async () => {
+    await expect(createTestApp(database(), { env: { VIDGENIE_MEDIA_DELIVERY: 'redirect' } })).rejects.toThrow(
+      /VIDGENIE_MEDIA_DELIVERY: redirect needs S3_BUCKET/,
+    );
   });
 
   it('stores run media in the bucket, serves it whole and by range, and deletes it with the content', async () => {
@@ -159,6 +173,36 @@ describeEachDatabase('content library on S3 (s3rver)', ({ database }) => {
     // Another user: 404 on the bucket-backed route as well.
     const other = await t.signUp();
     expect((await other.request('GET', content.media.video.url)).status).toBe(404);
+
+    // Redirect delivery: after the owner check, a 302 to a presigned bucket URL that serves the
+    // same bytes, ranges and disposition; the CSP lets the page load media from that origin only.
+    const as = (app: TestApp, who: TestUser, path: string) =>
+      app.app.request(path, { headers: { cookie: who.cookie } });
+    const redirect = await as(redirecting, user, `${content.media.video.url}?download=1`);
+    expect(redirect.status).toBe(302);
+    expect(redirect.headers.get('cache-control')).toBe('private, no-store');
+    const location = new URL(redirect.headers.get('location') as string);
+    expect(location.origin).toBe(endpoint);
+    expect(location.searchParams.get('X-Amz-Expires')).toBe('300');
+    expect(location.searchParams.get('X-Amz-Signature')).toMatch(/^[0-9a-f]{64}$/);
+    expect(redirect.headers.get('content-security-policy')).toContain(`media-src 'self' blob: ${endpoint}`);
+    const fromBucket = await fetch(location);
+    expect(fromBucket.status).toBe(200);
+    expect(fromBucket.headers.get('content-disposition')).toMatch(
+      /^attachment; filename="vidgenie-.*-video\.mp4"$/,
+    );
+    expect(Buffer.from(await fromBucket.arrayBuffer()).equals(stored)).toBe(true);
+    const rangeFromBucket = await fetch(location, { headers: { range: 'bytes=100-199' } });
+    expect(rangeFromBucket.status).toBe(206);
+    expect(Buffer.from(await rangeFromBucket.arrayBuffer()).equals(stored.subarray(100, 200))).toBe(true);
+    expect((await as(redirecting, other, content.media.video.url)).status).toBe(404);
+    // Behind a CDN: the same signed path and query, on the CDN's origin.
+    const viaCdn = await as(behindCdn, user, content.media.video.url);
+    const cdnLocation = new URL(viaCdn.headers.get('location') as string);
+    expect(cdnLocation.origin).toBe('https://media.example.net');
+    expect(cdnLocation.pathname).toBe(`/v/${BUCKET}/${videoKey}`);
+    expect(cdnLocation.searchParams.get('X-Amz-Signature')).toMatch(/^[0-9a-f]{64}$/);
+    expect(viaCdn.headers.get('content-security-policy')).toContain('https://media.example.net');
 
     expect((await user.request('DELETE', `/api/contents/${content.id}`)).status).toBe(204);
     for (const key of [keys.image_key, keys.video_key, keys.thumbnail_key]) {

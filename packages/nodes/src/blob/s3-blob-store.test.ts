@@ -143,6 +143,28 @@ describe('createS3BlobStore', () => {
     );
   });
 
+  it('signs download URLs that S3 serves, with Range and the response overrides', async () => {
+    const store = makeStore({ prefix: 'media' });
+    await store.put({ key: 'runs/r1/video.mp4', body: bytes('0123456789'), mimeType: 'video/mp4' });
+    const url = await store.presignedUrl({
+      key: 'runs/r1/video.mp4',
+      expiresInSeconds: 120,
+      contentDisposition: 'attachment; filename="clip.mp4"',
+    });
+    const parsed = new URL(url);
+    expect(parsed.searchParams.get('X-Amz-Expires')).toBe('120');
+    expect(parsed.searchParams.get('X-Amz-Signature')).toMatch(/^[0-9a-f]{64}$/);
+    // Signed locally by the SDK's SigV4 presigner (s3rver serves it without checking the signature).
+    expect(parsed.searchParams.get('X-Amz-Credential')).toMatch(/^S3RVER\//);
+    const whole = await fetch(url);
+    expect(whole.status).toBe(200);
+    expect(whole.headers.get('content-disposition')).toBe('attachment; filename="clip.mp4"');
+    expect(await whole.text()).toBe('0123456789');
+    const part = await fetch(url, { headers: { range: 'bytes=2-4' } });
+    expect(part.status).toBe(206);
+    expect(await part.text()).toBe('234');
+  });
+
   it('gives a virtual-hosted URL when path style is off', async () => {
     const requested: string[] = [];
     const store = makeStore({

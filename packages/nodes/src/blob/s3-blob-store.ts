@@ -13,6 +13,7 @@ import {
   S3Client,
   type S3ClientConfig,
 } from '@aws-sdk/client-s3';
+import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import type { BlobInfo, BlobStore } from './blob-store.ts';
 import { checkKey } from './fs-blob-store.ts';
 
@@ -36,8 +37,25 @@ export interface S3BlobStoreOptions {
   readonly maxObjectBytes?: number;
 }
 
-/** A {@link BlobStore} on S3, with a way to free its local files. */
+/** Arguments of {@link S3BlobStore.presignedUrl}. */
+export interface PresignedUrlArgs {
+  readonly key: string;
+  /** How long the URL works, in seconds (default 300, at most 7 days). */
+  readonly expiresInSeconds?: number;
+  /** The `Content-Type` S3 answers with (default: the object's). */
+  readonly contentType?: string;
+  /** The `Content-Disposition` S3 answers with, e.g. `attachment; filename="video.mp4"`. */
+  readonly contentDisposition?: string;
+}
+
+/** A {@link BlobStore} on S3, with presigned downloads and a way to free its local files. */
 export interface S3BlobStore extends BlobStore {
+  /**
+   * A presigned GET URL for the object (SigV4 query authentication, signed locally with the
+   * client's credentials: no request is made, and the object's existence is not checked). Anyone
+   * holding it can download the object until it expires, with Range requests served by S3.
+   */
+  presignedUrl(args: PresignedUrlArgs): Promise<string>;
   /** Removes the local copies made by `localPath` (their paths stop working) and closes the client the store made. */
   dispose(): Promise<void>;
 }
@@ -61,8 +79,7 @@ export interface S3BlobStore extends BlobStore {
  *   {@link S3BlobStore.dispose} removes these files.
  * - `url` is the object's plain URL, exactly as the SDK addresses it (path-style or virtual-hosted,
  *   endpoint and region included); it works for public buckets and S3-compatible servers without
- *   auth. **Presigned URLs are not made here** (that needs `@aws-sdk/s3-request-presigner`): the
- *   server hands out presigned or proxied URLs. `expiresInSeconds` is ignored.
+ *   auth. `expiresInSeconds` is ignored. `presignedUrl` gives a time-limited signed one.
  * - Reading or locating a missing object rejects with `No blob "<key>" in s3://…`; `delete` of a
  *   missing one does nothing. Other S3 errors (access denied, missing bucket) are the SDK's own.
  *
@@ -216,6 +233,18 @@ export function createS3BlobStore(options: S3BlobStoreOptions): S3BlobStore {
         downloads.set(key, pending);
       }
       return pending;
+    },
+    async presignedUrl(args: PresignedUrlArgs) {
+      const command = new GetObjectCommand({
+        Bucket: bucket,
+        Key: objectKey(args.key),
+        ...(args.contentType === undefined ? {} : { ResponseContentType: args.contentType }),
+        ...(args.contentDisposition === undefined
+          ? {}
+          : { ResponseContentDisposition: args.contentDisposition }),
+      });
+      const expiresIn = Math.min(Math.max(1, Math.floor(args.expiresInSeconds ?? 300)), 7 * 24 * 3600);
+      return getSignedUrl(client, command, { expiresIn });
     },
     async url({ key }) {
       // A HeadObject both checks the object exists and shows the URL the SDK resolves for it.

@@ -55,8 +55,17 @@ export const ServerConfigSchema = z.object({
   S3_SECRET_ACCESS_KEY: z.string().min(1).optional(),
   /** Path-style bucket URLs (`endpoint/bucket/key`), which most S3-compatible servers need. */
   S3_FORCE_PATH_STYLE: booleanFlag.default(false),
-  /** A CDN in front of the bucket (e.g. CloudFront). Accepted; media is still served by the authorised route (see docs/server.md). */
+  /**
+   * A CDN in front of the bucket (e.g. CloudFront with the bucket as origin, forwarding query
+   * strings): media redirects point at it instead of the bucket, with the same signed path and query.
+   */
   VIDGENIE_CDN_BASE_URL: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).optional(),
+  /**
+   * How media downloads are delivered: `redirect` (the default with S3: after the owner check, a
+   * 302 to a presigned URL valid 5 minutes, so S3 or the CDN serves the bytes and Range requests)
+   * or `proxy` (the server streams the bytes; the only way with the filesystem store).
+   */
+  VIDGENIE_MEDIA_DELIVERY: z.enum(['redirect', 'proxy'], { error: 'must be redirect or proxy' }).optional(),
   /** Contents (and their media) older than this many days are deleted every hour; kept forever when unset. */
   VIDGENIE_MEDIA_RETENTION_DAYS: z.coerce
     .number({ error: 'must be a number' })

@@ -182,6 +182,7 @@ export function contentsRoutes() {
         key,
         name: `vidgenie-${contentId}-${kind}`,
         download: download === '1' || download === 'true',
+        ...(services.mediaRedirects === undefined ? {} : { redirects: services.mediaRedirects }),
       })) as never;
     },
   );

@@ -19,6 +19,8 @@ export interface ConfiguredBlobStore {
   readonly blobs: BlobStore;
   /** `s3` with `S3_BUCKET`, else `fs`. */
   readonly kind: 'fs' | 's3';
+  /** Presigned download URLs (S3 only). */
+  readonly presign?: S3BlobStore['presignedUrl'];
   dispose(): Promise<void>;
 }
 
@@ -67,5 +69,10 @@ export function createBlobStore(config: BlobStoreConfig): ConfiguredBlobStore {
           }),
     },
   });
-  return { kind: 's3', blobs: store, dispose: () => store.dispose() };
+  return {
+    kind: 's3',
+    blobs: store,
+    presign: (args) => store.presignedUrl(args),
+    dispose: () => store.dispose(),
+  };
 }

@@ -2,6 +2,7 @@ import type { BlobStore } from '@vidgenie/nodes';
 import type { Context } from 'hono';
 import { ApiError } from '../errors/api-error.ts';
 import type { AppEnv } from '../http/app-env.ts';
+import type { MediaRedirects } from './media-redirects.ts';
 import { parseByteRange } from './parse-byte-range.ts';
 import { sliceStream } from './slice-stream.ts';
 import { toWebStream } from './to-web-stream.ts';
@@ -26,6 +27,8 @@ export interface ServeMediaArgs {
   readonly name: string;
   /** `attachment` (save) instead of `inline` (play in the page). */
   readonly download: boolean;
+  /** Deliver by redirect to a presigned URL (S3) instead of streaming the bytes. */
+  readonly redirects?: MediaRedirects;
 }
 
 /**
@@ -45,18 +48,29 @@ export async function serveMedia(c: Context<AppEnv>, args: ServeMediaArgs): Prom
     throw new ApiError('NOT_FOUND', 'This media file is no longer stored.');
   }
   const size = info.bytes;
+  const mimeType = info.mimeType.toLowerCase().split(';')[0]?.trim() ?? '';
+  const extension = SERVABLE[mimeType];
+  const fileName = `${args.name.replace(/[^A-Za-z0-9._-]/g, '_').slice(0, 200)}.${extension ?? 'bin'}`;
+  const disposition = args.download || extension === undefined ? 'attachment' : 'inline';
+  const contentType = extension === undefined ? 'application/octet-stream' : mimeType;
+  if (args.redirects !== undefined) {
+    // The owner check is done; the bucket (or CDN) serves the bytes and any Range, with the same
+    // type and disposition as a streamed answer.
+    const location = await args.redirects.urlFor({
+      key,
+      contentType,
+      contentDisposition: `${disposition}; filename="${fileName}"`,
+    });
+    return c.body(null, 302, { Location: location, 'Cache-Control': 'private, no-store' });
+  }
   const range = parseByteRange(c.req.header('range'), size);
   if (range === 'unsatisfiable') {
     throw new ApiError('RANGE_NOT_SATISFIABLE', `The range is outside the file (${size} bytes).`, {
       headers: { 'Content-Range': `bytes */${size}`, 'Accept-Ranges': 'bytes' },
     });
   }
-  const mimeType = info.mimeType.toLowerCase().split(';')[0]?.trim() ?? '';
-  const extension = SERVABLE[mimeType];
-  const fileName = `${args.name.replace(/[^A-Za-z0-9._-]/g, '_').slice(0, 200)}.${extension ?? 'bin'}`;
-  const disposition = args.download || extension === undefined ? 'attachment' : 'inline';
   const headers: Record<string, string> = {
-    'Content-Type': extension === undefined ? 'application/octet-stream' : mimeType,
+    'Content-Type': contentType,
     'Content-Length': String(range === undefined ? size : range.end - range.start + 1),
     'Content-Disposition': `${disposition}; filename="${fileName}"`,
     'Accept-Ranges': 'bytes',

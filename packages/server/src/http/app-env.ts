@@ -2,6 +2,7 @@ import type { MediaServices, ProviderRegistry } from '@vidgenie/nodes';
 import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
 import type { ServerConfig } from '../config/server-config.ts';
+import type { MediaRedirects } from '../contents/media-redirects.ts';
 import type { DB, UserRole } from '../db/schema.ts';
 import type { UserEventHub } from '../events/user-event-hub.ts';
 import type { CreditLedger } from '../ledger/credit-ledger.ts';
@@ -28,6 +29,8 @@ export interface AppServices {
   readonly providers: ProviderRegistry;
   /** Where media lives (the nodes' blob store) and the tools that probe it. */
   readonly media: MediaServices;
+  /** Media delivered by redirect to presigned URLs (S3, `VIDGENIE_MEDIA_DELIVERY=redirect`); else streamed. */
+  readonly mediaRedirects?: MediaRedirects;
   readonly limits: RateLimits;
   /** Each user's dashboard stream: runs finished, credits changed (across machines in distributed mode). */
   readonly userEvents: UserEventHub;

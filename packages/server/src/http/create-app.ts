@@ -40,6 +40,7 @@ import { findUiDir, serveUi } from './serve-ui.ts';
 export function createApp(services: AppServices): OpenAPIHono<AppEnv> {
   const app = new OpenAPIHono<AppEnv>();
   const https = services.config.VIDGENIE_PUBLIC_URL?.startsWith('https://') ?? false;
+  const mediaOrigins = services.mediaRedirects === undefined ? [] : [services.mediaRedirects.origin];
 
   app.use(requestId());
   app.use(
@@ -57,8 +58,9 @@ export function createApp(services: AppServices): OpenAPIHono<AppEnv> {
         baseUri: ["'none'"],
         objectSrc: ["'none'"],
         frameAncestors: ["'none'"],
-        imgSrc: ["'self'", 'data:', 'blob:'],
-        mediaSrc: ["'self'", 'blob:'],
+        // Media may redirect to presigned bucket (or CDN) URLs: that origin, and only it.
+        imgSrc: ["'self'", 'data:', 'blob:', ...mediaOrigins],
+        mediaSrc: ["'self'", 'blob:', ...mediaOrigins],
         formAction: ["'self'"],
       },
       strictTransportSecurity: https ? 'max-age=31536000; includeSubDomains' : false,

@@ -3,9 +3,10 @@ import { createFfmpegMediaTools, type MediaServices, type ProviderRegistry } fro
 import type { Logger } from 'pino';
 import { runAnalyticsListener } from '../analytics/run-analytics-listener.ts';
 import { tapRunFacts } from '../analytics/tap-run-facts.ts';
-import type { ServerConfig } from '../config/server-config.ts';
+import { ConfigError, type ServerConfig } from '../config/server-config.ts';
 import { createBlobStore } from '../contents/create-blob-store.ts';
 import { deleteExpiredMedia } from '../contents/delete-expired-media.ts';
+import { createMediaRedirects } from '../contents/media-redirects.ts';
 import { recordContent } from '../contents/record-content.ts';
 import { migrateToLatest } from '../db/migrate.ts';
 import { type Database, type DatabaseOptions, openDatabase } from '../db/open-database.ts';
@@ -134,6 +135,24 @@ export async function createServices(
     // Files under VIDGENIE_DATA_DIR/media, or S3 with S3_BUCKET.
     const blobStore = options.media === undefined ? createBlobStore(config) : undefined;
     const media = options.media ?? { blobs: blobStore!.blobs, media: createFfmpegMediaTools() };
+    // With S3, downloads redirect to presigned URLs (the bucket or CDN serves the bytes) unless
+    // VIDGENIE_MEDIA_DELIVERY=proxy; the filesystem store can only stream.
+    const delivery =
+      config.VIDGENIE_MEDIA_DELIVERY ?? (blobStore?.presign === undefined ? 'proxy' : 'redirect');
+    if (delivery === 'redirect' && blobStore?.presign === undefined) {
+      throw new ConfigError([
+        'VIDGENIE_MEDIA_DELIVERY: redirect needs S3_BUCKET (files on disk cannot be presigned)',
+      ]);
+    }
+    const mediaRedirects =
+      delivery === 'redirect' && blobStore?.presign !== undefined
+        ? await createMediaRedirects({
+            presign: blobStore.presign,
+            ...(config.VIDGENIE_CDN_BASE_URL === undefined
+              ? {}
+              : { cdnBaseUrl: config.VIDGENIE_CDN_BASE_URL }),
+          })
+        : undefined;
     // With VIDGENIE_MEDIA_RETENTION_DAYS, an hourly pass deletes older contents and their media.
     const retentionDays = config.VIDGENIE_MEDIA_RETENTION_DAYS;
     const deleteExpired = async (days: number) => {
@@ -240,6 +259,7 @@ export async function createServices(
       ledger,
       providers,
       media,
+      ...(mediaRedirects === undefined ? {} : { mediaRedirects }),
       limits: createRateLimits({ scale: options.rateLimitScale ?? 1 }),
       runs,
       userEvents,
