@@ -9,6 +9,7 @@ import { createMiddleware } from 'hono/factory';
 import pino from 'pino';
 import { beforeAll, expect, it } from 'vitest';
 import type { UserRole } from '../src/db/schema.ts';
+import { createUserEventHub } from '../src/events/user-event-hub.ts';
 import type { AppEnv, AppServices } from '../src/http/app-env.ts';
 import { denyAnonymous } from '../src/http/deny-anonymous.ts';
 import { handleError } from '../src/http/handle-error.ts';
@@ -29,6 +30,7 @@ describeEachDatabase('credits routes', ({ db }) => {
       ledger,
       providers: createProviderRegistry(localProviders()),
       log: pino({ level: 'silent' }),
+      userEvents: createUserEventHub(),
       now: clock.now,
     } as unknown as AppServices;
     app = new OpenAPIHono<AppEnv>();
