@@ -42,6 +42,12 @@ export function createRunEventWriter(args: {
   readonly fence?: LeaseFence;
   /** Postgres channel told the run id after each stored batch (other machines' followers). */
   readonly notifyChannel?: string;
+  /**
+   * How long the first event of a batch waits for others before the insert (default 0). A few
+   * milliseconds turn a node's bursts (progress, capture, completion, the next node's start) into
+   * one statement and one NOTIFY; terminal events never wait.
+   */
+  readonly batchDelayMs?: number;
 }): RunEventWriter {
   const { db, bus, runId, log } = args;
   let pending: StoredRunEvent[] = [];
@@ -130,7 +136,11 @@ export function createRunEventWriter(args: {
       if (isTerminalRunEvent(event.type)) ended = true;
       if (!running) {
         running = true;
-        idle = drain();
+        const delay = args.batchDelayMs ?? 0;
+        idle =
+          delay > 0 && !ended
+            ? new Promise<void>((resolve) => setTimeout(resolve, delay)).then(drain)
+            : drain();
       }
     },
     async flush() {

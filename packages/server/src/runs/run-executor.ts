@@ -43,6 +43,12 @@ import { createRunQueue, type RunQueueJob } from './run-queue.ts';
 import { createSqlCheckpointStore } from './sql-checkpoint-store.ts';
 import { isTerminalRunEvent } from './terminal-run-events.ts';
 
+/**
+ * How long a run's events wait to be stored together: a node's bursts (progress, capture,
+ * completion, the next start) become one insert and one NOTIFY, for at most this much latency.
+ */
+const EVENT_BATCH_DELAY_MS = 10;
+
 /** The final statuses of a run. */
 export type Finish = Extract<RunRowStatus, 'completed' | 'failed' | 'cancelled'>;
 
@@ -443,6 +449,7 @@ export function createRunExecutor(options: RunExecutorOptions): RunExecutor {
       log,
       lastSeq,
       fence,
+      batchDelayMs: EVENT_BATCH_DELAY_MS,
       ...(notifyChannel === undefined ? {} : { notifyChannel }),
     });
     const onEvent = (event: { readonly type: string; readonly seq: number }) => {
