@@ -1,12 +1,15 @@
-import { useAtom, useSetAtom } from 'jotai';
+import { useAtom, useAtomValue, useSetAtom } from 'jotai';
 import { useEffect } from 'react';
 import { api } from './api/api-client.ts';
 import type { UserResponse } from './api/api-types.ts';
+import { languageAtom, useT } from './atoms/language.ts';
 import { locationAtom, navigateAtom, pageOf } from './atoms/route.ts';
 import { userAtom } from './atoms/session.ts';
 import { Header } from './layout/header.tsx';
 import { AuthPage } from './pages/auth-page.tsx';
 import { CreatePage } from './pages/create-page.tsx';
+import { DashboardPage } from './pages/dashboard-page.tsx';
+import { LibraryPage } from './pages/library-page.tsx';
 import { SettingsPage } from './pages/settings-page.tsx';
 
 /** The app: asks who is signed in, then shows the page the address names. */
@@ -15,6 +18,12 @@ export function App() {
   const [location, setLocation] = useAtom(locationAtom);
   const navigate = useSetAtom(navigateAtom);
   const page = pageOf(location.pathname);
+  const language = useAtomValue(languageAtom);
+  const t = useT();
+
+  useEffect(() => {
+    document.documentElement.lang = language;
+  }, [language]);
 
   useEffect(() => {
     const onPop = () => setLocation({ pathname: window.location.pathname, search: window.location.search });
@@ -35,12 +44,22 @@ export function App() {
     if (user && (page === '/login' || page === '/signup')) navigate('/create');
   }, [user, page, navigate]);
 
-  if (user === undefined) return <p className="loading">Loading…</p>;
+  if (user === undefined) return <p className="loading">{t('app.loading')}</p>;
   if (user === null) return <AuthPage mode={signedOutPage} />;
   return (
     <div className="app">
       <Header />
-      <main className="app-main">{page === '/settings' ? <SettingsPage /> : <CreatePage />}</main>
+      <main className="app-main">
+        {page === '/settings' ? (
+          <SettingsPage />
+        ) : page === '/dashboard' ? (
+          <DashboardPage />
+        ) : page === '/library' ? (
+          <LibraryPage />
+        ) : (
+          <CreatePage />
+        )}
+      </main>
     </div>
   );
 }

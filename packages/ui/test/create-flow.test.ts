@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { createLogger, createServices, loadConfig, type RunningServer, startServer } from '@vidgenie/server';
 import { type BrowserContext, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { shortVideoGraph } from '../src/graph/short-video-graph.ts';
 
 const CHROMIUM = process.env.VIDGENIE_CHROMIUM ?? '/usr/bin/chromium';
 const uiDir = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -30,6 +31,8 @@ if (!existsSync(CHROMIUM)) {
     const dirs: string[] = [];
     const pageErrors: string[] = [];
     const consoleErrors: string[] = [];
+    /** The run the first test makes (its content is checked in /dashboard and /library). */
+    let firstRunId = '';
 
     beforeAll(async () => {
       if (!existsSync(join(distDir, 'index.html'))) {
@@ -160,6 +163,7 @@ if (!existsSync(CHROMIUM)) {
 
       // Coming back (a reload of /create?run=…) shows the run where it is: replayed from its events.
       expect(new URL(page.url()).searchParams.get('run')).toMatch(/^run_/);
+      firstRunId = new URL(page.url()).searchParams.get('run') ?? '';
       await page.reload();
       await page.locator('[data-testid="node-output"][data-state="success"] video[src]').waitFor();
       expect(await page.getByTestId('run-phase').getAttribute('data-phase')).toBe('completed');
@@ -200,8 +204,142 @@ if (!existsSync(CHROMIUM)) {
       expect(balance).toMatchObject({ held: 0 });
     });
 
+    it('shows on /dashboard the balance the API gives, the runs and videos, refreshed by the events stream', async () => {
+      const readBalance = () =>
+        page.evaluate(
+          async () =>
+            (await (await fetch('/api/credits/balance')).json()) as {
+              available: number;
+              usedToday: number;
+              usedThisWeek: number;
+            },
+        );
+      await page.getByRole('navigation').getByRole('link', { name: 'Dashboard' }).click();
+      await page.getByRole('heading', { name: 'Dashboard', level: 1 }).waitFor();
+      const balance = await readBalance();
+      await expect
+        .poll(() => page.getByTestId('credits-available').textContent())
+        .toBe(String(balance.available));
+      expect(await page.getByTestId('used-today').textContent()).toBe(`Used today: ${balance.usedToday}`);
+      expect(await page.getByTestId('used-week').textContent()).toBe(
+        `Used this week: ${balance.usedThisWeek}`,
+      );
+      const recent = page.locator(`[data-testid="recent-run"][data-run-id="${firstRunId}"]`);
+      await recent.waitFor();
+      expect(await recent.textContent()).toContain('completed');
+      expect(await recent.getByRole('link', { name: 'Open' }).getAttribute('href')).toBe(
+        `/create?run=${firstRunId}`,
+      );
+      await page.locator('[data-testid="latest-content"] img').first().waitFor();
+
+      await page.getByRole('button', { name: 'History' }).click();
+      await expect.poll(() => page.getByTestId('credit-history').textContent()).toContain('Charged');
+      await page.getByRole('button', { name: 'Get more credits' }).click();
+      await page.getByText('Buying credits is not available yet').waitFor();
+      mkdirSync(shotsDir, { recursive: true });
+      await page.screenshot({ path: join(shotsDir, 'dashboard.png'), fullPage: true });
+
+      // A run started elsewhere (here: the API) shows up finished, and the balance follows, without a reload.
+      const started = await page.evaluate(
+        async (graph) => {
+          const response = await fetch('/api/workflow/execute', {
+            method: 'POST',
+            headers: { 'content-type': 'application/json', 'idempotency-key': `dash-${Date.now()}` },
+            body: JSON.stringify({ graph }),
+          });
+          return (await response.json()) as { runId: string };
+        },
+        shortVideoGraph({ prompt: 'a paper boat on a river' }),
+      );
+      const next = page.locator(`[data-testid="recent-run"][data-run-id="${started.runId}"]`);
+      await expect.poll(() => next.textContent(), { timeout: 60_000 }).toContain('completed');
+      const after = await readBalance();
+      expect(after.available).toBeLessThan(balance.available);
+      await expect
+        .poll(() => page.getByTestId('credits-available').textContent())
+        .toBe(String(after.available));
+    });
+
+    it('lists the video in /library with its thumbnail, plays, downloads and deletes it; templates load and delete', async () => {
+      const contents = await page.evaluate(
+        async () =>
+          (await (await fetch('/api/contents?limit=50')).json()) as {
+            contents: { id: string; runId: string }[];
+          },
+      );
+      const contentId = contents.contents.find((content) => content.runId === firstRunId)?.id ?? '';
+      expect(contentId).not.toBe('');
+      // Save the graph on the canvas as a template, from the panel.
+      await page.getByRole('navigation').getByRole('link', { name: 'Create' }).click();
+      await page.getByLabel('Template name').fill('Fox at dawn');
+      await page.getByRole('button', { name: 'Save as template' }).click();
+      await page.getByText('Saved as “Fox at dawn”.').waitFor();
+
+      await page.getByRole('navigation').getByRole('link', { name: 'Library' }).click();
+      const item = page.locator(`[data-testid="library-item"][data-content-id="${contentId}"]`);
+      await item.waitFor();
+      // The XSS prompt is shown as text here too.
+      expect(await item.textContent()).toContain('<img src=x onerror=');
+      const thumb = item.locator('img');
+      await expect
+        .poll(() => thumb.evaluate((image: HTMLImageElement) => image.complete && image.naturalWidth > 0))
+        .toBe(true);
+      await item.getByRole('button', { name: 'Play' }).click();
+      expect(await item.locator('video').getAttribute('src')).toBe(`/api/contents/${contentId}/media/video`);
+      const href = (await item.getByRole('link', { name: 'Download' }).getAttribute('href')) ?? '';
+      expect(href).toBe(`/api/contents/${contentId}/media/video?download=1`);
+      const download = await page.evaluate(async (url) => {
+        const response = await fetch(url);
+        return {
+          status: response.status,
+          type: response.headers.get('content-type'),
+          disposition: response.headers.get('content-disposition'),
+          size: (await response.arrayBuffer()).byteLength,
+        };
+      }, href);
+      expect(download).toMatchObject({ status: 200, type: 'video/mp4' });
+      expect(download.disposition).toContain('attachment');
+      expect(download.size).toBeGreaterThan(1000);
+      await page.screenshot({ path: join(shotsDir, 'library.png'), fullPage: true });
+
+      page.once('dialog', (dialog) => void dialog.accept());
+      await item.getByRole('button', { name: 'Delete' }).click();
+      await item.waitFor({ state: 'detached' });
+      const gone = await page.evaluate(async (id) => (await fetch(`/api/contents/${id}`)).status, contentId);
+      expect(gone).toBe(404);
+
+      const template = page.getByTestId('template').filter({ hasText: 'Fox at dawn' });
+      page.once('dialog', (dialog) => void dialog.accept());
+      await template.getByRole('button', { name: 'Delete' }).click();
+      await template.waitFor({ state: 'detached' });
+      const builtIn = page.getByTestId('template').first();
+      await builtIn.getByRole('button', { name: 'Load in Create' }).click();
+      await page.getByTestId('node-output').waitFor();
+      expect(new URL(page.url()).pathname).toBe('/create');
+      expect(await page.evaluate(() => (window as unknown as { __xss?: number }).__xss)).toBeUndefined();
+    });
+
+    it('speaks French when asked, and remembers it', async () => {
+      await page.getByLabel('Language').selectOption('fr');
+      const nav = page.getByRole('navigation');
+      await nav.getByRole('link', { name: 'Bibliothèque' }).waitFor();
+      expect(await nav.getByRole('link').allTextContents()).toEqual([
+        'Créer',
+        'Tableau de bord',
+        'Bibliothèque',
+        'Paramètres',
+      ]);
+      expect(await page.getAttribute('html', 'lang')).toBe('fr');
+      await page.reload();
+      await nav.getByRole('link', { name: 'Créer' }).click();
+      await page.getByRole('button', { name: /^Lancer/ }).waitFor();
+      await page.getByTestId('node-output').getByText('Sortie').waitFor();
+      await page.getByLabel('Langue').selectOption('en');
+      await page.getByRole('navigation').getByRole('link', { name: 'Settings' }).waitFor();
+    });
+
     it('saves, shows masked and deletes a provider key in Settings', async () => {
-      await page.getByRole('link', { name: 'Settings' }).click();
+      await page.getByRole('navigation').getByRole('link', { name: 'Settings' }).click();
       await page.getByRole('heading', { name: 'Your API keys' }).waitFor();
       const row = page.locator('.key-row').first();
       const input = row.locator('input');
@@ -221,7 +359,7 @@ if (!existsSync(CHROMIUM)) {
 
     it('fits a phone screen: the canvas above, the panel below, the Run bar on screen', async () => {
       await page.setViewportSize({ width: 390, height: 844 });
-      await page.getByRole('link', { name: 'Create' }).click();
+      await page.getByRole('navigation').getByRole('link', { name: 'Create' }).click();
       await page.getByTestId('node-output').waitFor();
       const bar = await page.getByRole('region', { name: 'Run' }).boundingBox();
       const canvas = await page.getByRole('region', { name: 'Workflow canvas' }).boundingBox();
@@ -233,6 +371,9 @@ if (!existsSync(CHROMIUM)) {
         expect(panel.width).toBeLessThanOrEqual(390);
       }
       await page.screenshot({ path: join(shotsDir, 'create-phone.png') });
+      await page.getByRole('navigation').getByRole('link', { name: 'Dashboard' }).click();
+      await page.getByTestId('credits-card').waitFor();
+      await page.screenshot({ path: join(shotsDir, 'dashboard-phone.png'), fullPage: true });
     });
   });
 }

@@ -22,6 +22,38 @@ export interface CreditBalance {
   readonly available: number | null;
   readonly unlimited: boolean;
   readonly renewsAt: string;
+  /** Credits charged since 00:00 UTC. */
+  readonly usedToday: number;
+  /** Credits charged since Monday 00:00 UTC. */
+  readonly usedThisWeek: number;
+}
+
+export type LedgerKind =
+  | 'grant'
+  | 'renewal'
+  | 'purchase'
+  | 'reserve'
+  | 'capture'
+  | 'release'
+  | 'expire'
+  | 'adjustment';
+
+export interface CreditHistoryEntry {
+  readonly id: string;
+  readonly kind: LedgerKind;
+  /** Credits moved (never negative); see `kind`. */
+  readonly amount: number;
+  readonly balanceDelta: number;
+  readonly heldDelta: number;
+  readonly balanceAfter: number;
+  readonly reason: string;
+  readonly runId: string | null;
+  readonly createdAt: string;
+}
+
+export interface CreditHistory {
+  readonly entries: readonly CreditHistoryEntry[];
+  readonly nextCursor: string | null;
 }
 
 export interface CostEstimate {
@@ -60,10 +92,42 @@ export interface Content {
   readonly height: number | null;
   readonly fileSizeBytes: number;
   readonly costCredits: number;
+  readonly createdAt: string;
 }
 
 export interface ContentList {
   readonly contents: readonly Content[];
+  readonly nextCursor: string | null;
+}
+
+/** One run of `GET /api/workflow/runs` (newest first). */
+export interface RunSummary {
+  readonly runId: string;
+  readonly status: RunStatus;
+  readonly estimatedCost: number;
+  readonly createdAt: string;
+  readonly startedAt: string | null;
+  readonly finishedAt: string | null;
+  readonly error: { readonly code: string; readonly message: string } | null;
+}
+
+export interface RunHistory {
+  readonly runs: readonly RunSummary[];
+  readonly nextCursor: string | null;
+}
+
+/** A saved graph (`GET /api/templates`); the built-in one is read-only. */
+export interface Template {
+  readonly id: string;
+  readonly name: string;
+  readonly builtIn: boolean;
+  readonly graph: Readonly<Record<string, unknown>>;
+  readonly createdAt: string | null;
+  readonly updatedAt: string | null;
+}
+
+export interface TemplateList {
+  readonly templates: readonly Template[];
 }
 
 export type KeyStatus = 'valid' | 'invalid' | 'unchecked';

@@ -1,9 +1,9 @@
 import { atom } from 'jotai';
 
 /** The app's pages; anything else shows /create (or the log-in page when signed out). */
-export type Page = '/login' | '/signup' | '/create' | '/settings';
+export type Page = '/login' | '/signup' | '/create' | '/dashboard' | '/library' | '/settings';
 
-const PAGES: readonly Page[] = ['/login', '/signup', '/create', '/settings'];
+const PAGES: readonly Page[] = ['/login', '/signup', '/create', '/dashboard', '/library', '/settings'];
 
 export const pageOf = (pathname: string): Page => PAGES.find((page) => page === pathname) ?? '/create';
 

@@ -2,17 +2,11 @@ import { useAtomValue, useSetAtom } from 'jotai';
 import { useId } from 'react';
 import { configOf, graphAtom, patchConfigAtom, selectedNodeIdAtom } from '../atoms/graph.ts';
 import { providerChoicesAtom } from '../atoms/keys.ts';
+import { useT } from '../atoms/language.ts';
 import { runActiveAtom } from '../atoms/run.ts';
 import { isStepType } from '../graph/graph-types.ts';
+import { SaveTemplate } from './save-template.tsx';
 import { STEP_META } from './step-meta.ts';
-
-const KEY_WORDS = {
-  'not-needed': 'local, no key needed',
-  none: 'needs a key (Settings)',
-  valid: 'key valid',
-  invalid: 'key rejected: update it in Settings',
-  unchecked: 'key saved, not tested',
-} as const;
 
 /** The selected node's settings: the prompt, the provider (local or with a key) and its options. */
 export function NodePanel() {
@@ -21,26 +15,33 @@ export function NodePanel() {
   const patch = useSetAtom(patchConfigAtom);
   const choices = useAtomValue(providerChoicesAtom);
   const locked = useAtomValue(runActiveAtom);
+  const t = useT();
   const ids = { prompt: useId(), provider: useId(), size: useId(), duration: useId(), motion: useId() };
   const node = graph.nodes.find((candidate) => candidate.id === selected);
   if (node === undefined || !isStepType(node.type))
-    return <aside className="panel">Select a node to see its settings.</aside>;
+    return (
+      <aside className="panel">
+        <p>{t('panel.select')}</p>
+        <SaveTemplate />
+      </aside>
+    );
   const config = configOf(graph, node.id);
   const meta = STEP_META[node.type];
+  const title = t(`step.${node.type}`);
   const set = (key: string, value: unknown) => patch({ nodeId: node.id, patch: { [key]: value } });
 
   return (
-    <aside className="panel" aria-label={`${meta.title} settings`}>
-      <h2>{meta.title}</h2>
+    <aside className="panel" aria-label={t('panel.settings', { title })}>
+      <h2>{title}</h2>
       {node.type === 'prompt' && (
         <>
-          <label htmlFor={ids.prompt}>Prompt</label>
+          <label htmlFor={ids.prompt}>{t('panel.prompt')}</label>
           <textarea
             id={ids.prompt}
             rows={6}
             maxLength={2000}
             disabled={locked}
-            placeholder="A red fox in the snow at dawn"
+            placeholder={t('panel.promptPlaceholder')}
             value={typeof config.text === 'string' ? config.text : ''}
             onChange={(event) => set('text', event.target.value)}
           />
@@ -48,7 +49,7 @@ export function NodePanel() {
       )}
       {meta.kind !== undefined && (
         <>
-          <label htmlFor={ids.provider}>Provider</label>
+          <label htmlFor={ids.provider}>{t('panel.provider')}</label>
           <select
             id={ids.provider}
             disabled={locked}
@@ -57,7 +58,7 @@ export function NodePanel() {
           >
             {choices(meta.kind).map((choice) => (
               <option key={choice.id} value={choice.id}>
-                {choice.name} ({KEY_WORDS[choice.key]})
+                {choice.name} ({t(`key.${choice.key}`)})
               </option>
             ))}
           </select>
@@ -65,22 +66,22 @@ export function NodePanel() {
       )}
       {node.type === 'image' && (
         <>
-          <label htmlFor={ids.size}>Image size</label>
+          <label htmlFor={ids.size}>{t('panel.imageSize')}</label>
           <select
             id={ids.size}
             disabled={locked}
             value={String(config.size ?? 'medium')}
             onChange={(event) => set('size', event.target.value)}
           >
-            <option value="small">Small</option>
-            <option value="medium">Medium</option>
-            <option value="large">Large</option>
+            <option value="small">{t('panel.small')}</option>
+            <option value="medium">{t('panel.medium')}</option>
+            <option value="large">{t('panel.large')}</option>
           </select>
         </>
       )}
       {node.type === 'video' && (
         <>
-          <label htmlFor={ids.duration}>Duration</label>
+          <label htmlFor={ids.duration}>{t('panel.duration')}</label>
           <select
             id={ids.duration}
             disabled={locked}
@@ -89,24 +90,25 @@ export function NodePanel() {
           >
             {[8, 15, 30, 60].map((seconds) => (
               <option key={seconds} value={seconds}>
-                {seconds} seconds
+                {t('panel.seconds', { seconds })}
               </option>
             ))}
           </select>
-          <label htmlFor={ids.motion}>Motion</label>
+          <label htmlFor={ids.motion}>{t('panel.motion')}</label>
           <select
             id={ids.motion}
             disabled={locked}
             value={String(config.motion ?? 'medium')}
             onChange={(event) => set('motion', event.target.value)}
           >
-            <option value="low">Low</option>
-            <option value="medium">Medium</option>
-            <option value="high">High</option>
+            <option value="low">{t('panel.low')}</option>
+            <option value="medium">{t('panel.medium')}</option>
+            <option value="high">{t('panel.high')}</option>
           </select>
         </>
       )}
-      {node.type === 'output' && <p>The finished video plays here, ready to download.</p>}
+      {node.type === 'output' && <p>{t('panel.output')}</p>}
+      <SaveTemplate />
     </aside>
   );
 }

@@ -1,4 +1,5 @@
 import { useAtomValue } from 'jotai';
+import { useT } from '../atoms/language.ts';
 import { estimateAtom, runActiveAtom, runAtom, runErrorAtom } from '../atoms/run.ts';
 
 /** The Run bar: cost and available credits before anything is spent, then Run or Cancel. */
@@ -8,19 +9,22 @@ export function RunBar(props: { readonly onRun: () => void; readonly onCancel: (
   const active = useAtomValue(runActiveAtom);
   const error = useAtomValue(runErrorAtom);
   const short = estimate !== null && !estimate.enough;
+  const t = useT();
   return (
-    <section className="run-bar" aria-label="Run">
+    <section className="run-bar" aria-label={t('run.region')}>
       <span className="run-bar__cost" data-testid="estimate">
-        {estimate === null ? 'Estimating…' : `Estimated cost: ${estimate.total} credits`}
+        {estimate === null ? t('run.estimating') : t('run.estimate', { credits: estimate.total })}
       </span>
       <span className="run-bar__balance" data-testid="available">
         {estimate === null
           ? ''
-          : `Available: ${estimate.available === null ? 'unlimited' : estimate.available} credits`}
+          : t('run.available', {
+              credits: estimate.available === null ? t('run.unlimited') : estimate.available,
+            })}
       </span>
       <span className="run-bar__status" aria-live="polite" data-testid="run-phase" data-phase={run.phase}>
-        {run.phase === 'idle' ? '' : `Run ${run.phase}`}
-        {run.phase === 'completed' && ` · charged ${run.captured} credits`}
+        {run.phase === 'idle' ? '' : t('run.phase', { phase: t(`phase.${run.phase}`) })}
+        {run.phase === 'completed' && t('run.charged', { credits: run.captured })}
       </span>
       {active ? (
         <button
@@ -29,7 +33,7 @@ export function RunBar(props: { readonly onRun: () => void; readonly onCancel: (
           onClick={props.onCancel}
           disabled={run.runId === null}
         >
-          Cancel
+          {t('run.cancel')}
         </button>
       ) : (
         <button
@@ -38,13 +42,12 @@ export function RunBar(props: { readonly onRun: () => void; readonly onCancel: (
           onClick={props.onRun}
           disabled={estimate === null || short}
         >
-          {estimate === null ? 'Run' : `Run · ${estimate.total} credits`}
+          {estimate === null ? t('run.run') : t('run.runCost', { credits: estimate.total })}
         </button>
       )}
       {short && (
         <p className="run-bar__error" role="alert">
-          Not enough credits: this graph needs {estimate.total} and {estimate.available} are available. Pick a
-          shorter video or wait for your monthly renewal.
+          {t('run.short', { needed: estimate.total, available: estimate.available ?? 0 })}
         </p>
       )}
       {error && (

@@ -2,11 +2,12 @@ import { Handle, type NodeProps, Position } from '@xyflow/react';
 import { useAtomValue } from 'jotai';
 import { useEffect, useState } from 'react';
 import { configOf, graphAtom } from '../atoms/graph.ts';
+import { useT } from '../atoms/language.ts';
 import { contentAtom, estimateAtom, runAtom } from '../atoms/run.ts';
 import type { StepNode, StepType } from '../graph/graph-types.ts';
 import { STEP_PORTS } from '../graph/short-video-graph.ts';
 import { IDLE_NODE, type NodeRunState } from '../run/run-state.ts';
-import { STATE_LABEL, STEP_META } from './step-meta.ts';
+import { STATE_ICON, STEP_META } from './step-meta.ts';
 
 const text = (value: unknown): string | undefined => (typeof value === 'string' ? value : undefined);
 const field = (value: unknown, key: string): unknown =>
@@ -24,6 +25,9 @@ export function StepNodeView({ id, type, selected }: NodeProps<StepNode>) {
   const config = configOf(graph, id);
   const node = run.nodes[id] ?? IDLE_NODE;
   const meta = STEP_META[type];
+  const t = useT();
+  const title = t(`step.${type}`);
+  const stateWord = t(`state.${node.state}`);
   const provider = text(config.provider);
   const cost = node.cost ?? estimate?.nodes.find((entry) => entry.nodeId === id)?.cost;
   const ports = STEP_PORTS[type];
@@ -33,7 +37,7 @@ export function StepNodeView({ id, type, selected }: NodeProps<StepNode>) {
       className={`step-node step-node--${node.state}${selected ? ' step-node--selected' : ''}`}
       data-state={node.state}
       data-testid={`node-${id}`}
-      aria-label={`${meta.title}: ${STATE_LABEL[node.state].word}`}
+      aria-label={`${title}: ${stateWord}`}
     >
       {ports.inputs.map((port, index) => (
         <Handle
@@ -50,28 +54,30 @@ export function StepNodeView({ id, type, selected }: NodeProps<StepNode>) {
         <span className={`step-node__icon${type === 'enhance' ? ' step-node__icon--brain' : ''}`} aria-hidden>
           {meta.icon}
         </span>
-        <span className="step-node__title">{meta.title}</span>
+        <span className="step-node__title">{title}</span>
         {provider && (
           <span className={`badge${provider.startsWith('local-') ? ' badge--local' : ''}`}>
-            {provider.startsWith('local-') ? 'local' : provider}
+            {provider.startsWith('local-') ? t('node.local') : provider}
           </span>
         )}
-        {cost !== undefined && <span className="step-node__cost">{cost} cr</span>}
+        {cost !== undefined && (
+          <span className="step-node__cost">{t('node.credits', { credits: cost })}</span>
+        )}
       </header>
       <div className="step-node__body">
         <StepBody type={type} config={config} node={node} />
       </div>
       <footer className="step-node__footer">
         <span className="step-node__state">
-          <span aria-hidden>{STATE_LABEL[node.state].icon}</span> {STATE_LABEL[node.state].word}
+          <span aria-hidden>{STATE_ICON[node.state]}</span> {stateWord}
           {node.durationMs !== undefined && ` · ${(node.durationMs / 1000).toFixed(1)} s`}
-          {node.saved !== undefined && ` · saved ${node.saved} cr`}
+          {node.saved !== undefined && t('node.saved', { credits: node.saved })}
         </span>
         <progress
           className="step-node__progress"
           max={1}
           value={node.progress}
-          aria-label={`${meta.title} progress`}
+          aria-label={t('node.progress', { title })}
         />
         {node.message && node.state === 'running' && (
           <span className="step-node__message">{node.message}</span>
@@ -104,30 +110,28 @@ function StepBody(props: {
 }) {
   const { type, config, node } = props;
   const content = useAtomValue(contentAtom);
+  const t = useT();
   switch (type) {
     case 'prompt': {
       const prompt = text(config.text) ?? '';
-      return (
-        <p className="step-node__text">{prompt === '' ? 'Describe your video in the panel.' : prompt}</p>
-      );
+      return <p className="step-node__text">{prompt === '' ? t('node.promptEmpty') : prompt}</p>;
     }
     case 'enhance': {
       const before = text(field(node.output, 'original'));
       const after = text(field(node.output, 'prompt'));
-      if (after === undefined)
-        return <p className="step-node__hint">Rewrites your idea into a detailed prompt.</p>;
+      if (after === undefined) return <p className="step-node__hint">{t('node.enhanceHint')}</p>;
       return (
         <dl className="step-node__texts">
-          <dt>Before</dt>
+          <dt>{t('node.before')}</dt>
           <dd>{before}</dd>
-          <dt>After</dt>
+          <dt>{t('node.after')}</dt>
           <dd>{after}</dd>
         </dl>
       );
     }
     case 'image': {
       const thumbnail = content?.media.image?.url ?? content?.media.thumbnail?.url;
-      if (thumbnail) return <img className="step-node__thumb" src={thumbnail} alt="Generated still" />;
+      if (thumbnail) return <img className="step-node__thumb" src={thumbnail} alt={t('node.still')} />;
       return (
         <p className="step-node__hint">
           {String(config.size ?? 'medium')} · {String(config.aspectRatio ?? '9:16')}
@@ -141,7 +145,7 @@ function StepBody(props: {
       if (video === undefined || video === null)
         return (
           <p className="step-node__hint">
-            {node.state === 'success' ? 'Preparing the player…' : 'Your video appears here.'}
+            {node.state === 'success' ? t('node.preparing') : t('node.videoHere')}
           </p>
         );
       return (
@@ -153,7 +157,7 @@ function StepBody(props: {
             preload="metadata"
             src={video.url}
             poster={content?.media.thumbnail?.url}
-            aria-label="Generated video"
+            aria-label={t('node.generatedVideo')}
           />
           <p className="step-node__meta">
             {content?.durationSeconds !== null && `${content?.durationSeconds?.toFixed(1)} s`}
@@ -161,7 +165,7 @@ function StepBody(props: {
             {content ? ` · ${(content.fileSizeBytes / 1_000_000).toFixed(1)} MB` : ''}
           </p>
           <a className="button button--small" href={video.downloadUrl} download>
-            Download
+            {t('node.download')}
           </a>
         </div>
       );
@@ -174,6 +178,7 @@ function VideoBody(props: {
   readonly node: NodeRunState;
 }) {
   const { config, node } = props;
+  const t = useT();
   const [now, setNow] = useState(() => Date.now());
   useEffect(() => {
     if (node.state !== 'running') return;
@@ -188,9 +193,10 @@ function VideoBody(props: {
       : undefined;
   return (
     <p className="step-node__hint">
-      {String(config.durationSeconds ?? 8)} s · motion {String(config.motion ?? 'medium')}
-      {elapsed !== undefined && ` · ${elapsed.toFixed(0)} s elapsed`}
-      {eta !== undefined && ` · about ${Math.ceil(eta)} s left`}
+      {String(config.durationSeconds ?? 8)} s ·{' '}
+      {t('node.motion', { motion: String(config.motion ?? 'medium') })}
+      {elapsed !== undefined && t('node.elapsed', { seconds: elapsed.toFixed(0) })}
+      {eta !== undefined && t('node.eta', { seconds: Math.ceil(eta) })}
     </p>
   );
 }

@@ -2,6 +2,7 @@ import { useSetAtom } from 'jotai';
 import { type FormEvent, useId, useState } from 'react';
 import { ApiRequestError, api, messageOf } from '../api/api-client.ts';
 import type { UserResponse } from '../api/api-types.ts';
+import { useT } from '../atoms/language.ts';
 import { navigateAtom } from '../atoms/route.ts';
 import { userAtom } from '../atoms/session.ts';
 import { Link } from '../layout/link.tsx';
@@ -16,6 +17,7 @@ export function AuthPage(props: { readonly mode: '/login' | '/signup' }) {
   const [error, setError] = useState<{ message: string; issues: readonly string[] } | null>(null);
   const [pending, setPending] = useState(false);
   const emailId = useId();
+  const t = useT();
   const passwordId = useId();
 
   const submit = async (event: FormEvent) => {
@@ -31,7 +33,9 @@ export function AuthPage(props: { readonly mode: '/login' | '/signup' }) {
     } catch (caught) {
       const issues =
         caught instanceof ApiRequestError && caught.issues.length > 1
-          ? caught.issues.map((issue) => `${issue.path === '' ? 'Request' : issue.path}: ${issue.message}`)
+          ? caught.issues.map(
+              (issue) => `${issue.path === '' ? t('auth.request') : issue.path}: ${issue.message}`,
+            )
           : [];
       setError({ message: messageOf(caught), issues });
     } finally {
@@ -42,8 +46,8 @@ export function AuthPage(props: { readonly mode: '/login' | '/signup' }) {
   return (
     <main className="auth">
       <form className="card auth-card" onSubmit={submit} noValidate>
-        <h1>{signup ? 'Create your account' : 'Log in'}</h1>
-        <label htmlFor={emailId}>Email</label>
+        <h1>{signup ? t('auth.signupTitle') : t('auth.loginTitle')}</h1>
+        <label htmlFor={emailId}>{t('auth.email')}</label>
         <input
           id={emailId}
           name="email"
@@ -53,7 +57,7 @@ export function AuthPage(props: { readonly mode: '/login' | '/signup' }) {
           value={email}
           onChange={(event) => setEmail(event.target.value)}
         />
-        <label htmlFor={passwordId}>Password</label>
+        <label htmlFor={passwordId}>{t('auth.password')}</label>
         <input
           id={passwordId}
           name="password"
@@ -76,11 +80,11 @@ export function AuthPage(props: { readonly mode: '/login' | '/signup' }) {
           </div>
         )}
         <button type="submit" className="button button--primary" disabled={pending}>
-          {pending ? 'Please wait…' : signup ? 'Sign up' : 'Log in'}
+          {pending ? t('auth.wait') : signup ? t('auth.signup') : t('auth.login')}
         </button>
         <p className="auth-switch">
-          {signup ? 'Already have an account? ' : 'New to VidGenie? '}
-          <Link to={signup ? '/login' : '/signup'}>{signup ? 'Log in' : 'Create an account'}</Link>
+          {signup ? t('auth.haveAccount') : t('auth.new')}
+          <Link to={signup ? '/login' : '/signup'}>{signup ? t('auth.login') : t('auth.createAccount')}</Link>
         </p>
       </form>
     </main>

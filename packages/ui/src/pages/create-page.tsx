@@ -15,6 +15,7 @@ import { api, messageOf } from '../api/api-client.ts';
 import type { ContentList, CostEstimate, ProviderKeys, RunAccepted } from '../api/api-types.ts';
 import { graphAtom, moveNodeAtom, selectedNodeIdAtom } from '../atoms/graph.ts';
 import { providerKeysAtom } from '../atoms/keys.ts';
+import { useT } from '../atoms/language.ts';
 import { locationAtom, navigateAtom } from '../atoms/route.ts';
 import { contentAtom, estimateAtom, runAtom, runErrorAtom } from '../atoms/run.ts';
 import { NodePanel } from '../canvas/node-panel.tsx';
@@ -52,6 +53,7 @@ export function CreatePage() {
   const navigate = useSetAtom(navigateAtom);
   const location = useAtomValue(locationAtom);
   const [nodes, setNodes] = useState<StepNode[]>(() => canvasNodesOf(graph));
+  const t = useT();
   const stopFollowing = useRef<(() => void) | undefined>(undefined);
 
   useEffect(() => {
@@ -170,7 +172,7 @@ export function CreatePage() {
     <div className="create">
       <RunBar onRun={() => void start()} onCancel={() => void cancel()} />
       <div className="create__body">
-        <section className="canvas" aria-label="Workflow canvas">
+        <section className="canvas" aria-label={t('canvas.region')}>
           <ReactFlow<StepNode, Edge>
             nodes={nodes.map((node) => ({ ...node, selected: node.id === selected }))}
             edges={edges}

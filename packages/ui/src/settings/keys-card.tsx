@@ -3,17 +3,13 @@ import { useEffect, useId, useState } from 'react';
 import { api, messageOf } from '../api/api-client.ts';
 import type { ProviderKey, ProviderKeySlot, ProviderKeys } from '../api/api-types.ts';
 import { providerKeysAtom } from '../atoms/keys.ts';
-
-const STATUS_WORDS = {
-  valid: 'Valid: the provider accepted this key.',
-  invalid: 'Rejected: the provider refused this key. Paste a new one.',
-  unchecked: 'Saved, not tested yet.',
-} as const;
+import { useT } from '../atoms/language.ts';
 
 /** "Your API keys": one row per provider key the installation knows. Keys are never shown back. */
 export function KeysCard() {
   const [keys, setKeys] = useAtom(providerKeysAtom);
   const [error, setError] = useState<string | null>(null);
+  const t = useT();
   useEffect(() => {
     api<ProviderKeys>('GET', '/api/user/api-keys').then(setKeys, (caught: unknown) =>
       setError(messageOf(caught)),
@@ -26,17 +22,14 @@ export function KeysCard() {
   };
   return (
     <section className="card keys-card" aria-labelledby="keys-title">
-      <h2 id="keys-title">Your API keys</h2>
-      <p className="hint">
-        Local providers need no key. Hosted ones use your own key, stored encrypted; only its last four
-        characters are ever shown.
-      </p>
+      <h2 id="keys-title">{t('keys.title')}</h2>
+      <p className="hint">{t('keys.hint')}</p>
       {error && (
         <p role="alert" className="alert alert--error">
           {error}
         </p>
       )}
-      {keys === null && error === null && <p>Loading…</p>}
+      {keys === null && error === null && <p>{t('app.loading')}</p>}
       {keys?.slots.map((slot) => (
         <KeyRow
           key={slot.providerId}
@@ -56,6 +49,7 @@ function KeyRow(props: {
 }) {
   const { slot, saved } = props;
   const inputId = useId();
+  const t = useT();
   const [value, setValue] = useState('');
   const [visible, setVisible] = useState(false);
   const [busy, setBusy] = useState<'save' | 'test' | 'delete' | null>(null);
@@ -70,18 +64,18 @@ function KeyRow(props: {
         const entry = await api<ProviderKey>('PUT', path, { body: { key: value } });
         props.onChange(entry);
         setValue('');
-        setMessage({ kind: 'ok', text: `Saved (ending in ${entry.lastFour}).` });
+        setMessage({ kind: 'ok', text: t('keys.savedEnding', { lastFour: entry.lastFour }) });
       } else if (kind === 'test') {
         const entry = await api<ProviderKey>('POST', `${path}/test`);
         props.onChange(entry);
         setMessage({
           kind: entry.status === 'invalid' ? 'error' : 'ok',
-          text: entry.statusReason ?? STATUS_WORDS[entry.status],
+          text: entry.statusReason ?? t(`keys.status.${entry.status}`),
         });
       } else {
         await api('DELETE', path);
         props.onChange(null);
-        setMessage({ kind: 'ok', text: 'Deleted.' });
+        setMessage({ kind: 'ok', text: t('keys.deleted') });
       }
     } catch (caught) {
       setMessage({ kind: 'error', text: messageOf(caught) });
@@ -98,7 +92,7 @@ function KeyRow(props: {
       </label>
       {saved && (
         <p className={`key-row__saved key-row__saved--${saved.status}`}>
-          Saved key ••••{saved.lastFour} · {STATUS_WORDS[saved.status]}
+          {t('keys.savedKey', { lastFour: saved.lastFour, status: t(`keys.status.${saved.status}`) })}
         </p>
       )}
       <div className="key-row__input">
@@ -107,7 +101,7 @@ function KeyRow(props: {
           type={visible ? 'text' : 'password'}
           autoComplete="off"
           spellCheck={false}
-          placeholder={saved ? 'Paste a new key to replace it' : 'Paste your key'}
+          placeholder={saved ? t('keys.replace') : t('keys.paste')}
           value={value}
           onChange={(event) => setValue(event.target.value)}
         />
@@ -115,7 +109,7 @@ function KeyRow(props: {
           type="button"
           className="button button--ghost"
           aria-pressed={visible}
-          aria-label={visible ? 'Hide key' : 'Show key'}
+          aria-label={visible ? t('keys.hide') : t('keys.show')}
           onClick={() => setVisible((shown) => !shown)}
         >
           <svg
@@ -140,7 +134,7 @@ function KeyRow(props: {
           disabled={busy !== null || value.trim() === ''}
           onClick={() => void act('save')}
         >
-          {busy === 'save' ? 'Saving…' : 'Save'}
+          {busy === 'save' ? t('keys.saving') : t('keys.save')}
         </button>
         <button
           type="button"
@@ -148,7 +142,7 @@ function KeyRow(props: {
           disabled={busy !== null || saved === null || !slot.testable}
           onClick={() => void act('test')}
         >
-          {busy === 'test' ? 'Testing…' : 'Test'}
+          {busy === 'test' ? t('keys.testing') : t('keys.test')}
         </button>
         <button
           type="button"
@@ -156,7 +150,7 @@ function KeyRow(props: {
           disabled={busy !== null || saved === null}
           onClick={() => void act('delete')}
         >
-          {busy === 'delete' ? 'Deleting…' : 'Delete'}
+          {busy === 'delete' ? t('keys.deleting') : t('keys.delete')}
         </button>
       </div>
       {message && (
