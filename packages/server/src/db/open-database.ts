@@ -7,7 +7,13 @@ import type { DB } from './schema.ts';
 /** Where the data lives: embedded PGlite (a folder, or `memory://`) or a PostgreSQL server. */
 export type DatabaseOptions =
   | { readonly kind: 'pglite'; readonly dataDir: string }
-  | { readonly kind: 'postgres'; readonly url: string; readonly maxConnections?: number };
+  | {
+      readonly kind: 'postgres';
+      readonly url: string;
+      readonly maxConnections?: number;
+      /** How long an idle connection stays open, in ms (default 10 s). */
+      readonly idleTimeoutMs?: number;
+    };
 
 /** An open database: the typed Kysely instance and how to close it. */
 export interface Database {
@@ -47,6 +53,7 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
   const pool = new pg.Pool({
     connectionString: options.url,
     max: options.maxConnections ?? 10,
+    idleTimeoutMillis: options.idleTimeoutMs ?? 10_000,
     types: {
       getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
         oid === INT8_OID && format !== 'binary'

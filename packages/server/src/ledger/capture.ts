@@ -98,7 +98,17 @@ async function chargeNode(ctx: LedgerContext, args: CaptureArgs): Promise<number
       update credit_accounts
          set balance = credit_accounts.balance - ${args.amount},
              held = credit_accounts.held - ${args.amount},
-             updated_at = ${now}
+             updated_at = ${now},
+             -- Today's captures (UTC), for the daily cap checked by reserve.
+             captured_today = case
+               when credit_accounts.captured_day = (${now}::timestamptz at time zone 'UTC')::date
+                 then credit_accounts.captured_today + ${args.amount}
+               when credit_accounts.captured_day is null
+                 or credit_accounts.captured_day < (${now}::timestamptz at time zone 'UTC')::date
+                 then ${args.amount}::integer
+               else credit_accounts.captured_today
+             end,
+             captured_day = greatest(credit_accounts.captured_day, (${now}::timestamptz at time zone 'UTC')::date)
         from hold
        where credit_accounts.user_id = hold.user_id
       returning credit_accounts.user_id, credit_accounts.balance, credit_accounts.held
