@@ -6,6 +6,7 @@ import { languageAtom, useT } from './atoms/language.ts';
 import { locationAtom, navigateAtom, pageOf } from './atoms/route.ts';
 import { userAtom } from './atoms/session.ts';
 import { Header } from './layout/header.tsx';
+import { AdminPage } from './pages/admin-page.tsx';
 import { AuthPage } from './pages/auth-page.tsx';
 import { CreatePage } from './pages/create-page.tsx';
 import { DashboardPage } from './pages/dashboard-page.tsx';
@@ -56,6 +57,8 @@ export function App() {
           <DashboardPage />
         ) : page === '/library' ? (
           <LibraryPage />
+        ) : page === '/admin' ? (
+          <AdminPage />
         ) : (
           <CreatePage />
         )}

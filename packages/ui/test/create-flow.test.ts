@@ -1,78 +1,41 @@
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { createLogger, createServices, loadConfig, type RunningServer, startServer } from '@vidgenie/server';
-import { type BrowserContext, chromium, type Page } from 'playwright-core';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { RunningServer } from '@vidgenie/server';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { shortVideoGraph } from '../src/graph/short-video-graph.ts';
+import {
+  type BrowserApp,
+  hasChromium,
+  missingChromium,
+  shotsDir,
+  startBrowserApp,
+} from './support/browser-app.ts';
 
-const CHROMIUM = process.env.VIDGENIE_CHROMIUM ?? '/usr/bin/chromium';
-const uiDir = join(dirname(fileURLToPath(import.meta.url)), '..');
-const distDir = join(uiDir, 'dist');
-/** Screenshots for people (CI keeps this folder as an artefact). */
-const shotsDir = process.env.VIDGENIE_SCREENSHOTS_DIR ?? join(uiDir, 'test-results');
-
-if (!existsSync(CHROMIUM)) {
+if (!hasChromium()) {
   // Collected only with VIDGENIE_REQUIRE_BROWSER=1 (see vitest.config.ts): fail, never skip.
   describe('the creator app in Chromium', () => {
     it('needs Chromium', () => {
-      throw new Error(
-        `VIDGENIE_REQUIRE_BROWSER=1 but ${CHROMIUM} is missing: apt-get install -y chromium (Debian's package), or set VIDGENIE_CHROMIUM.`,
-      );
+      throw missingChromium();
     });
   });
 } else {
   describe('the creator app in Chromium, served by the real server (PGlite, local providers)', () => {
+    let app: BrowserApp;
     let server: RunningServer;
-    let services: Awaited<ReturnType<typeof createServices>>;
-    let context: BrowserContext;
     let page: Page;
-    const dirs: string[] = [];
-    const pageErrors: string[] = [];
-    const consoleErrors: string[] = [];
+    let pageErrors: string[] = [];
+    let consoleErrors: string[] = [];
     /** The run the first test makes (its content is checked in /dashboard and /library). */
     let firstRunId = '';
 
     beforeAll(async () => {
-      if (!existsSync(join(distDir, 'index.html'))) {
-        const { build } = await import('vite');
-        await build({ root: uiDir, logLevel: 'warn' });
-      }
-      const dataDir = mkdtempSync(join(tmpdir(), 'vidgenie-ui-'));
-      const profile = mkdtempSync(join(tmpdir(), 'vidgenie-profile-'));
-      dirs.push(dataDir, profile);
-      const config = loadConfig({ VIDGENIE_DATA_DIR: dataDir, VIDGENIE_UI_DIR: distDir, NODE_ENV: 'test' });
-      services = await createServices(config, { log: createLogger({ level: 'silent' }) });
-      server = await startServer(services, { port: 0, host: '127.0.0.1' });
-      context = await chromium.launchPersistentContext(profile, {
-        executablePath: CHROMIUM,
-        headless: true,
-        viewport: { width: 1440, height: 900 },
-        args: [
-          '--headless',
-          '--no-sandbox',
-          '--disable-gpu',
-          '--disable-quic',
-          '--no-first-run',
-          '--disable-background-networking',
-          '--disable-component-update',
-          '--disable-sync',
-        ],
-      });
-      page = context.pages()[0] ?? (await context.newPage());
-      page.on('pageerror', (error) => pageErrors.push(error.message));
-      page.on('console', (message) => {
-        if (message.type() === 'error') consoleErrors.push(message.text());
-      });
+      app = await startBrowserApp();
+      ({ server, page, pageErrors, consoleErrors } = app);
     });
 
     afterAll(async () => {
-      await context?.close();
-      await server?.close();
-      server?.closeConnections();
-      await services?.close();
-      for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+      await app?.close();
     });
 
     it('serves the app for paths outside /api, under the CSP, and keeps /api answers JSON', async () => {
@@ -202,6 +165,91 @@ if (!existsSync(CHROMIUM)) {
       await page.getByRole('button', { name: /^Run · \d+ credits$/ }).waitFor();
       const balance = await page.evaluate(async () => (await fetch('/api/credits/balance')).json());
       expect(balance).toMatchObject({ held: 0 });
+    });
+
+    it('reruns from the video node: the new run completes and charges only the video', async () => {
+      await page.goto(`${server.url}/create?run=${firstRunId}`);
+      await page.locator('[data-testid="run-phase"][data-phase="completed"]').waitFor();
+      const video = page.getByTestId('node-video');
+      await video.getByRole('button', { name: 'Rerun from here' }).click();
+      await expect.poll(() => new URL(page.url()).searchParams.get('run')).not.toBe(firstRunId);
+      const rerunId = new URL(page.url()).searchParams.get('run') ?? '';
+      expect(rerunId).toMatch(/^run_/);
+      await page.locator('[data-testid="run-phase"][data-phase="completed"]').waitFor({ timeout: 90_000 });
+      await page.locator('[data-testid="node-video"][data-state="success"]').waitFor();
+      const [first, rerun] = await page.evaluate(
+        async (ids) => Promise.all(ids.map(async (id) => (await fetch(`/api/workflow/status/${id}`)).json())),
+        [firstRunId, rerunId],
+      );
+      const videoPrice = (first as { nodes: { nodeId: string; cost: number }[] }).nodes.find(
+        (node) => node.nodeId === 'video',
+      )?.cost;
+      expect(videoPrice).toBeGreaterThan(0);
+      expect(rerun).toMatchObject({
+        status: 'completed',
+        rerunFrom: 'video',
+        cost: { captured: videoPrice },
+      });
+    });
+
+    it('adds a second image node from the palette, explains what it lacks, connects it and deletes it', async () => {
+      await page.getByTestId('node-prompt').locator('.step-node__header').click();
+      await page.getByRole('textbox', { name: 'Prompt' }).fill('a fox comparing two stills');
+      const run = page.getByRole('button', { name: /^Run · \d+ credits$/ });
+      await expect.poll(() => run.isEnabled()).toBe(true);
+      await page.getByRole('button', { name: /^Add node Image \(inputs: prompt; outputs: image\)$/ }).click();
+      const added = page.getByTestId('node-image-2');
+      await added.waitFor();
+      expect(await added.getAttribute('data-invalid')).toBe('true');
+      expect(await page.getByTestId('issues-image-2').textContent()).toContain('Connect the prompt input');
+      expect(await page.getByTestId('run-invalid').textContent()).toContain('Fix 1 problem(s)');
+      expect(await run.isDisabled()).toBe(true);
+      mkdirSync(shotsDir, { recursive: true });
+      await page.screenshot({ path: join(shotsDir, 'create-invalid-node.png') });
+
+      const handle = (node: string, port: string, kind: 'source' | 'target') =>
+        page.locator(`.react-flow__handle.${kind}[data-nodeid="${node}"][data-handleid="${port}"]`);
+      /** A handle's box once the view stopped moving (the canvas fits the view after an add). */
+      const settled = async (target: ReturnType<typeof handle>) => {
+        let last = '';
+        for (let attempt = 0; attempt < 40; attempt++) {
+          const box = await target.boundingBox();
+          const now = JSON.stringify(box);
+          if (box !== null && now === last) return box;
+          last = now;
+          await page.waitForTimeout(100);
+        }
+        throw new Error('handle not visible');
+      };
+      const drag = async (from: ReturnType<typeof handle>, to: ReturnType<typeof handle>) => {
+        const a = await settled(from);
+        const b = await settled(to);
+        await page.mouse.move(a.x + a.width / 2, a.y + a.height / 2);
+        await page.mouse.down();
+        await page.mouse.move(a.x + a.width / 2 + 10, a.y + a.height / 2 + 5, { steps: 3 });
+        await page.mouse.move(b.x + b.width / 2, b.y + b.height / 2, { steps: 12 });
+        await page.mouse.move(b.x + b.width / 2, b.y + b.height / 2 + 1);
+        await page.mouse.up();
+      };
+      // An image output cannot feed a prompt input: refused as it is drawn, with the reason.
+      await drag(handle('image', 'image', 'source'), handle('image-2', 'prompt', 'target'));
+      await expect
+        .poll(() => page.getByTestId('canvas-status').textContent())
+        .toBe('Cannot connect: this output gives image, that input takes text.');
+      expect(await added.getAttribute('data-invalid')).toBe('true');
+      // The enhanced prompt can.
+      await drag(handle('enhance', 'prompt', 'source'), handle('image-2', 'prompt', 'target'));
+      await expect.poll(() => added.getAttribute('data-invalid')).toBeNull();
+      expect(await page.getByTestId('issues-image-2').count()).toBe(0);
+      await expect.poll(() => run.isEnabled()).toBe(true);
+
+      await added.click();
+      await page.keyboard.press('Delete');
+      await added.waitFor({ state: 'detached' });
+      expect(await page.getByTestId('run-invalid').count()).toBe(0);
+      expect(pageErrors).toEqual([]);
+      await page.reload();
+      await page.getByTestId('node-output').waitFor();
     });
 
     it('shows on /dashboard the balance the API gives, the runs and videos, refreshed by the events stream', async () => {

@@ -160,3 +160,57 @@ export interface ProviderKeys {
   readonly keys: readonly ProviderKey[];
   readonly slots: readonly ProviderKeySlot[];
 }
+
+/** P95 and P99 of a duration, in seconds; null without data. */
+export interface DurationPercentiles {
+  readonly p95: number | null;
+  readonly p99: number | null;
+}
+
+/** `GET /api/admin/stats?days=`: the admin figures (PRD section 13) over the last `windowDays` days. */
+export interface AdminStats {
+  readonly windowDays: number;
+  readonly since: string;
+  readonly activeRuns: { readonly queued: number; readonly running: number };
+  readonly runs: {
+    readonly completed: number;
+    readonly failed: number;
+    readonly cancelled: number;
+    /** completed / (completed + failed); null without any. */
+    readonly successRate: number | null;
+    readonly averageCreditsPerCompletedRun: number | null;
+    readonly durationSeconds: DurationPercentiles;
+  };
+  readonly nodes: readonly {
+    readonly nodeType: string;
+    readonly completed: number;
+    readonly failed: number;
+    readonly successRate: number | null;
+    readonly durationSeconds: DurationPercentiles;
+  }[];
+  readonly providerErrors: readonly {
+    readonly provider: string;
+    readonly code: string;
+    readonly failure: string;
+    readonly count: number;
+  }[];
+}
+
+/** `GET /api/admin/vault`: the vault's active key, its age and rotation state. */
+export interface VaultStatus {
+  readonly activeKeyId: string;
+  readonly activeKeyCreatedAt: string;
+  readonly activeKeyAgeDays: number;
+  readonly rotationDays: number;
+  readonly rotationDue: boolean;
+  readonly rowsByKeyId: Readonly<Record<string, number>>;
+  readonly rowsNotOnActiveKey: number;
+  readonly unknownKeyIds: readonly string[];
+}
+
+/** `GET /api/admin/ledger/reconciliation`: balances recomputed from the ledger; drift should be empty. */
+export interface LedgerReconciliation {
+  readonly accounts: number;
+  readonly drift: readonly Readonly<Record<string, unknown>>[];
+  readonly holdDrift: readonly Readonly<Record<string, unknown>>[];
+}

@@ -1,9 +1,17 @@
 import { atom } from 'jotai';
 
 /** The app's pages; anything else shows /create (or the log-in page when signed out). */
-export type Page = '/login' | '/signup' | '/create' | '/dashboard' | '/library' | '/settings';
+export type Page = '/login' | '/signup' | '/create' | '/dashboard' | '/library' | '/settings' | '/admin';
 
-const PAGES: readonly Page[] = ['/login', '/signup', '/create', '/dashboard', '/library', '/settings'];
+const PAGES: readonly Page[] = [
+  '/login',
+  '/signup',
+  '/create',
+  '/dashboard',
+  '/library',
+  '/settings',
+  '/admin',
+];
 
 export const pageOf = (pathname: string): Page => PAGES.find((page) => page === pathname) ?? '/create';
 

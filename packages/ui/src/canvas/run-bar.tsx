@@ -1,6 +1,7 @@
 import { useAtomValue } from 'jotai';
 import { useT } from '../atoms/language.ts';
 import { estimateAtom, runActiveAtom, runAtom, runErrorAtom } from '../atoms/run.ts';
+import { localIssuesAtom } from './canvas-atoms.ts';
 
 /** The Run bar: cost and available credits before anything is spent, then Run or Cancel. */
 export function RunBar(props: { readonly onRun: () => void; readonly onCancel: () => void }) {
@@ -9,6 +10,8 @@ export function RunBar(props: { readonly onRun: () => void; readonly onCancel: (
   const active = useAtomValue(runActiveAtom);
   const error = useAtomValue(runErrorAtom);
   const short = estimate !== null && !estimate.enough;
+  const issues = useAtomValue(localIssuesAtom);
+  const invalid = issues.length > 0;
   const t = useT();
   return (
     <section className="run-bar" aria-label={t('run.region')}>
@@ -40,10 +43,15 @@ export function RunBar(props: { readonly onRun: () => void; readonly onCancel: (
           type="button"
           className="button button--primary"
           onClick={props.onRun}
-          disabled={estimate === null || short}
+          disabled={estimate === null || short || invalid}
         >
           {estimate === null ? t('run.run') : t('run.runCost', { credits: estimate.total })}
         </button>
+      )}
+      {invalid && (
+        <p className="run-bar__error" role="alert" data-testid="run-invalid">
+          {t('run.invalid', { count: issues.length })}
+        </p>
       )}
       {short && (
         <p className="run-bar__error" role="alert">

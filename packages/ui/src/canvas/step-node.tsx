@@ -1,12 +1,13 @@
 import { Handle, type NodeProps, Position } from '@xyflow/react';
 import { useAtomValue } from 'jotai';
-import { useEffect, useState } from 'react';
+import { useContext, useEffect, useState } from 'react';
 import { configOf, graphAtom } from '../atoms/graph.ts';
 import { useT } from '../atoms/language.ts';
-import { contentAtom, estimateAtom, runAtom } from '../atoms/run.ts';
+import { contentAtom, estimateAtom, runActiveAtom, runAtom } from '../atoms/run.ts';
 import type { StepNode, StepType } from '../graph/graph-types.ts';
 import { STEP_PORTS } from '../graph/short-video-graph.ts';
 import { IDLE_NODE, type NodeRunState } from '../run/run-state.ts';
+import { localIssuesAtom, RerunContext, serverIssuesAtom } from './canvas-atoms.ts';
 import { STATE_ICON, STEP_META } from './step-meta.ts';
 
 const text = (value: unknown): string | undefined => (typeof value === 'string' ? value : undefined);
@@ -31,11 +32,30 @@ export function StepNodeView({ id, type, selected }: NodeProps<StepNode>) {
   const provider = text(config.provider);
   const cost = node.cost ?? estimate?.nodes.find((entry) => entry.nodeId === id)?.cost;
   const ports = STEP_PORTS[type];
+  const localIssues = useAtomValue(localIssuesAtom);
+  const serverIssues = useAtomValue(serverIssuesAtom);
+  const active = useAtomValue(runActiveAtom);
+  const rerun = useContext(RerunContext);
+  const problems = [
+    ...localIssues
+      .filter((issue) => issue.nodeId === id)
+      .map((issue) => t(`issue.${issue.code}`, localValues(issue.values, t))),
+    ...serverIssues.filter((issue) => issue.nodeId === id).map((issue) => issue.message),
+  ];
+  const finished = run.phase === 'completed' || run.phase === 'failed' || run.phase === 'cancelled';
+  const canRerun =
+    rerun !== null &&
+    !active &&
+    finished &&
+    run.runId !== null &&
+    node.state !== 'idle' &&
+    run.nodes[id] !== undefined;
 
   return (
     <article
-      className={`step-node step-node--${node.state}${selected ? ' step-node--selected' : ''}`}
+      className={`step-node step-node--${node.state}${selected ? ' step-node--selected' : ''}${problems.length > 0 ? ' step-node--invalid' : ''}`}
       data-state={node.state}
+      data-invalid={problems.length > 0 ? 'true' : undefined}
       data-testid={`node-${id}`}
       aria-label={`${title}: ${stateWord}`}
     >
@@ -87,6 +107,19 @@ export function StepNodeView({ id, type, selected }: NodeProps<StepNode>) {
             {node.error}
           </p>
         )}
+        {node.state === 'failed' && <p className="step-node__hint">{t('node.failedHint')}</p>}
+        {problems.length > 0 && (
+          <ul className="step-node__issues" data-testid={`issues-${id}`}>
+            {problems.map((problem) => (
+              <li key={problem}>{problem}</li>
+            ))}
+          </ul>
+        )}
+        {canRerun && (
+          <button type="button" className="button button--small nodrag" onClick={() => rerun(id)}>
+            {t('node.rerun')}
+          </button>
+        )}
       </footer>
       {ports.outputs.map((port, index) => (
         <Handle
@@ -100,6 +133,18 @@ export function StepNodeView({ id, type, selected }: NodeProps<StepNode>) {
         />
       ))}
     </article>
+  );
+}
+
+/** Port types in the reader's language, the other values as they are. */
+function localValues(values: Readonly<Record<string, string>>, t: ReturnType<typeof useT>) {
+  const word = (value: string | undefined) =>
+    value === 'text' || value === 'image' || value === 'video' ? t(`port.${value}`) : value;
+  return Object.fromEntries(
+    Object.entries(values).map(([key, value]) => [
+      key,
+      key === 'from' || key === 'to' ? (word(value) ?? '') : value,
+    ]),
   );
 }
 

@@ -22,6 +22,11 @@ export function Header() {
         <Link to="/settings">{t('nav.settings')}</Link>
       </nav>
       <span className="header-user">{user?.email}</span>
+      {user?.role === 'admin' && (
+        <Link to="/admin" className="header-admin">
+          {t('nav.admin')}
+        </Link>
+      )}
       <label htmlFor={languageId} className="visually-hidden">
         {t('nav.language')}
       </label>

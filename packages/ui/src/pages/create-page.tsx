@@ -1,6 +1,7 @@
 import {
   applyNodeChanges,
   Background,
+  type Connection,
   Controls,
   type Edge,
   MiniMap,
@@ -11,19 +12,30 @@ import {
 } from '@xyflow/react';
 import { useAtom, useAtomValue, useSetAtom } from 'jotai';
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
-import { api, messageOf } from '../api/api-client.ts';
+import { ApiRequestError, api, messageOf } from '../api/api-client.ts';
 import type { ContentList, CostEstimate, ProviderKeys, RunAccepted } from '../api/api-types.ts';
 import { graphAtom, moveNodeAtom, selectedNodeIdAtom } from '../atoms/graph.ts';
 import { providerKeysAtom } from '../atoms/keys.ts';
 import { useT } from '../atoms/language.ts';
 import { locationAtom, navigateAtom } from '../atoms/route.ts';
-import { contentAtom, estimateAtom, runAtom, runErrorAtom } from '../atoms/run.ts';
+import { contentAtom, estimateAtom, runActiveAtom, runAtom, runErrorAtom } from '../atoms/run.ts';
+import {
+  canvasStatusAtom,
+  localIssuesAtom,
+  RerunContext,
+  selectedEdgeIdAtom,
+  serverIssuesAtom,
+  serverIssuesOf,
+} from '../canvas/canvas-atoms.ts';
 import { NodePanel } from '../canvas/node-panel.tsx';
+import { Palette } from '../canvas/palette.tsx';
 import { RunBar } from '../canvas/run-bar.tsx';
 import { STATE_COLOUR } from '../canvas/step-meta.ts';
 import { StepNodeView } from '../canvas/step-node.tsx';
 import { canvasEdgesOf, canvasNodesOf } from '../canvas/to-canvas.ts';
-import type { StepNode } from '../graph/graph-types.ts';
+import { addEdge, removeElements } from '../graph/edit-graph.ts';
+import type { StepNode, WorkflowGraphInput } from '../graph/graph-types.ts';
+import { checkConnection } from '../graph/validate-graph.ts';
 import { followRun } from '../run/follow-run.ts';
 import { applyRunEvent, IDLE_NODE, IDLE_RUN } from '../run/run-state.ts';
 
@@ -42,7 +54,11 @@ const randomKey = () => {
 
 /** /create: the five-step canvas, the selected node's panel and the Run bar, live while running. */
 export function CreatePage() {
-  const [graph] = useAtom(graphAtom);
+  const [graph, setGraph] = useAtom(graphAtom);
+  const localIssues = useAtomValue(localIssuesAtom);
+  const setServerIssues = useSetAtom(serverIssuesAtom);
+  const [selectedEdge, setSelectedEdge] = useAtom(selectedEdgeIdAtom);
+  const setStatus = useSetAtom(canvasStatusAtom);
   const moveNode = useSetAtom(moveNodeAtom);
   const [selected, setSelected] = useAtom(selectedNodeIdAtom);
   const [run, setRun] = useAtom(runAtom);
@@ -54,7 +70,32 @@ export function CreatePage() {
   const location = useAtomValue(locationAtom);
   const [nodes, setNodes] = useState<StepNode[]>(() => canvasNodesOf(graph));
   const t = useT();
+  const active = useAtomValue(runActiveAtom);
   const stopFollowing = useRef<(() => void) | undefined>(undefined);
+
+  // Nodes added or removed (palette, Delete, a template loaded) rebuild the canvas nodes; drags
+  // stay local until they end (then the graph keeps the position).
+  const nodeKey = graph.nodes.map((node) => `${node.id}:${node.type}`).join('|');
+  const graphRef = useRef(graph);
+  graphRef.current = graph;
+  useEffect(() => {
+    void nodeKey;
+    setNodes(canvasNodesOf(graphRef.current));
+  }, [nodeKey]);
+
+  /** Shows the server's per-node issues of a 400 on their nodes. */
+  const showServerIssues = useCallback(
+    (error: unknown, sent: WorkflowGraphInput) => {
+      if (error instanceof ApiRequestError && error.status === 400)
+        setServerIssues(
+          serverIssuesOf(
+            error.details,
+            sent.nodes.map((node) => node.id),
+          ),
+        );
+    },
+    [setServerIssues],
+  );
 
   useEffect(() => {
     api<ProviderKeys>('GET', '/api/user/api-keys').then(setKeys, () => undefined);
@@ -62,17 +103,27 @@ export function CreatePage() {
 
   // The estimate follows every change of the graph (debounced), and the balance with it.
   useEffect(() => {
+    // A graph the browser already knows is invalid is not sent: its nodes say what to fix.
+    if (localIssues.length > 0) {
+      setRunError(null);
+      setServerIssues([]);
+      return;
+    }
     const timer = setTimeout(() => {
       api<CostEstimate>('POST', '/api/workflow/estimate', { body: graph }).then(
         (estimate) => {
           setEstimate(estimate);
           setRunError(null);
+          setServerIssues([]);
         },
-        (error: unknown) => setRunError(messageOf(error)),
+        (error: unknown) => {
+          setRunError(messageOf(error));
+          showServerIssues(error, graph);
+        },
       );
     }, 250);
     return () => clearTimeout(timer);
-  }, [graph, setEstimate, setRunError]);
+  }, [graph, localIssues, setEstimate, setRunError, setServerIssues, showServerIssues]);
 
   const refreshEstimate = useCallback(() => {
     api<CostEstimate>('POST', '/api/workflow/estimate', { body: graph }).then(setEstimate, () => undefined);
@@ -118,6 +169,7 @@ export function CreatePage() {
   useEffect(() => () => stopFollowing.current?.(), []);
 
   const start = async () => {
+    if (localIssues.length > 0) return;
     setRunError(null);
     setContent(null);
     setRun({ ...IDLE_RUN, phase: 'starting' });
@@ -135,8 +187,79 @@ export function CreatePage() {
     } catch (error) {
       setRun(IDLE_RUN);
       setRunError(messageOf(error));
+      showServerIssues(error, graph);
     }
   };
+
+  /** Rerun from a node of the run shown: upstream outputs are reused, only the rest is charged. */
+  const rerun = useCallback(
+    async (fromNodeId: string) => {
+      const parent = run.runId;
+      if (parent === null) return;
+      setRunError(null);
+      setContent(null);
+      setRun({ ...IDLE_RUN, phase: 'starting' });
+      try {
+        const accepted = await api<RunAccepted>(
+          'POST',
+          `/api/workflow/runs/${encodeURIComponent(parent)}/rerun`,
+          { body: { fromNodeId }, headers: { 'idempotency-key': randomKey() } },
+        );
+        setRun({
+          ...IDLE_RUN,
+          runId: accepted.runId,
+          phase: accepted.status === 'running' ? 'running' : 'queued',
+        });
+        navigate(`/create?run=${encodeURIComponent(accepted.runId)}`);
+      } catch (error) {
+        setRun(IDLE_RUN);
+        setRunError(messageOf(error));
+      }
+    },
+    [run.runId, setRun, setContent, setRunError, navigate],
+  );
+  const rerunFromNode = useCallback((nodeId: string) => void rerun(nodeId), [rerun]);
+
+  const isValidConnection = useCallback(
+    (connection: Connection | Edge) => {
+      const problem = checkConnection(graph, connection);
+      if (problem === null) return true;
+      const text =
+        problem.code === 'INCOMPATIBLE_PORTS'
+          ? t('connect.INCOMPATIBLE_PORTS', { from: t(`port.${problem.from}`), to: t(`port.${problem.to}`) })
+          : t(`connect.${problem.code}`);
+      setStatus((current) => (current?.text === text ? current : { text, error: true }));
+      return false;
+    },
+    [graph, setStatus, t],
+  );
+
+  const onConnect = useCallback(
+    (connection: Connection) => {
+      const { source, target, sourceHandle, targetHandle } = connection;
+      if (sourceHandle == null || targetHandle == null) return;
+      if (checkConnection(graph, connection) !== null) return;
+      setGraph(addEdge(graph, { source, target, sourceHandle, targetHandle }));
+      setStatus({ text: t('edit.connected', { source, target }), error: false });
+    },
+    [graph, setGraph, setStatus, t],
+  );
+
+  const onDelete = useCallback(
+    ({ nodes: gone, edges: cut }: { nodes: readonly { id: string }[]; edges: readonly { id: string }[] }) => {
+      if (gone.length === 0 && cut.length === 0) return;
+      setGraph(
+        removeElements(graph, { nodeIds: gone.map((node) => node.id), edgeIds: cut.map((edge) => edge.id) }),
+      );
+      setStatus({
+        text: t('edit.deleted', { what: [...gone, ...cut].map((element) => element.id).join(', ') }),
+        error: false,
+      });
+      setSelected(null);
+      setSelectedEdge(null);
+    },
+    [graph, setGraph, setStatus, setSelected, setSelectedEdge, t],
+  );
 
   const cancel = async () => {
     if (run.runId === null) return;
@@ -163,43 +286,83 @@ export function CreatePage() {
         const target = run.nodes[edge.target]?.state;
         const source = run.nodes[edge.source]?.state;
         const flowing = target === 'running' && (source === 'success' || source === 'cached');
-        return { ...edge, animated: flowing, ...(flowing ? { className: 'edge--flowing' } : {}) };
+        return {
+          ...edge,
+          selected: edge.id === selectedEdge,
+          animated: flowing,
+          ...(flowing ? { className: 'edge--flowing' } : {}),
+        };
       }),
-    [graph, run.nodes],
+    [graph, run.nodes, selectedEdge],
   );
 
   return (
-    <div className="create">
-      <RunBar onRun={() => void start()} onCancel={() => void cancel()} />
-      <div className="create__body">
-        <section className="canvas" aria-label={t('canvas.region')}>
-          <ReactFlow<StepNode, Edge>
-            nodes={nodes.map((node) => ({ ...node, selected: node.id === selected }))}
-            edges={edges}
-            nodeTypes={nodeTypes}
-            onNodesChange={onNodesChange}
-            onNodeClick={(_event, node) => setSelected(node.id)}
-            onPaneClick={() => setSelected(null)}
-            nodesConnectable={false}
-            fitView
-            fitViewOptions={{ padding: 0.15 }}
-            minZoom={0.2}
-          >
-            <Background />
-            <FitWhenContentArrives />
-            <Controls />
-            <MiniMap
-              position="top-right"
-              pannable
-              zoomable
-              nodeColor={(node) => STATE_COLOUR[(run.nodes[node.id] ?? IDLE_NODE).state]}
-            />
-          </ReactFlow>
-        </section>
-        <NodePanel />
+    <RerunContext.Provider value={rerunFromNode}>
+      <div className="create">
+        <RunBar onRun={() => void start()} onCancel={() => void cancel()} />
+        <Palette />
+        <div className="create__body">
+          <section className="canvas" aria-label={t('canvas.region')}>
+            <ReactFlow<StepNode, Edge>
+              nodes={nodes.map((node) => ({ ...node, selected: node.id === selected }))}
+              edges={edges}
+              nodeTypes={nodeTypes}
+              onNodesChange={onNodesChange}
+              onNodeClick={(_event, node) => {
+                setSelected(node.id);
+                setSelectedEdge(null);
+              }}
+              onEdgeClick={(_event, edge) => {
+                setSelectedEdge(edge.id);
+                setSelected(null);
+              }}
+              onPaneClick={() => {
+                setSelected(null);
+                setSelectedEdge(null);
+              }}
+              nodesConnectable={!active}
+              edgesFocusable
+              isValidConnection={isValidConnection}
+              onConnect={onConnect}
+              onDelete={onDelete}
+              deleteKeyCode={active ? null : ['Delete', 'Backspace']}
+              fitView
+              fitViewOptions={{ padding: 0.15 }}
+              minZoom={0.2}
+            >
+              <Background />
+              <FitWhenContentArrives />
+              <FitWhenNodesChange count={graph.nodes.length} />
+              <Controls />
+              <MiniMap
+                position="top-right"
+                pannable
+                zoomable
+                nodeColor={(node) => STATE_COLOUR[(run.nodes[node.id] ?? IDLE_NODE).state]}
+              />
+            </ReactFlow>
+          </section>
+          <NodePanel />
+        </div>
       </div>
-    </div>
+    </RerunContext.Provider>
   );
+}
+
+/** Fits the view again when a node is added or removed, so a new node is in sight. */
+function FitWhenNodesChange(props: { readonly count: number }) {
+  const { fitView } = useReactFlow();
+  const first = useRef(true);
+  useEffect(() => {
+    void props.count;
+    if (first.current) {
+      first.current = false;
+      return;
+    }
+    const frame = requestAnimationFrame(() => void fitView({ padding: 0.15 }));
+    return () => cancelAnimationFrame(frame);
+  }, [props.count, fitView]);
+  return null;
 }
 
 /** Fits the view again once the output node holds the player (it grows the node). */
