@@ -19,5 +19,8 @@ export default defineProject({
     include: ['src/**/*.test.ts', ...browserTests],
     testTimeout: 120_000,
     hookTimeout: 180_000,
+    // A page waits on the server and on ffmpeg: on a busy 2-core machine a UI change can take
+    // seconds, so polled expectations wait up to 20 s (they still fail when it never comes).
+    expect: { poll: { timeout: 20_000, interval: 100 } },
   },
 });
