@@ -16,6 +16,7 @@ import { type Database, openDatabase } from '../src/db/open-database.ts';
 import type { DB } from '../src/db/schema.ts';
 import { ApiError } from '../src/errors/api-error.ts';
 import { type CreditLedger, createCreditLedger } from '../src/ledger/credit-ledger.ts';
+import { adminQuery, withDatabase } from '../test/support/admin-database.ts';
 import { type ClientsResult, percentile, runClients } from './run-clients.ts';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
@@ -46,7 +47,7 @@ let failures = 0;
 async function main(): Promise<void> {
   console.log(`credits ledger bench: ${CLIENTS} clients, ${SECONDS} s per phase (+${WARMUP} s warm-up)`);
   const name = `vidgenie_bench_${process.pid}_${randomBytes(4).toString('hex')}`;
-  await adminQuery(`create database ${name}`);
+  await adminQuery(ADMIN_URL, `create database ${name}`);
   try {
     const url = withDatabase(ADMIN_URL, name);
     const database = await openDatabase({
@@ -85,7 +86,7 @@ async function main(): Promise<void> {
       await database.close();
     }
   } finally {
-    await adminQuery(`drop database if exists ${name} with (force)`);
+    await adminQuery(ADMIN_URL, `drop database if exists ${name} with (force)`);
   }
 
   const pglite = await openDatabase({ kind: 'pglite', dataDir: 'memory://' });
@@ -403,22 +404,6 @@ function printSummary(): void {
       ` pglite ${liteOwn?.txPerSecond.toFixed(0)} tx/s (${liteRatio.toFixed(2)} × its ceiling);` +
       ` overdrafts ${overdrafts}; ${failures === 0 ? 'OK' : `FAILED (${failures})`}`,
   );
-}
-
-async function adminQuery(statement: string): Promise<void> {
-  const client = new pg.Client({ connectionString: ADMIN_URL });
-  await client.connect();
-  try {
-    await client.query(statement);
-  } finally {
-    await client.end();
-  }
-}
-
-function withDatabase(url: string, name: string): string {
-  const parsed = new URL(url);
-  parsed.pathname = `/${name}`;
-  return parsed.toString();
 }
 
 await main().catch((error: unknown) => {

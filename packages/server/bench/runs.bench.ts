@@ -62,6 +62,7 @@ import { openDatabase } from '../src/db/open-database.ts';
 import { createLogger } from '../src/log/create-logger.ts';
 import { startServer } from '../src/server/start-server.ts';
 import { createServices } from '../src/services/create-services.ts';
+import { adminQuery, withDatabase } from '../test/support/admin-database.ts';
 import { cpuBetween, cpuSnapshot } from './cpu-usage.ts';
 import { followSse } from './follow-sse.ts';
 import type { ProviderFakesOptions, ProviderFakesReady } from './provider-fakes.ts';
@@ -215,7 +216,7 @@ async function round(args: {
   const load = loadavg()[0] ?? Number.NaN;
   console.log(`\n[${mode} ×${n}] load average ${load.toFixed(2)}; setting up`);
   const name = `vidgenie_bench_runs_${process.pid}_${randomBytes(4).toString('hex')}`;
-  await adminQuery(`create database ${name}`);
+  await adminQuery(ADMIN_URL, `create database ${name}`);
   const url = withDatabase(ADMIN_URL, name);
   const dataDir = mkdtempSync(join(tmpdir(), 'vidgenie-bench-runs-'));
   const workers: Worker[] = [];
@@ -369,7 +370,7 @@ async function round(args: {
     await services?.close({ graceMs: 1_000 });
     await database.close();
     logStream.end();
-    await adminQuery(`drop database if exists ${name} with (force)`);
+    await adminQuery(ADMIN_URL, `drop database if exists ${name} with (force)`);
     rmSync(dataDir, { recursive: true, force: true });
   }
 }
@@ -770,22 +771,6 @@ function printSummary(): void {
   }
   const lost = rows.reduce((sum, row) => sum + row.lost, 0);
   console.log(lost === 0 ? 'no run lost' : `FAILED: ${lost} runs lost`);
-}
-
-async function adminQuery(statement: string): Promise<void> {
-  const client = new pg.Client({ connectionString: ADMIN_URL });
-  await client.connect();
-  try {
-    await client.query(statement);
-  } finally {
-    await client.end();
-  }
-}
-
-function withDatabase(url: string, name: string): string {
-  const parsed = new URL(url);
-  parsed.pathname = `/${name}`;
-  return parsed.toString();
 }
 
 await main();

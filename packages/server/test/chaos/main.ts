@@ -8,6 +8,7 @@
 import { randomBytes } from 'node:crypto';
 import { migrateToLatest } from '../../src/db/migrate.ts';
 import { openDatabase } from '../../src/db/open-database.ts';
+import { adminQuery, withDatabase } from '../support/admin-database.ts';
 import { runChaos } from './chaos-harness.ts';
 
 const adminUrl = process.env.TEST_DATABASE_URL;
@@ -18,18 +19,15 @@ if (adminUrl === undefined || adminUrl === '') {
 const number = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
 const seed = number('CHAOS_SEED', Date.now() % 1_000_000);
 const name = `vidgenie_chaos_${process.pid}_${randomBytes(4).toString('hex')}`;
-const admin = await openDatabase({ kind: 'postgres', url: adminUrl });
-const { sql } = await import('kysely');
-await sql.raw(`create database ${name}`).execute(admin.db);
-const url = new URL(adminUrl);
-url.pathname = `/${name}`;
-const database = await openDatabase({ kind: 'postgres', url: url.toString(), maxConnections: 20 });
+await adminQuery(adminUrl, `create database ${name}`);
+const url = withDatabase(adminUrl, name);
+const database = await openDatabase({ kind: 'postgres', url, maxConnections: 20 });
 let failed = true;
 try {
   await migrateToLatest(database.db);
   console.log(`chaos seed ${seed} on ${name}`);
   const report = await runChaos({
-    database: { ...database, url: url.toString(), drop: async () => {} },
+    database: { ...database, url, drop: async () => {} },
     seed,
     kills: number('CHAOS_KILLS', 50),
     freezes: number('CHAOS_FREEZES', 5),
@@ -51,7 +49,6 @@ try {
   console.log(failed ? `FAILED (replay with CHAOS_SEED=${seed})` : 'every invariant held');
 } finally {
   await database.close();
-  await sql.raw(`drop database if exists ${name} with (force)`).execute(admin.db);
-  await admin.close();
+  await adminQuery(adminUrl, `drop database if exists ${name} with (force)`);
 }
 process.exit(failed ? 1 : 0);
