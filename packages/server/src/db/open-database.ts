@@ -1,3 +1,4 @@
+import { mkdirSync } from 'node:fs';
 import { PGlite } from '@electric-sql/pglite';
 import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
@@ -39,6 +40,9 @@ const INT8_OID = 20;
  */
 export async function openDatabase(options: DatabaseOptions): Promise<Database> {
   if (options.kind === 'pglite') {
+    // PGlite creates only the last folder of the path: a first start in a fresh checkout
+    // (`./.vidgenie/pglite`) needs the parents made.
+    if (!options.dataDir.includes('://')) mkdirSync(options.dataDir, { recursive: true });
     const pglite = await PGlite.create(options.dataDir);
     const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool: createPGlitePool(pglite) }) });
     return {
