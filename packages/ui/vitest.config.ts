@@ -16,7 +16,7 @@ export default defineProject({
   ssr: { resolve: { conditions: ['@vidgenie/source'] } },
   test: {
     name: 'ui',
-    include: ['src/**/*.test.ts', ...browserTests],
+    include: ['src/**/*.test.ts', 'src/**/*.test.tsx', ...browserTests],
     testTimeout: 120_000,
     hookTimeout: 180_000,
     // A page waits on the server and on ffmpeg: on a busy 2-core machine a UI change can take

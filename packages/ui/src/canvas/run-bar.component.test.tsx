@@ -1,0 +1,161 @@
+// @vitest-environment happy-dom
+import { act, cleanup, screen, within } from '@testing-library/react';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import type { CostEstimate } from '../api/api-types.ts';
+import { graphAtom } from '../atoms/graph.ts';
+import { estimateAtom, runAtom, runErrorAtom } from '../atoms/run.ts';
+import { shortVideoGraph } from '../graph/short-video-graph.ts';
+import type { Language } from '../i18n/translate.ts';
+import { IDLE_RUN, type RunState } from '../run/run-state.ts';
+import { renderWithProviders, type TestStore } from '../test-support/render-with-providers.tsx';
+import { RunBar } from './run-bar.tsx';
+
+afterEach(cleanup);
+
+interface Setup {
+  readonly estimate?: CostEstimate;
+  readonly run?: Partial<RunState>;
+  readonly language?: Language;
+  readonly store?: (store: TestStore) => void;
+}
+
+/** Renders the Run bar with a valid short-video graph and the given estimate and run. */
+function renderBar(setup: Setup = {}) {
+  const onRun = vi.fn<() => void>();
+  const onCancel = vi.fn<() => void>();
+  const rendered = renderWithProviders(<RunBar onRun={onRun} onCancel={onCancel} />, {
+    language: setup.language ?? 'en',
+  });
+  act(() => {
+    rendered.store.set(graphAtom, shortVideoGraph({ prompt: 'A red fox in the snow' }));
+    rendered.store.set(runAtom, { ...IDLE_RUN, ...setup.run });
+    if (setup.estimate) rendered.store.set(estimateAtom, setup.estimate);
+    setup.store?.(rendered.store);
+  });
+  const bar = screen.getByRole('region', { name: 'Run' });
+  return { ...rendered, onRun, onCancel, bar };
+}
+
+const estimate = (total: number, available: number | null): CostEstimate => ({
+  total,
+  nodes: [{ nodeId: 'video', nodeType: 'video', cost: total }],
+  available,
+  enough: available === null || available >= total,
+});
+
+describe('RunBar before a run', () => {
+  it('waits for the estimate before letting the user run', () => {
+    const { bar } = renderBar();
+    expect(screen.getByTestId('estimate').textContent).toBe('Estimating…');
+    expect(screen.getByTestId('available').textContent).toBe('');
+    const run = within(bar).getByRole('button', { name: 'Run' }) as HTMLButtonElement;
+    expect(run.disabled).toBe(true);
+  });
+
+  it('shows the estimated cost and the available balance, and the cost on the Run button', async () => {
+    const { bar, user, onRun, onCancel } = renderBar({ estimate: estimate(42, 100) });
+    expect(screen.getByTestId('estimate').textContent).toBe('Estimated cost: 42 credits');
+    expect(screen.getByTestId('available').textContent).toBe('Available: 100 credits');
+    expect(within(bar).queryByRole('alert')).toBeNull();
+    const run = within(bar).getByRole('button', { name: 'Run · 42 credits' }) as HTMLButtonElement;
+    expect(run.disabled).toBe(false);
+    await user.click(run);
+    expect(onRun).toHaveBeenCalledTimes(1);
+    expect(onCancel).not.toHaveBeenCalled();
+  });
+
+  it('says credits are short, by how much, and what to do, and does not run', async () => {
+    const { bar, user, onRun } = renderBar({ estimate: estimate(120, 40) });
+    expect(screen.getByTestId('available').textContent).toBe('Available: 40 credits');
+    expect(within(bar).getByRole('alert').textContent).toBe(
+      'Not enough credits: this graph needs 120 and 40 are available. Pick a shorter video or wait for your monthly renewal.',
+    );
+    const run = within(bar).getByRole('button', { name: 'Run · 120 credits' }) as HTMLButtonElement;
+    expect(run.disabled).toBe(true);
+    await user.click(run);
+    expect(onRun).not.toHaveBeenCalled();
+  });
+
+  it('shows an unlimited balance in words', () => {
+    renderBar({ estimate: estimate(42, null) });
+    expect(screen.getByTestId('available').textContent).toBe('Available: unlimited credits');
+  });
+
+  it('says how many problems block an invalid graph, and does not run', () => {
+    const { bar } = renderBar({
+      estimate: estimate(42, 100),
+      store: (store) => {
+        const graph = store.get(graphAtom);
+        store.set(graphAtom, {
+          ...graph,
+          edges: (graph.edges ?? []).filter((edge) => edge.id !== 'image-video'),
+        });
+      },
+    });
+    expect(screen.getByTestId('run-invalid').textContent).toBe(
+      'Fix 1 problem(s) before running: see the nodes outlined in red.',
+    );
+    expect(
+      (within(bar).getByRole('button', { name: 'Run · 42 credits' }) as HTMLButtonElement).disabled,
+    ).toBe(true);
+  });
+
+  it('shows why the graph could not be estimated', () => {
+    const { bar } = renderBar({
+      store: (store) =>
+        store.set(runErrorAtom, 'The server could not be reached. Check your connection and try again.'),
+    });
+    expect(within(bar).getByRole('alert').textContent).toBe(
+      'The server could not be reached. Check your connection and try again.',
+    );
+  });
+
+  it('speaks French', () => {
+    renderWithProviders(<RunBar onRun={() => undefined} onCancel={() => undefined} />, { language: 'fr' });
+    expect(screen.getByRole('region', { name: 'Exécution' })).toBeTruthy();
+    expect(screen.getByTestId('estimate').textContent).toBe('Estimation…');
+  });
+});
+
+describe('RunBar during and after a run', () => {
+  it('replaces Run by Cancel while the run is queued or running', async () => {
+    const { bar, user, onCancel, onRun } = renderBar({
+      estimate: estimate(42, 100),
+      run: { runId: 'run-1', phase: 'queued' },
+    });
+    expect(screen.getByTestId('run-phase').textContent).toBe('Run queued');
+    expect(screen.getByTestId('run-phase').getAttribute('data-phase')).toBe('queued');
+    expect(within(bar).queryByRole('button', { name: /^Run/ })).toBeNull();
+    await user.click(within(bar).getByRole('button', { name: 'Cancel' }));
+    expect(onCancel).toHaveBeenCalledTimes(1);
+    expect(onRun).not.toHaveBeenCalled();
+  });
+
+  it('cannot cancel a run the server has not accepted yet', () => {
+    const { bar } = renderBar({ estimate: estimate(42, 100), run: { runId: null, phase: 'starting' } });
+    expect(screen.getByTestId('run-phase').textContent).toBe('Run starting');
+    expect((within(bar).getByRole('button', { name: 'Cancel' }) as HTMLButtonElement).disabled).toBe(true);
+  });
+
+  it('says what a completed run charged, and offers Run again', () => {
+    const { bar } = renderBar({
+      estimate: estimate(42, 58),
+      run: { runId: 'run-1', phase: 'completed', captured: 40 },
+    });
+    expect(screen.getByTestId('run-phase').textContent).toBe('Run completed · charged 40 credits');
+    expect(
+      (within(bar).getByRole('button', { name: 'Run · 42 credits' }) as HTMLButtonElement).disabled,
+    ).toBe(false);
+  });
+
+  it('shows why a run failed', () => {
+    const { bar } = renderBar({
+      estimate: estimate(42, 100),
+      run: { runId: 'run-1', phase: 'failed', error: 'Your Runway key was rejected: update it in Settings' },
+    });
+    expect(screen.getByTestId('run-phase').textContent).toBe('Run failed');
+    expect(within(bar).getByRole('alert').textContent).toBe(
+      'Your Runway key was rejected: update it in Settings',
+    );
+  });
+});
