@@ -33,6 +33,10 @@ export { createVideoNode } from './nodes/video-node.ts';
 export { defineProvider } from './provider/define-provider.ts';
 export { CREDIT_PRICES, IMAGE_SIZE_PIXELS, type ImageSize } from './provider/pricing.ts';
 export {
+  PROVIDER_CONTRACT_VERSION,
+  ProviderContractVersionError,
+} from './provider/provider-contract-version.ts';
+export {
   DEFAULT_RATE_LIMIT_DELAY_MS,
   type ProviderErrorArgs,
   type ProviderFailure,

@@ -1,7 +1,22 @@
 import type { EngineErrorJSON } from '../errors/engine-error.ts';
 import type { WorkflowGraph } from '../graph/workflow-graph.ts';
 
-/** The current checkpoint format version. Stores keep it with each run; older versions are migrated on load. */
+/**
+ * The version of the checkpoint format: the shape of the {@link RunRecord} and {@link NodeRecord}s a
+ * `CheckpointStore` keeps. The engine writes it as `RunRecord.version` when it creates a run; a
+ * run's node records are in its run record's format. A record without `version` is format 1.
+ *
+ * A new format version is a breaking change of the stored data, so the engine that introduces it
+ * must still read (and resume) every older format, migrating records on load. An engine refuses a
+ * run written in a newer format than it reads with the non-retryable `CHECKPOINT_VERSION` error,
+ * leaving the run for a newer worker. See `docs/versioning.md`.
+ *
+ * @example
+ * ```ts
+ * import { CHECKPOINT_FORMAT_VERSION } from '@vidgenie/engine';
+ * console.log(CHECKPOINT_FORMAT_VERSION); // 1
+ * ```
+ */
 export const CHECKPOINT_FORMAT_VERSION = 1;
 
 /** A run's lifecycle status as stored. */
@@ -20,6 +35,10 @@ export interface ReservationRecord {
 
 /** A run as stored: the graph it runs and where it stands. Values are plain JSON. */
 export interface RunRecord {
+  /**
+   * The checkpoint format the run is stored in ({@link CHECKPOINT_FORMAT_VERSION} when written).
+   * Records stored without it are read as format 1.
+   */
   readonly version: typeof CHECKPOINT_FORMAT_VERSION;
   readonly runId: string;
   readonly graph: WorkflowGraph;
@@ -49,7 +68,10 @@ export interface RunRecord {
   readonly lastSeq: number;
 }
 
-/** A node's checkpoint: its output once completed, and its durable state while running. */
+/**
+ * A node's checkpoint: its output once completed, and its durable state while running. It is in
+ * the checkpoint format of its run's {@link RunRecord}.
+ */
 export interface NodeRecord {
   readonly nodeId: string;
   readonly status: NodeStatus;

@@ -153,7 +153,9 @@ function malformed(input: unknown, error: z.ZodError): GraphIssue[] {
       {
         code: 'UNSUPPORTED_VERSION',
         path: ['version'],
-        message: `Graph format version ${String(version)} is not supported; this engine reads version ${GRAPH_FORMAT_VERSION}.`,
+        message: isNewerVersion(version)
+          ? `Graph format version ${version} is newer than this engine reads (version ${GRAPH_FORMAT_VERSION}): open it with a @vidgenie/engine release that reads version ${version}.`
+          : `Graph format version ${String(version)} is not supported; this engine reads version ${GRAPH_FORMAT_VERSION}.`,
       },
     ];
   }
@@ -165,4 +167,9 @@ function malformed(input: unknown, error: z.ZodError): GraphIssue[] {
       message: `Graph${path.length > 0 ? ` at ${path.join('.')}` : ''}: ${issue.message}`,
     };
   });
+}
+
+/** Whether a graph's `version` is a format version later than the one this engine reads. */
+function isNewerVersion(version: unknown): version is number {
+  return typeof version === 'number' && Number.isSafeInteger(version) && version > GRAPH_FORMAT_VERSION;
 }

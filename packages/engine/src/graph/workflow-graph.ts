@@ -1,7 +1,22 @@
 import { z } from 'zod';
 import { EdgeId, NodeId, PortId } from '../ids/ids.ts';
 
-/** The current version of the graph JSON format. */
+/**
+ * The version of the graph JSON format ({@link WorkflowGraph}), carried by every graph as its
+ * required `version` field. Saved graphs, templates and checkpoints hold graphs in this format.
+ *
+ * Adding an optional field is not a new version. A change that makes existing graphs invalid or
+ * mean something else is: it bumps this constant, and the engine that does it still reads every
+ * older version. A graph of a newer version than the engine reads is refused by `validateGraph`
+ * (and `engine.run`, with `GraphValidationError`) with the issue `UNSUPPORTED_VERSION`, whose
+ * message names the version and says to upgrade. See `docs/versioning.md`.
+ *
+ * @example
+ * ```ts
+ * import { GRAPH_FORMAT_VERSION, WorkflowGraph } from '@vidgenie/engine';
+ * const graph = WorkflowGraph.parse({ version: GRAPH_FORMAT_VERSION, nodes: [], edges: [] });
+ * ```
+ */
 export const GRAPH_FORMAT_VERSION = 1;
 
 /** A node in a saved graph: its id, its type, its config and, for canvases, its position. */

@@ -1,4 +1,5 @@
 import { EventEmitter } from 'eventemitter3';
+import { checkCheckpointFormat } from '../checkpoint/check-checkpoint-format.ts';
 import {
   CHECKPOINT_FORMAT_VERSION,
   type NodeRecord,
@@ -217,7 +218,7 @@ export function createEngine<TDefs extends NodeDefinition.Any>(options: EngineOp
         const existing = await store.loadRun({ runId });
         if (existing === undefined)
           throw new EngineError('RUN_NOT_FOUND', `No run with id ${runId} to resume.`);
-        checkVersion(existing);
+        checkCheckpointFormat(existing.run);
         if (existing.run.status !== 'running') return settleEnded(existing);
         const snapshot = await store.claimRun({ runId });
         if (snapshot.run.status !== 'running') return settleEnded(snapshot);
@@ -256,16 +257,6 @@ export function createEngine<TDefs extends NodeDefinition.Any>(options: EngineOp
     },
   };
   return Object.freeze(engine);
-}
-
-function checkVersion(snapshot: RunSnapshot): void {
-  if (snapshot.run.version !== CHECKPOINT_FORMAT_VERSION) {
-    throw new EngineError(
-      'CHECKPOINT_VERSION',
-      `Run ${snapshot.run.runId} was stored in checkpoint format ${String(snapshot.run.version)}; this engine reads ${CHECKPOINT_FORMAT_VERSION}.`,
-      { retryable: false },
-    );
-  }
 }
 
 function failedOutcome(runId: string, error: EngineError): RunOutcome {

@@ -1,4 +1,5 @@
 import { EngineError } from '@vidgenie/engine';
+import { checkProviderContract } from './provider-contract-version.ts';
 import type { ImageProvider, Provider, ProviderKind, TextProvider, VideoProvider } from './provider-types.ts';
 
 type ProviderOfKind<K extends ProviderKind> = K extends 'text'
@@ -20,7 +21,9 @@ export interface ProviderRegistry {
 }
 
 /**
- * Creates a provider registry. Ids must be unique.
+ * Creates a provider registry. Ids must be unique, and each provider's `contractVersion` (1 when
+ * absent) must be one this package implements: a provider built for a newer contract major is
+ * refused with `ProviderContractVersionError`.
  *
  * @example
  * ```ts
@@ -33,6 +36,7 @@ export function createProviderRegistry(providers: readonly Provider[]): Provider
   const byId = new Map<string, Provider>();
   for (const provider of providers) {
     if (byId.has(provider.id)) throw new TypeError(`Provider "${provider.id}" is registered twice.`);
+    checkProviderContract(provider);
     byId.set(provider.id, provider);
   }
   const ofKind = <K extends ProviderKind>(kind: K) =>

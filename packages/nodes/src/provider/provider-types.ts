@@ -112,6 +112,12 @@ interface ProviderBase<TKind extends ProviderKind, TConfig extends z.ZodObject> 
   readonly key?: { readonly secret: string; readonly label: string };
   /** Provider-specific config (model ids with current defaults...). */
   readonly config: TConfig;
+  /**
+   * The provider contract major this provider was written against (`PROVIDER_CONTRACT_VERSION` of
+   * the `@vidgenie/nodes` it was built with). Absent means 1. A registry refuses a provider built
+   * for a newer major than it implements.
+   */
+  readonly contractVersion?: number;
   /** Checks a key with the provider's cheapest authenticated call. */
   validateKey?(key: string, options: { readonly signal: AbortSignal }): Promise<KeyValidation>;
 }
