@@ -1,7 +1,8 @@
 /**
  * Type-checks every TypeScript example a reader might copy:
  *
- * - each ```ts block in `docs/**\/*.md`;
+ * - each ```ts block in `docs/**\/*.md` (but the generated `docs/reference/typescript/`), the README and
+ *   each package's and example's README;
  * - each ```ts block inside a TSDoc `@example` section of `packages/*\/src/**\/*.ts` (tests excluded).
  *
  * Each block is written to its own file in `.doc-examples/` (git-ignored) and the folder is checked
@@ -128,7 +129,16 @@ function collectBlocks(): Block[] {
       blocks.push({ source, line: b.line, index: k + 1, code: b.code, file: '' });
     });
   };
-  for (const path of walk(join(root, 'docs'), (p) => p.endsWith('.md'))) {
+  // The generated TypeScript reference repeats the TSDoc examples checked below: left out.
+  const generated = join(root, 'docs', 'reference', 'typescript');
+  const markdown = [
+    ...walk(join(root, 'docs'), (p) => p.endsWith('.md') && !p.startsWith(generated)),
+    join(root, 'README.md'),
+    ...['packages', 'examples'].flatMap((folder) =>
+      readdirSync(join(root, folder)).map((name) => join(root, folder, name, 'README.md')),
+    ),
+  ].filter((path) => existsSync(path));
+  for (const path of markdown) {
     add(path, markdownBlocks(readFileSync(path, 'utf8')));
   }
   const packagesDir = join(root, 'packages');
@@ -217,9 +227,9 @@ function writeProject(blocks: readonly Block[]): void {
 function main(): number {
   const blocks = collectBlocks();
   writeProject(blocks);
-  const docs = blocks.filter((b) => b.source.startsWith('docs/')).length;
+  const docs = blocks.filter((b) => b.source.endsWith('.md')).length;
   console.log(
-    `Checking ${blocks.length} TypeScript examples (${docs} from docs, ${blocks.length - docs} from TSDoc) in ${relative(root, outDir)}/`,
+    `Checking ${blocks.length} TypeScript examples (${docs} from Markdown, ${blocks.length - docs} from TSDoc) in ${relative(root, outDir)}/`,
   );
   if (blocks.length === 0) return 0;
 

@@ -31,7 +31,7 @@ export interface EngineHooks {
   onEvent?(event: RunEvent): void;
 }
 
-/** The union of the services the nodes of a registry need. @internal */
+/** The union of the services the nodes of a registry need, as an intersection. */
 type UnionToIntersection<U> = (U extends unknown ? (x: U) => void : never) extends (x: infer I) => void
   ? I
   : never;

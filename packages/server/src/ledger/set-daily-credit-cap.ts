@@ -3,7 +3,7 @@ import { recordAudit } from '../audit/audit-log.ts';
 import type { DB } from '../db/schema.ts';
 import { ApiError } from '../errors/api-error.ts';
 
-/** Arguments of {@link setDailyCreditCap}. */
+/** Arguments of `setDailyCreditCap`. */
 export interface SetDailyCreditCapArgs {
   readonly userId: string;
   /** Credits per UTC day; null goes back to the server's default (`VIDGENIE_DAILY_CREDIT_CAP`). */
@@ -17,7 +17,6 @@ export interface SetDailyCreditCapArgs {
  * Sets (or clears, with null) an account's own daily credit cap, audited as
  * `credits.daily_cap_set`, in one transaction. 404 `NOT_FOUND` without a credit account. Holds
  * already placed stay; the next reserve is checked against the new cap.
- * @internal
  */
 export async function setDailyCreditCap(
   db: Kysely<DB>,

@@ -51,7 +51,7 @@ export function estimateNodeSeconds(
 
 /**
  * How long a run of `graph` should take, in whole seconds: the longest path through the graph
- * (independent branches run at once), each node weighted by {@link estimateNodeSeconds}. Nodes in
+ * (independent branches run at once), each node weighted by `estimateNodeSeconds`. Nodes in
  * `skip` (reused by a rerun) count 0. For the short-video template with local providers and 8 s of
  * video: 0 + 0 + 1 + 2 + 1 = 4 s; with hosted ones: 2 + 10 + 60 + 1 = 73 s.
  *

@@ -11,7 +11,7 @@ export const IDEMPOTENCY_KEY_TTL_MS = 24 * 3_600_000;
 export interface IdempotentRequest {
   /** The header's value (1 to 255 characters). */
   readonly key: string;
-  /** {@link hashIdempotentRequest} of the operation and its parameters. */
+  /** `hashIdempotentRequest` of the operation and its parameters. */
   readonly requestHash: string;
 }
 
