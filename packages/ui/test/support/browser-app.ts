@@ -8,7 +8,8 @@ import { type BrowserContext, chromium, type Page } from 'playwright-core';
 /** Debian's Chromium (apt), never a downloaded browser; `VIDGENIE_CHROMIUM` points elsewhere. */
 export const CHROMIUM = process.env.VIDGENIE_CHROMIUM ?? '/usr/bin/chromium';
 export const uiDir = join(dirname(fileURLToPath(import.meta.url)), '../..');
-export const distDir = join(uiDir, 'dist');
+/** The built app the server serves: `dist`, or `VIDGENIE_UI_DIST` (a build kept apart, e.g. to try a UI change). */
+export const distDir = process.env.VIDGENIE_UI_DIST ?? join(uiDir, 'dist');
 /** Screenshots for people (CI keeps this folder as an artefact). */
 export const shotsDir = process.env.VIDGENIE_SCREENSHOTS_DIR ?? join(uiDir, 'test-results');
 
@@ -30,26 +31,83 @@ export interface BrowserApp {
   /** Uncaught page errors and console errors, for tests to assert none happened. */
   readonly pageErrors: string[];
   readonly consoleErrors: string[];
+  /**
+   * Opens another Chromium with its own fresh profile (no cookies shared with `page`): a second
+   * person on the same server. {@link BrowserApp.close} closes it too.
+   */
+  openProfile(): Promise<BrowserProfile>;
   close(): Promise<void>;
 }
 
+/** A Chromium with its own profile, on the app's server. */
+export interface BrowserProfile {
+  readonly context: BrowserContext;
+  readonly page: Page;
+  readonly pageErrors: string[];
+  readonly consoleErrors: string[];
+  close(): Promise<void>;
+}
+
+/** Options of {@link startBrowserApp}. */
+export interface BrowserAppOptions {
+  /** The browser's locale (e.g. `en-US`); Chromium's default otherwise. */
+  readonly locale?: string;
+  /**
+   * Extra server settings, as environment variables for `loadConfig` (e.g. `OPENAI_BASE_URL`
+   * pointing at a provider fake). The data and UI directories and `NODE_ENV` stay the harness's.
+   */
+  readonly env?: Readonly<Record<string, string>>;
+}
+
 /** Builds the app if needed, starts the server on a free port and opens Chromium with a fresh profile. */
-export async function startBrowserApp(options: { readonly locale?: string } = {}): Promise<BrowserApp> {
+export async function startBrowserApp(options: BrowserAppOptions = {}): Promise<BrowserApp> {
   if (!existsSync(join(distDir, 'index.html'))) {
     const { build } = await import('vite');
-    await build({ root: uiDir, logLevel: 'warn' });
+    await build({ root: uiDir, logLevel: 'warn', build: { outDir: distDir, emptyOutDir: true } });
   }
   const dataDir = mkdtempSync(join(tmpdir(), 'vidgenie-ui-'));
-  const profile = mkdtempSync(join(tmpdir(), 'vidgenie-profile-'));
-  const config = loadConfig({ VIDGENIE_DATA_DIR: dataDir, VIDGENIE_UI_DIR: distDir, NODE_ENV: 'test' });
+  const config = loadConfig({
+    ...options.env,
+    VIDGENIE_DATA_DIR: dataDir,
+    VIDGENIE_UI_DIR: distDir,
+    NODE_ENV: 'test',
+  });
   const services = await createServices(config, { log: createLogger({ level: 'silent' }) });
   const server = await startServer(services, { port: 0, host: '127.0.0.1' });
+  const profiles: BrowserProfile[] = [];
+  const openProfile = async () => {
+    const profile = await launchProfile(options.locale);
+    profiles.push(profile);
+    return profile;
+  };
+  const first = await openProfile();
+  return {
+    server,
+    services,
+    context: first.context,
+    page: first.page,
+    pageErrors: first.pageErrors,
+    consoleErrors: first.consoleErrors,
+    openProfile,
+    async close() {
+      for (const profile of profiles) await profile.close();
+      await server.close();
+      server.closeConnections();
+      await services.close();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Launches Chromium on a fresh profile directory, recording page and console errors. */
+async function launchProfile(locale: string | undefined): Promise<BrowserProfile> {
+  const profile = mkdtempSync(join(tmpdir(), 'vidgenie-profile-'));
   // The flags keep Chromium off this machine's closed network (STACK.md's recipe).
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM,
     headless: true,
     viewport: { width: 1440, height: 900 },
-    ...(options.locale === undefined ? {} : { locale: options.locale }),
+    ...(locale === undefined ? {} : { locale }),
     args: [
       '--headless',
       '--no-sandbox',
@@ -68,19 +126,17 @@ export async function startBrowserApp(options: { readonly locale?: string } = {}
   page.on('console', (message) => {
     if (message.type() === 'error') consoleErrors.push(message.text());
   });
+  let closed = false;
   return {
-    server,
-    services,
     context,
     page,
     pageErrors,
     consoleErrors,
     async close() {
+      if (closed) return;
+      closed = true;
       await context.close();
-      await server.close();
-      server.closeConnections();
-      await services.close();
-      for (const dir of [dataDir, profile]) rmSync(dir, { recursive: true, force: true });
+      rmSync(profile, { recursive: true, force: true });
     },
   };
 }
