@@ -94,4 +94,16 @@ describe('vidgenie CLI', () => {
     expect(result.stdout).toMatch(/migrate/);
     expect(result.stdout).toMatch(/keys/);
   });
+
+  it('prints each command’s options and the settings it reads, and exits 0', async () => {
+    const serve = await run(['serve', '--help'], { NO_COLOR: '1' });
+    expect(serve.code).toBe(0);
+    expect(serve.stdout).toContain('USAGE vidgenie serve [OPTIONS]');
+    expect(serve.stdout).toContain('--port=<port>');
+    expect(serve.stdout).toMatch(/^ {2}HOST +interface to bind/m);
+    const rotate = await run(['keys', 'rotate', '--help'], { NO_COLOR: '1' });
+    expect(rotate.code).toBe(0);
+    expect(rotate.stdout).toContain('USAGE vidgenie keys rotate [OPTIONS]');
+    expect(rotate.stdout).toMatch(/^ {2}VIDGENIE_ENCRYPTION_KEYS +/m);
+  });
 });

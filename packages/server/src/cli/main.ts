@@ -3,9 +3,11 @@ import { defineCommand, runMain } from 'citty';
 import { ConfigError, loadConfig } from '../config/server-config.ts';
 import { migrateToLatest } from '../db/migrate.ts';
 import { openDatabase } from '../db/open-database.ts';
+import { findUiDir } from '../http/serve-ui.ts';
 import { startServer } from '../server/start-server.ts';
 import { createServices, databaseOptions } from '../services/create-services.ts';
 import { formatRotateKeysReport, rotateKeys } from '../vault/rotate-keys.ts';
+import { showCliHelp } from './cli-help.ts';
 
 function config() {
   try {
@@ -37,6 +39,9 @@ const serve = defineCommand({
     });
     services.log.info({ url: server.url, database: services.database.kind }, 'VidGenie is listening');
     console.log(`VidGenie API on ${server.url} (database: ${services.database.kind})`);
+    if (findUiDir(settings.VIDGENIE_UI_DIR) !== undefined) {
+      console.log(`Open ${server.url} in your browser: sign up, then press Run on /create.`);
+    }
     stopOnSignals(async () => {
       // New requests are refused at once; runs get the grace period, then open streams are cut.
       const closing = server.close();
@@ -151,4 +156,5 @@ const main = defineCommand({
   },
 });
 
-await runMain(main);
+// `--help` adds the environment variables that matter to each command, and examples.
+await runMain(main, { showUsage: showCliHelp });

@@ -18,7 +18,6 @@ function nodeRegistryFor(providers: ProviderRegistry): NodeRegistry {
  * Prices a workflow graph with the short-video nodes and the server's providers (each node's
  * provider sets its price). An invalid graph is a 400 `GRAPH_INVALID` whose `details.issues` lists
  * every problem with its node, edge and port ids, as the engine reports them.
- * @internal
  */
 export function estimateWorkflow(graph: unknown, providers: ProviderRegistry): CostEstimate {
   try {
