@@ -19,3 +19,9 @@ export const runActiveAtom = atom((get) => {
   const phase = get(runAtom).phase;
   return phase === 'starting' || phase === 'queued' || phase === 'running';
 });
+
+/** The content of the run shown (never a previous run's, while the next one's is not recorded yet). */
+export const runContentAtom = atom((get) => {
+  const content = get(contentAtom);
+  return content !== null && content.runId === get(runAtom).runId ? content : null;
+});

@@ -19,6 +19,9 @@ export const selectedEdgeIdAtom = atom<string | null>(null);
 /** A short status line about the last edit (why a connection was refused, what was added). */
 export const canvasStatusAtom = atom<{ readonly text: string; readonly error: boolean } | null>(null);
 
+/** Whether the canvas shows the phone layout (top to bottom): the nodes put their handles on top and bottom. */
+export const VerticalLayoutContext = createContext(false);
+
 /** "Rerun from here" on a node: provided by the create page, which starts and follows the new run. */
 export const RerunContext = createContext<((nodeId: string) => void) | null>(null);
 

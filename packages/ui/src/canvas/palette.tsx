@@ -32,42 +32,48 @@ export function Palette() {
 
   return (
     <section className="palette" aria-label={t('edit.palette')}>
-      <span className="palette__title">{t('edit.palette')}</span>
-      {STEP_TYPES.map((type) => (
-        <button
-          key={type}
-          type="button"
-          className="button button--small"
-          disabled={locked}
-          aria-label={t('edit.addLabel', {
-            title: t(`step.${type}`),
-            inputs: portList(NODE_SPECS[type].inputs),
-            outputs: portList(NODE_SPECS[type].outputs),
-          })}
-          title={t('edit.addLabel', {
-            title: t(`step.${type}`),
-            inputs: portList(NODE_SPECS[type].inputs),
-            outputs: portList(NODE_SPECS[type].outputs),
-          })}
-          onClick={() => add(type)}
-        >
-          <span aria-hidden>{STEP_META[type].icon}</span> {t('edit.add', { title: t(`step.${type}`) })}
-        </button>
-      ))}
-      <DeleteButton
-        disabled={locked || (selectedNode === null && selectedEdge === null)}
-        onDelete={() => {
-          setGraph(
-            removeElements(graph, {
-              nodeIds: selectedNode === null ? [] : [selectedNode],
-              edgeIds: selectedEdge === null ? [] : [selectedEdge],
-            }),
-          );
-          setStatus({ text: t('edit.deleted', { what: selectedNode ?? selectedEdge ?? '' }), error: false });
-          setSelectedNode(null);
-          setSelectedEdge(null);
-        }}
-      />
+      {/* One row that scrolls sideways on a phone (styles.css), leaving the height to the canvas. */}
+      <div className="palette__tools">
+        <span className="palette__title">{t('edit.palette')}</span>
+        {STEP_TYPES.map((type) => (
+          <button
+            key={type}
+            type="button"
+            className="button button--small"
+            disabled={locked}
+            aria-label={t('edit.addLabel', {
+              title: t(`step.${type}`),
+              inputs: portList(NODE_SPECS[type].inputs),
+              outputs: portList(NODE_SPECS[type].outputs),
+            })}
+            title={t('edit.addLabel', {
+              title: t(`step.${type}`),
+              inputs: portList(NODE_SPECS[type].inputs),
+              outputs: portList(NODE_SPECS[type].outputs),
+            })}
+            onClick={() => add(type)}
+          >
+            <span aria-hidden>{STEP_META[type].icon}</span> {t('edit.add', { title: t(`step.${type}`) })}
+          </button>
+        ))}
+        <DeleteButton
+          disabled={locked || (selectedNode === null && selectedEdge === null)}
+          onDelete={() => {
+            setGraph(
+              removeElements(graph, {
+                nodeIds: selectedNode === null ? [] : [selectedNode],
+                edgeIds: selectedEdge === null ? [] : [selectedEdge],
+              }),
+            );
+            setStatus({
+              text: t('edit.deleted', { what: selectedNode ?? selectedEdge ?? '' }),
+              error: false,
+            });
+            setSelectedNode(null);
+            setSelectedEdge(null);
+          }}
+        />
+      </div>
       <p
         className={`palette__status${status?.error ? ' palette__status--error' : ''}`}
         role="status"

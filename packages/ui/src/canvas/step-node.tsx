@@ -1,13 +1,16 @@
-import { Handle, type NodeProps, Position } from '@xyflow/react';
+import { Handle, type NodeProps, Position, useUpdateNodeInternals } from '@xyflow/react';
 import { useAtomValue } from 'jotai';
-import { useContext, useEffect, useState } from 'react';
+import { useContext, useEffect, useRef, useState } from 'react';
 import { configOf, graphAtom } from '../atoms/graph.ts';
 import { useT } from '../atoms/language.ts';
-import { contentAtom, estimateAtom, runActiveAtom, runAtom } from '../atoms/run.ts';
+import { estimateAtom, runActiveAtom, runAtom, runContentAtom } from '../atoms/run.ts';
 import type { StepNode, StepType } from '../graph/graph-types.ts';
 import { STEP_PORTS } from '../graph/short-video-graph.ts';
+import { imageOfOutput } from '../run/node-media.ts';
 import { IDLE_NODE, type NodeRunState } from '../run/run-state.ts';
-import { localIssuesAtom, RerunContext, serverIssuesAtom } from './canvas-atoms.ts';
+import { localIssuesAtom, RerunContext, serverIssuesAtom, VerticalLayoutContext } from './canvas-atoms.ts';
+import { formatBytes } from './media-facts.ts';
+import { OutputPlayer } from './output-player.tsx';
 import { STATE_ICON, STEP_META } from './step-meta.ts';
 
 const text = (value: unknown): string | undefined => (typeof value === 'string' ? value : undefined);
@@ -36,6 +39,23 @@ export function StepNodeView({ id, type, selected }: NodeProps<StepNode>) {
   const serverIssues = useAtomValue(serverIssuesAtom);
   const active = useAtomValue(runActiveAtom);
   const rerun = useContext(RerunContext);
+  const vertical = useContext(VerticalLayoutContext);
+  const updateNodeInternals = useUpdateNodeInternals();
+  // The handles move (left/right ↔ top/bottom) with the layout: React Flow measures them again.
+  // Not on mount (React Flow measures a new node itself; measuring one node early would let a
+  // queued fit view fit that node alone).
+  const shownVertical = useRef(vertical);
+  useEffect(() => {
+    if (shownVertical.current === vertical) return;
+    shownVertical.current = vertical;
+    updateNodeInternals(id);
+  }, [vertical, id, updateNodeInternals]);
+  const inSide = vertical ? Position.Top : Position.Left;
+  const outSide = vertical ? Position.Bottom : Position.Right;
+  const along = (index: number, count: number) =>
+    vertical
+      ? { left: `${((index + 1) * 100) / (count + 1)}%` }
+      : { top: `${((index + 1) * 100) / (count + 1)}%` };
   const problems = [
     ...localIssues
       .filter((issue) => issue.nodeId === id)
@@ -53,7 +73,7 @@ export function StepNodeView({ id, type, selected }: NodeProps<StepNode>) {
 
   return (
     <article
-      className={`step-node step-node--${node.state}${selected ? ' step-node--selected' : ''}${problems.length > 0 ? ' step-node--invalid' : ''}`}
+      className={`step-node step-node--${type} step-node--${node.state}${selected ? ' step-node--selected' : ''}${problems.length > 0 ? ' step-node--invalid' : ''}`}
       data-state={node.state}
       data-invalid={problems.length > 0 ? 'true' : undefined}
       data-testid={`node-${id}`}
@@ -64,9 +84,9 @@ export function StepNodeView({ id, type, selected }: NodeProps<StepNode>) {
           key={`in-${port}`}
           id={port}
           type="target"
-          position={Position.Left}
+          position={inSide}
           className={`port port--${port}`}
-          style={{ top: `${((index + 1) * 100) / (ports.inputs.length + 1)}%` }}
+          style={along(index, ports.inputs.length)}
           title={port}
         />
       ))}
@@ -99,9 +119,8 @@ export function StepNodeView({ id, type, selected }: NodeProps<StepNode>) {
           value={node.progress}
           aria-label={t('node.progress', { title })}
         />
-        {node.message && node.state === 'running' && (
-          <span className="step-node__message">{node.message}</span>
-        )}
+        {/* Always there (empty when idle), so a progress message never pushes the card taller. */}
+        <span className="step-node__message">{node.state === 'running' ? (node.message ?? '') : ''}</span>
         {node.error && (
           <p className="step-node__error" role="alert">
             {node.error}
@@ -126,9 +145,9 @@ export function StepNodeView({ id, type, selected }: NodeProps<StepNode>) {
           key={`out-${port}`}
           id={port}
           type="source"
-          position={Position.Right}
+          position={outSide}
           className={`port port--${port}`}
-          style={{ top: `${((index + 1) * 100) / (ports.outputs.length + 1)}%` }}
+          style={along(index, ports.outputs.length)}
           title={port}
         />
       ))}
@@ -154,7 +173,7 @@ function StepBody(props: {
   readonly node: NodeRunState;
 }) {
   const { type, config, node } = props;
-  const content = useAtomValue(contentAtom);
+  const content = useAtomValue(runContentAtom);
   const t = useT();
   switch (type) {
     case 'prompt': {
@@ -174,46 +193,21 @@ function StepBody(props: {
         </dl>
       );
     }
-    case 'image': {
-      const thumbnail = content?.media.image?.url ?? content?.media.thumbnail?.url;
-      if (thumbnail) return <img className="step-node__thumb" src={thumbnail} alt={t('node.still')} />;
-      return (
-        <p className="step-node__hint">
-          {String(config.size ?? 'medium')} · {String(config.aspectRatio ?? '9:16')}
-        </p>
-      );
-    }
+    case 'image':
+      return <ImageBody config={config} node={node} />;
     case 'video':
       return <VideoBody config={config} node={node} />;
     case 'output': {
       const video = content?.media.video;
-      if (video === undefined || video === null)
+      if (content === null || video === undefined || video === null)
         return (
-          <p className="step-node__hint">
-            {node.state === 'success' ? t('node.preparing') : t('node.videoHere')}
-          </p>
+          <div className="step-node__screen step-node__screen--empty">
+            <p className="step-node__hint">
+              {node.state === 'success' ? t('node.preparing') : t('node.videoHere')}
+            </p>
+          </div>
         );
-      return (
-        <div className="step-node__player nodrag">
-          {/* biome-ignore lint/a11y/useMediaCaption: the generated clips carry no dialogue; captions come with hosted audio */}
-          <video
-            controls
-            playsInline
-            preload="metadata"
-            src={video.url}
-            poster={content?.media.thumbnail?.url}
-            aria-label={t('node.generatedVideo')}
-          />
-          <p className="step-node__meta">
-            {content?.durationSeconds !== null && `${content?.durationSeconds?.toFixed(1)} s`}
-            {content?.width && content.height ? ` · ${content.width}×${content.height}` : ''}
-            {content ? ` · ${(content.fileSizeBytes / 1_000_000).toFixed(1)} MB` : ''}
-          </p>
-          <a className="button button--small" href={video.downloadUrl} download>
-            {t('node.download')}
-          </a>
-        </div>
-      );
+      return <OutputPlayer content={content} video={video} />;
     }
   }
 }
@@ -236,6 +230,7 @@ function VideoBody(props: {
     elapsed !== undefined && node.progress > 0.05
       ? Math.max(0, elapsed / node.progress - elapsed)
       : undefined;
+  // The body's height is fixed (styles.css): the timer and ETA wrapping onto a second line move nothing.
   return (
     <p className="step-node__hint">
       {String(config.durationSeconds ?? 8)} s ·{' '}
@@ -243,5 +238,46 @@ function VideoBody(props: {
       {elapsed !== undefined && t('node.elapsed', { seconds: elapsed.toFixed(0) })}
       {eta !== undefined && t('node.eta', { seconds: Math.ceil(eta) })}
     </p>
+  );
+}
+
+/**
+ * The image node's body: a frame of fixed height holding the picture once a URL serves it, and,
+ * from the moment the image node completes (its `node.completed` event), what the image is.
+ */
+function ImageBody(props: {
+  readonly config: Readonly<Record<string, unknown>>;
+  readonly node: NodeRunState;
+}) {
+  const { config, node } = props;
+  const content = useAtomValue(runContentAtom);
+  const t = useT();
+  const done = node.state === 'success' || node.state === 'cached';
+  const made = done ? imageOfOutput(node.output) : undefined;
+  // Pixels need a URL, and the API serves a run's media only through its content (recorded when the
+  // run completes); until then the frame says what the image node made. A node that did not run
+  // (one just added) shows no picture.
+  const picture = done ? (content?.media.image?.url ?? content?.media.thumbnail?.url) : undefined;
+  return (
+    <>
+      {/* The picture's place, kept from the start so nothing moves when it arrives. */}
+      <div
+        className={`step-node__frame${picture ? '' : ' step-node__frame--empty'}`}
+        data-ready={made || picture ? 'true' : undefined}
+      >
+        {picture ? (
+          <img className="step-node__thumb" src={picture} alt={t('node.still')} />
+        ) : made ? (
+          <p className="step-node__hint">
+            {t('node.imageReady', { width: made.width, height: made.height, size: formatBytes(made.bytes) })}
+            <br />
+            {t('node.imageSoon')}
+          </p>
+        ) : null}
+      </div>
+      <p className="step-node__hint">
+        {String(config.size ?? 'medium')} · {String(config.aspectRatio ?? '9:16')}
+      </p>
+    </>
   );
 }

@@ -9,6 +9,7 @@ import {
   type OnNodesChange,
   ReactFlow,
   useReactFlow,
+  useStore,
 } from '@xyflow/react';
 import { useAtom, useAtomValue, useSetAtom } from 'jotai';
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
@@ -26,6 +27,7 @@ import {
   selectedEdgeIdAtom,
   serverIssuesAtom,
   serverIssuesOf,
+  VerticalLayoutContext,
 } from '../canvas/canvas-atoms.ts';
 import { NodePanel } from '../canvas/node-panel.tsx';
 import { Palette } from '../canvas/palette.tsx';
@@ -33,6 +35,8 @@ import { RunBar } from '../canvas/run-bar.tsx';
 import { STATE_COLOUR } from '../canvas/step-meta.ts';
 import { StepNodeView } from '../canvas/step-node.tsx';
 import { canvasEdgesOf, canvasNodesOf } from '../canvas/to-canvas.ts';
+import { PHONE_QUERY, useMediaQuery } from '../canvas/use-media-query.ts';
+import { verticalLayout } from '../canvas/vertical-layout.ts';
 import { addEdge, removeElements } from '../graph/edit-graph.ts';
 import type { StepNode, WorkflowGraphInput } from '../graph/graph-types.ts';
 import { checkConnection } from '../graph/validate-graph.ts';
@@ -72,6 +76,7 @@ export function CreatePage() {
   const t = useT();
   const active = useAtomValue(runActiveAtom);
   const stopFollowing = useRef<(() => void) | undefined>(undefined);
+  const phone = useMediaQuery(PHONE_QUERY);
 
   // Nodes added or removed (palette, Delete, a template loaded) rebuild the canvas nodes; drags
   // stay local until they end (then the graph keeps the position).
@@ -272,13 +277,38 @@ export function CreatePage() {
 
   const onNodesChange: OnNodesChange<StepNode> = useCallback(
     (changes) => {
+      // On a phone the layout places the nodes (they are not draggable): only their sizes change.
       setNodes((current) => applyNodeChanges(changes, current));
+      if (phone) return;
       for (const change of changes)
         if (change.type === 'position' && change.dragging === false && change.position)
           moveNode({ nodeId: change.id, position: change.position });
     },
-    [moveNode],
+    [moveNode, phone],
   );
+
+  // Desktop: the graph's positions. Phone: top to bottom (view-only; the graph keeps its positions),
+  // each row as tall as the cards React Flow measured.
+  const graphEdges = graph.edges;
+  const shownNodes = useMemo<StepNode[]>(() => {
+    const marked = nodes.map((node) => ({ ...node, selected: node.id === selected }));
+    if (!phone) return marked;
+    const positions = verticalLayout(
+      nodes.map((node) => ({
+        id: node.id,
+        position: node.position,
+        ...(node.measured?.width === undefined ? {} : { width: node.measured.width }),
+        ...(node.measured?.height === undefined ? {} : { height: node.measured.height }),
+      })),
+      graphEdges ?? [],
+    );
+    return marked.map((node) => ({ ...node, position: positions.get(node.id) ?? node.position }));
+  }, [nodes, selected, phone, graphEdges]);
+  const layoutShape = phone
+    ? shownNodes
+        .map((node) => `${node.id}@${Math.round(node.position.x)},${Math.round(node.position.y)}`)
+        .join('|')
+    : 'desktop';
 
   const edges = useMemo<Edge[]>(
     () =>
@@ -298,53 +328,56 @@ export function CreatePage() {
 
   return (
     <RerunContext.Provider value={rerunFromNode}>
-      <div className="create">
-        <RunBar onRun={() => void start()} onCancel={() => void cancel()} />
-        <Palette />
-        <div className="create__body">
-          <section className="canvas" aria-label={t('canvas.region')}>
-            <ReactFlow<StepNode, Edge>
-              nodes={nodes.map((node) => ({ ...node, selected: node.id === selected }))}
-              edges={edges}
-              nodeTypes={nodeTypes}
-              onNodesChange={onNodesChange}
-              onNodeClick={(_event, node) => {
-                setSelected(node.id);
-                setSelectedEdge(null);
-              }}
-              onEdgeClick={(_event, edge) => {
-                setSelectedEdge(edge.id);
-                setSelected(null);
-              }}
-              onPaneClick={() => {
-                setSelected(null);
-                setSelectedEdge(null);
-              }}
-              nodesConnectable={!active}
-              edgesFocusable
-              isValidConnection={isValidConnection}
-              onConnect={onConnect}
-              onDelete={onDelete}
-              deleteKeyCode={active ? null : ['Delete', 'Backspace']}
-              fitView
-              fitViewOptions={{ padding: 0.15 }}
-              minZoom={0.2}
-            >
-              <Background />
-              <FitWhenContentArrives />
-              <FitWhenNodesChange count={graph.nodes.length} />
-              <Controls />
-              <MiniMap
-                position="top-right"
-                pannable
-                zoomable
-                nodeColor={(node) => STATE_COLOUR[(run.nodes[node.id] ?? IDLE_NODE).state]}
-              />
-            </ReactFlow>
-          </section>
-          <NodePanel />
+      <VerticalLayoutContext.Provider value={phone}>
+        <div className="create">
+          <RunBar onRun={() => void start()} onCancel={() => void cancel()} />
+          <Palette />
+          <div className="create__body">
+            <section className="canvas" aria-label={t('canvas.region')}>
+              <ReactFlow<StepNode, Edge>
+                nodes={shownNodes}
+                edges={edges}
+                nodeTypes={nodeTypes}
+                onNodesChange={onNodesChange}
+                onNodeClick={(_event, node) => {
+                  setSelected(node.id);
+                  setSelectedEdge(null);
+                }}
+                onEdgeClick={(_event, edge) => {
+                  setSelectedEdge(edge.id);
+                  setSelected(null);
+                }}
+                onPaneClick={() => {
+                  setSelected(null);
+                  setSelectedEdge(null);
+                }}
+                nodesConnectable={!active}
+                nodesDraggable={!phone}
+                edgesFocusable
+                isValidConnection={isValidConnection}
+                onConnect={onConnect}
+                onDelete={onDelete}
+                deleteKeyCode={active ? null : ['Delete', 'Backspace']}
+                fitView
+                fitViewOptions={{ padding: 0.15 }}
+                minZoom={phone ? 0.05 : 0.2}
+              >
+                <Background />
+                <FitWhenNodesChange count={graph.nodes.length} />
+                <FitWhenLayoutChanges phone={phone} shape={layoutShape} />
+                <Controls />
+                <MiniMap
+                  position="top-right"
+                  pannable
+                  zoomable
+                  nodeColor={(node) => STATE_COLOUR[(run.nodes[node.id] ?? IDLE_NODE).state]}
+                />
+              </ReactFlow>
+            </section>
+            <NodePanel />
+          </div>
         </div>
-      </div>
+      </VerticalLayoutContext.Provider>
     </RerunContext.Provider>
   );
 }
@@ -365,14 +398,27 @@ function FitWhenNodesChange(props: { readonly count: number }) {
   return null;
 }
 
-/** Fits the view again once the output node holds the player (it grows the node). */
-function FitWhenContentArrives() {
+/**
+ * Fits the view again when the layout switches between desktop and phone, and, on a phone, when
+ * the layout moves (a card measured or grown) or the canvas changes size (the window resized or
+ * turned, the bars above it wrapping). The desktop canvas keeps the user's pan and zoom on resize.
+ * The player's arrival needs no refit: the cards keep their size while running.
+ */
+function FitWhenLayoutChanges(props: { readonly phone: boolean; readonly shape: string }) {
+  const { phone, shape } = props;
   const { fitView } = useReactFlow();
-  const content = useAtomValue(contentAtom);
+  const paneSize = useStore((state) => `${Math.round(state.width)}x${Math.round(state.height)}`);
+  const trigger = phone ? `phone|${shape}|${paneSize}` : 'desktop';
+  const first = useRef(true);
   useEffect(() => {
-    if (content === null) return;
-    const frame = requestAnimationFrame(() => void fitView({ padding: 0.15, duration: 300 }));
+    void trigger;
+    // The first fit is React Flow's own (`fitView` on the canvas).
+    if (first.current) {
+      first.current = false;
+      return;
+    }
+    const frame = requestAnimationFrame(() => void fitView({ padding: 0.15 }));
     return () => cancelAnimationFrame(frame);
-  }, [content, fitView]);
+  }, [trigger, fitView]);
   return null;
 }
