@@ -196,7 +196,10 @@ export function CreatePage() {
     }
   };
 
-  /** Rerun from a node of the run shown: upstream outputs are reused, only the rest is charged. */
+  /**
+   * Rerun from a node of the run shown, with the canvas's settings: upstream outputs are reused, only
+   * the rest (and any node whose settings changed) runs and is charged.
+   */
   const rerun = useCallback(
     async (fromNodeId: string) => {
       const parent = run.runId;
@@ -208,7 +211,8 @@ export function CreatePage() {
         const accepted = await api<RunAccepted>(
           'POST',
           `/api/workflow/runs/${encodeURIComponent(parent)}/rerun`,
-          { body: { fromNodeId }, headers: { 'idempotency-key': randomKey() } },
+          // The canvas's graph: settings changed since (a new motion, another provider) run again too.
+          { body: { fromNodeId, graph }, headers: { 'idempotency-key': randomKey() } },
         );
         setRun({
           ...IDLE_RUN,
@@ -219,9 +223,10 @@ export function CreatePage() {
       } catch (error) {
         setRun(IDLE_RUN);
         setRunError(messageOf(error));
+        showServerIssues(error, graph);
       }
     },
-    [run.runId, setRun, setContent, setRunError, navigate],
+    [run.runId, graph, setRun, setContent, setRunError, navigate, showServerIssues],
   );
   const rerunFromNode = useCallback((nodeId: string) => void rerun(nodeId), [rerun]);
 
