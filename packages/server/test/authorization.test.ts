@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import { expect, it } from 'vitest';
 import { createTestApp, type TestApp, type TestUser } from './support/test-app.ts';
 import { describeEachDatabase } from './support/test-databases.ts';
@@ -104,6 +105,13 @@ const IDOR: Record<string, (t: TestApp, a: TestUser, b: TestUser) => Promise<voi
     expectDenied(await b.request('GET', `/api/contents/${id}/media/image`));
     expect((await a.request('GET', `/api/contents/${id}/media/image`)).status).toBe(200);
   },
+  'get /api/workflow/runs/{runId}/nodes/{nodeId}/media/{port}': async (t, a, b) => {
+    const runId = await imageNodeRunOf(t, a);
+    expectDenied(await b.request('GET', `/api/workflow/runs/${runId}/nodes/image/media/image`));
+    const own = await a.request('GET', `/api/workflow/runs/${runId}/nodes/image/media/image`);
+    expect(own.status).toBe(200);
+    expect(new Uint8Array(await own.arrayBuffer())).toEqual(new Uint8Array([1]));
+  },
 };
 
 /** A template saved by `user` under `name` (an empty graph is valid). */
@@ -157,6 +165,26 @@ async function contentOf(t: TestApp, user: TestUser): Promise<string> {
     })
     .execute();
   return id;
+}
+
+/** A run of `user` whose image node completed, its output referencing a one-byte image in their prefix. */
+async function imageNodeRunOf(t: TestApp, user: TestUser): Promise<string> {
+  const runId = await queuedRunOf(t, user);
+  const image = await t.services.media.blobs.put({
+    key: `users/${user.id}/runs/${runId}/image.png`,
+    body: new Uint8Array([1]),
+    mimeType: 'image/png',
+  });
+  const run = { runId, status: 'completed', version: 1, lastSeq: 0 };
+  await sql`insert into run_checkpoints (run_id, format_version, status, record)
+            values (${runId}, 1, 'completed', ${JSON.stringify(run)}::json)`.execute(t.services.db);
+  const output = { image: { ...image, width: 1, height: 1 } };
+  const node = { nodeId: 'image', status: 'completed', attempt: 1, cost: 0, captured: true, output };
+  await t.services.db
+    .insertInto('node_checkpoints')
+    .values({ run_id: runId, node_id: 'image', status: 'completed', record: JSON.stringify(node) })
+    .execute();
+  return runId;
 }
 
 function expectDenied(response: Response): void {

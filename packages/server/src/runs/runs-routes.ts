@@ -2,6 +2,8 @@ import { createRoute, z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import { streamSSE } from 'hono/streaming';
 import { sql } from 'kysely';
+import { MediaQuery } from '../contents/contents-schemas.ts';
+import { serveMedia } from '../contents/serve-media.ts';
 import { ApiError } from '../errors/api-error.ts';
 import type { AppEnv } from '../http/app-env.ts';
 import { createRouter, errorResponse } from '../http/create-router.ts';
@@ -10,6 +12,7 @@ import { requireUser } from '../http/require-auth.ts';
 import { canonicalJson } from './canonical-json.ts';
 import { followRunEvents } from './follow-run-events.ts';
 import { hashIdempotentRequest } from './idempotency-keys.ts';
+import { readNodeMediaKey } from './read-node-media-key.ts';
 import { readRunStatus } from './read-run-status.ts';
 import {
   CancelResponse,
@@ -17,6 +20,7 @@ import {
   ExecuteBody,
   ExecuteResponse,
   IdempotencyHeaders,
+  NodeMediaParams,
   RerunBody,
   RunIdParam,
   RunStatusResponse,
@@ -27,6 +31,7 @@ import { type StartWorkflowRunResult, startWorkflowRun } from './start-workflow-
 
 const json = <T extends z.ZodType>(schema: T) => ({ content: { 'application/json': { schema } } }) as const;
 const security = [{ bearer: [] }];
+const binary = z.string().openapi({ format: 'binary' });
 
 /** `Last-Event-ID` (wins) or `?after=`, as a non-negative integer. */
 function replayFrom(header: string | undefined, after: number | undefined): number {
@@ -59,8 +64,10 @@ const errorJson = (value: Readonly<Record<string, unknown>> | null) =>
 /**
  * The workflow run routes: execute a graph (validated, keys checked, priced, credits held, run
  * queued), a run's status, the history, cancel, and the run's events as Server-Sent Events
- * (replay after `Last-Event-ID`, then live, ending after the terminal event). Every route is the
- * caller's own: another user's run id answers 404. Mount with `app.route('/', runsRoutes())`.
+ * (replay after `Last-Event-ID`, then live, ending after the terminal event), and a node's media
+ * (what its recorded output references, e.g. the image node's picture, as soon as it completes).
+ * Every route is the caller's own: another user's run id answers 404. Mount with
+ * `app.route('/', runsRoutes())`.
  * @internal
  */
 export function runsRoutes() {
@@ -336,6 +343,45 @@ export function runsRoutes() {
           services.log.error({ err: error, requestId: c.get('requestId'), runId }, 'event stream failed');
         },
       );
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/api/workflow/runs/{runId}/nodes/{nodeId}/media/{port}',
+      tags: ['runs'],
+      summary: "A node's media (e.g. the image node's picture), streamed as soon as the node completes",
+      description:
+        "The file the node's recorded output references at `port` (for a rerun's reused node, its parent's), while the run runs and after it ends. Served as content media are: inline by default, `?download=1` for an attachment, a single `Range: bytes=…` answers 206 (416 past the end), or a 302 to a presigned URL when media is delivered by redirect.",
+      security,
+      request: { params: NodeMediaParams, query: MediaQuery },
+      responses: {
+        200: {
+          description: 'The file',
+          content: { 'image/png': { schema: binary }, 'video/mp4': { schema: binary } },
+        },
+        206: { description: 'The requested range', content: { 'video/mp4': { schema: binary } } },
+        302: { description: 'Redirect to a presigned URL of the file (S3 redirect delivery)' },
+        400: errorResponse('VALIDATION_FAILED: a malformed port'),
+        401: errorResponse('Not signed in'),
+        404: errorResponse('No such run (or not yours), or the node has no media at that port (yet)'),
+        416: errorResponse('RANGE_NOT_SATISFIABLE: the range starts past the end of the file'),
+      },
+    }),
+    async (c) => {
+      const { userId } = requireUser(c);
+      const { runId, nodeId, port } = c.req.valid('param');
+      const { download } = c.req.valid('query');
+      const services = c.get('services');
+      const key = await readNodeMediaKey(services.db, { userId, runId, nodeId, port });
+      return (await serveMedia(c, {
+        blobs: services.media.blobs,
+        key,
+        name: `vidgenie-${runId}-${nodeId}-${port}`,
+        download: download === '1' || download === 'true',
+        ...(services.mediaRedirects === undefined ? {} : { redirects: services.mediaRedirects }),
+      })) as never;
     },
   );
 

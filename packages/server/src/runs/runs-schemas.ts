@@ -10,6 +10,23 @@ export const RunIdParam = z.object({
     .openapi({ param: { name: 'runId', in: 'path' }, example: 'run_3q2-7wXkQeM1c9b0sFh2Aw' }),
 });
 
+/** `{runId}`, `{nodeId}` and `{port}` path parameters of a node's media route. @internal */
+export const NodeMediaParams = RunIdParam.extend({
+  nodeId: z
+    .string()
+    .min(1)
+    .max(255)
+    .openapi({ param: { name: 'nodeId', in: 'path' }, example: 'image' }),
+  port: z
+    .string()
+    .regex(/^[A-Za-z][A-Za-z0-9_-]{0,63}$/)
+    .openapi({
+      param: { name: 'port', in: 'path' },
+      description: 'The output port holding the media reference (`image` for the image node).',
+      example: 'image',
+    }),
+});
+
 /** `POST /api/workflow/execute` body. @internal */
 export const ExecuteBody = z
   .object({
