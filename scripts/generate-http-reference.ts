@@ -2,9 +2,10 @@
  * Generates `docs/reference/http-api.md` from the OpenAPI document the server serves at
  * `/api/openapi.json`, so the HTTP reference cannot drift from the routes.
  *
- * The document is built without a network: the script creates the server's services on a
- * temporary PGlite directory (no worker, no background jobs), asks the app for
- * `/api/openapi.json` with `app.request()`, and deletes the directory. It then renders, per tag
+ * The document is built without a network (`openapi-document.ts`, shared with
+ * `generate-api-types.ts`): it creates the server's services on a temporary PGlite directory (no
+ * worker, no background jobs), asks the app for `/api/openapi.json` with `app.request()`, and
+ * deletes the directory. It then renders, per tag
  * and route: the method and path, summary, who may call it, parameters, request body fields (name,
  * type, required, description, from the JSON schema), responses with their status codes, then
  * every named schema and the table of error codes (`API_ERROR_STATUS` and the TSDoc of each code).
@@ -20,113 +21,25 @@
  * Workspace packages are loaded from their TypeScript sources (the `@vidgenie/source` export
  * condition), so no build is needed: without that condition the script runs itself again with it.
  */
-import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir } from 'node:fs/promises';
 import { dirname, join, relative } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import {
+  formatWithBiome,
+  type JsonSchema,
+  loadServerFacts,
+  type MediaType,
+  type OpenApiDocument,
+  type Operation,
+  root,
+  runWithSourceCondition,
+  type ServerFacts,
+} from './openapi-document.ts';
 
-const root = join(import.meta.dirname, '..');
 const outFile = join(root, 'docs', 'reference', 'http-api.md');
 const errorCodesSource = join(root, 'packages', 'server', 'src', 'errors', 'api-error-code.ts');
-const SOURCE_CONDITION = '@vidgenie/source';
-
-/** A JSON Schema, as far as this script reads one (OpenAPI 3.1 uses JSON Schema 2020-12). */
-interface JsonSchema {
-  readonly $ref?: string;
-  readonly type?: string | readonly string[];
-  readonly format?: string;
-  readonly description?: string;
-  readonly enum?: readonly unknown[];
-  readonly const?: unknown;
-  readonly properties?: Readonly<Record<string, JsonSchema>>;
-  readonly required?: readonly string[];
-  readonly items?: JsonSchema;
-  readonly additionalProperties?: boolean | JsonSchema;
-  readonly anyOf?: readonly JsonSchema[];
-  readonly oneOf?: readonly JsonSchema[];
-  readonly allOf?: readonly JsonSchema[];
-  readonly minLength?: number;
-  readonly maxLength?: number;
-  readonly minimum?: number;
-  readonly maximum?: number;
-  readonly minItems?: number;
-  readonly maxItems?: number;
-  readonly pattern?: string;
-  readonly default?: unknown;
-}
-
-interface MediaType {
-  readonly schema?: JsonSchema;
-}
-
-interface Parameter {
-  readonly name: string;
-  readonly in: string;
-  readonly required?: boolean;
-  readonly description?: string;
-  readonly schema?: JsonSchema;
-}
-
-interface Operation {
-  readonly tags?: readonly string[];
-  readonly summary?: string;
-  readonly description?: string;
-  readonly security?: readonly Readonly<Record<string, readonly string[]>>[];
-  readonly parameters?: readonly Parameter[];
-  readonly requestBody?: {
-    readonly required?: boolean;
-    readonly content?: Readonly<Record<string, MediaType>>;
-  };
-  readonly responses?: Readonly<
-    Record<string, { readonly description?: string; readonly content?: Readonly<Record<string, MediaType>> }>
-  >;
-}
-
-interface OpenApiDocument {
-  readonly openapi: string;
-  readonly info: { readonly title: string; readonly version: string; readonly description?: string };
-  readonly paths: Readonly<Record<string, Readonly<Record<string, Operation>>>>;
-  readonly components?: { readonly schemas?: Readonly<Record<string, JsonSchema>> };
-}
-
-/** What the generator needs from the server besides the document. */
-interface ServerFacts {
-  readonly document: OpenApiDocument;
-  /** `METHOD /path` of the routes anyone may call. */
-  readonly publicRoutes: ReadonlySet<string>;
-  /** Every API error code and its HTTP status. */
-  readonly errorStatus: Readonly<Record<string, number>>;
-}
 
 const METHODS = ['get', 'post', 'put', 'patch', 'delete'] as const;
-
-/** Builds the OpenAPI document with the server's own code, on a throw-away PGlite directory. */
-async function loadServerFacts(): Promise<ServerFacts> {
-  const server = await import('../packages/server/src/index.ts');
-  const { PUBLIC_ROUTES } = await import('../packages/server/src/http/deny-anonymous.ts');
-  const dir = await mkdtemp(join(tmpdir(), 'vidgenie-openapi-'));
-  try {
-    const dataDir = join(dir, 'data');
-    await mkdir(dataDir);
-    const config = server.loadConfig({ VIDGENIE_DATA_DIR: dataDir, LOG_LEVEL: 'silent' });
-    const services = await server.createServices(config, { background: false, work: false });
-    try {
-      const response = await server.createApp(services).request('/api/openapi.json');
-      if (response.status !== 200) throw new Error(`GET /api/openapi.json answered ${response.status}`);
-      return {
-        document: (await response.json()) as OpenApiDocument,
-        publicRoutes: PUBLIC_ROUTES,
-        errorStatus: server.API_ERROR_STATUS,
-      };
-    } finally {
-      await services.close({ graceMs: 0 });
-    }
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
-}
 
 /** The TSDoc comment of each key of `API_ERROR_STATUS`, read from its source file. */
 function errorCodeDescriptions(): Map<string, string> {
@@ -434,22 +347,10 @@ function renderReference(facts: ServerFacts, errorDescriptions: ReadonlyMap<stri
     .trimEnd()}\n`;
 }
 
-/** Formats Markdown with the repository's Biome configuration, as `biome check --write` would. */
-function formatMarkdown(text: string): string {
-  const biome = join(root, 'node_modules', '.bin', 'biome');
-  const result = spawnSync(biome, ['format', `--stdin-file-path=${relative(root, outFile)}`], {
-    cwd: root,
-    input: text,
-    encoding: 'utf8',
-  });
-  if (result.status !== 0) throw new Error(`biome format failed:\n${result.stderr}`);
-  return result.stdout;
-}
-
 async function main(): Promise<number> {
   const check = process.argv.includes('--check');
   const facts = await loadServerFacts();
-  const text = formatMarkdown(renderReference(facts, errorCodeDescriptions()));
+  const text = formatWithBiome(renderReference(facts, errorCodeDescriptions()), outFile);
   const where = relative(root, outFile);
   if (check) {
     const current = existsSync(outFile) ? readFileSync(outFile, 'utf8') : '';
@@ -472,24 +373,4 @@ async function main(): Promise<number> {
   return 0;
 }
 
-function hasSourceCondition(): boolean {
-  const flags = [...process.execArgv, ...(process.env.NODE_OPTIONS ?? '').split(/\s+/)];
-  return flags.some((flag) => flag.includes(SOURCE_CONDITION));
-}
-
-if (hasSourceCondition()) {
-  process.exitCode = await main();
-} else {
-  // Run again with the workspace packages resolved to their sources (no build needed).
-  const result = spawnSync(
-    process.execPath,
-    [
-      ...process.execArgv,
-      `--conditions=${SOURCE_CONDITION}`,
-      fileURLToPath(import.meta.url),
-      ...process.argv.slice(2),
-    ],
-    { stdio: 'inherit' },
-  );
-  process.exitCode = result.status ?? 1;
-}
+await runWithSourceCondition(import.meta.url, main);

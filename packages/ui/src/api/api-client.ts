@@ -1,3 +1,12 @@
+import type {
+  ApiMethod,
+  PathParamsOf,
+  PathWith,
+  QueryOf,
+  RequestBodyOf,
+  ResponseOf,
+} from './operation-types.ts';
+
 /** One problem of a `VALIDATION_FAILED` answer. */
 export interface ApiIssue {
   readonly path: string;
@@ -55,27 +64,27 @@ async function errorOf(response: Response): Promise<ApiRequestError> {
   });
 }
 
-/**
- * Calls the VidGenie API on the page's own origin with the session cookie. Resolves with the JSON
- * body typed as `T` (the shapes in `api-types.ts` mirror the OpenAPI document); throws
- * {@link ApiRequestError} with the API's code and plain-words message otherwise.
- */
-export async function api<T>(
-  method: 'GET' | 'POST' | 'PUT' | 'DELETE',
-  path: `/api/${string}`,
-  options: { readonly body?: unknown; readonly headers?: Readonly<Record<string, string>> } = {},
-): Promise<T> {
+/** The headers of a call, besides `accept` and `content-type`. */
+type CallHeaders = Readonly<Record<string, string>>;
+
+/** Sends one call and reads its JSON answer (`undefined` for 204), or throws {@link ApiRequestError}. */
+async function send(
+  method: string,
+  url: string,
+  body: unknown,
+  headers: CallHeaders | undefined,
+): Promise<unknown> {
   let response: Response;
   try {
-    response = await fetch(path, {
+    response = await fetch(url, {
       method,
       credentials: 'same-origin',
       headers: {
         accept: 'application/json',
-        ...(options.body === undefined ? {} : { 'content-type': 'application/json' }),
-        ...options.headers,
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+        ...headers,
       },
-      ...(options.body === undefined ? {} : { body: JSON.stringify(options.body) }),
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
     });
   } catch {
     throw new ApiRequestError({
@@ -85,8 +94,82 @@ export async function api<T>(
     });
   }
   if (!response.ok) throw await errorOf(response);
-  if (response.status === 204) return undefined as T;
-  return (await response.json()) as T;
+  if (response.status === 204) return undefined;
+  return response.json();
+}
+
+/**
+ * Calls the VidGenie API on the page's own origin with the session cookie. Resolves with the JSON
+ * body typed as `T`, which the caller picks from `api-types.ts` (shapes derived from the OpenAPI
+ * document); throws {@link ApiRequestError} with the API's code and plain-words message otherwise.
+ * Prefer {@link request}, which reads `T` from the document by method and path.
+ */
+export async function api<T>(
+  method: 'GET' | 'POST' | 'PUT' | 'DELETE',
+  path: `/api/${string}`,
+  options: { readonly body?: unknown; readonly headers?: CallHeaders } = {},
+): Promise<T> {
+  const body: unknown = await send(method, path, options.body, options.headers);
+  return body as T;
+}
+
+/**
+ * The option `K` of a call: `{ K: T }`, or `{ K?: T }` when not `Required`; when `T` is `never` (the
+ * operation has no such part), only `{ K?: never }`.
+ */
+type OptionOf<K extends string, T, Required extends boolean> = [T] extends [never]
+  ? { readonly [_ in K]?: never }
+  : Required extends true
+    ? { readonly [_ in K]: T }
+    : { readonly [_ in K]?: T };
+
+/** What a call of `method path` takes: its path parameters, query and body when it has them. */
+export type RequestOptions<P extends PathWith<M>, M extends ApiMethod> = {
+  readonly headers?: CallHeaders;
+} & OptionOf<'params', PathParamsOf<P, M>, true> &
+  OptionOf<'query', QueryOf<P, M>, false> &
+  OptionOf<'body', RequestBodyOf<P, M>, true>;
+
+/**
+ * The URL of `path` with its `{name}` parameters filled in (encoded) and the defined query values
+ * appended (`null` and `undefined` ones left out); throws when a parameter is missing.
+ */
+export function urlOf(
+  path: string,
+  params: Readonly<Record<string, string>> = {},
+  query: Readonly<Record<string, string | number | boolean | null | undefined>> = {},
+): string {
+  const filled = path.replace(/\{(\w+)\}/g, (_, name: string) => {
+    const value = params[name];
+    if (value === undefined) throw new Error(`Missing path parameter ${name} of ${path}`);
+    return encodeURIComponent(value);
+  });
+  const search = new URLSearchParams();
+  for (const [name, value] of Object.entries(query)) {
+    if (value !== undefined && value !== null) search.set(name, String(value));
+  }
+  const text = search.toString();
+  return text === '' ? filled : `${filled}?${text}`;
+}
+
+/**
+ * Calls `method path` of the API, typed by the OpenAPI document: `path` is a path of the document
+ * as written there (`/api/contents/{contentId}`), `options` carries its path parameters, query and
+ * body, and the answer is the operation's success body. Throws {@link ApiRequestError} otherwise.
+ *
+ * @example
+ * const page = await request('get', '/api/contents', { query: { limit: 20 } });
+ */
+export async function request<M extends ApiMethod, P extends PathWith<M>>(
+  method: M,
+  path: P,
+  ...[options]: Partial<RequestOptions<P, M>> extends RequestOptions<P, M>
+    ? [RequestOptions<P, M>?]
+    : [RequestOptions<P, M>]
+): Promise<ResponseOf<P, M>> {
+  const url = urlOf(path, options?.params, options?.query);
+  const body: unknown = await send(method.toUpperCase(), url, options?.body, options?.headers);
+  return body as ResponseOf<P, M>;
 }
 
 /** A message for any thrown value, in plain words. */

@@ -1,216 +1,90 @@
 /**
- * The API's JSON shapes the app reads, mirrored from the server's OpenAPI document
- * (`GET /api/openapi.json`). Only the fields the app uses are listed.
+ * The API's JSON shapes the app reads, named for the app. Every one is derived from the server's
+ * OpenAPI document (`GET /api/openapi.json`) through the types generated from it in
+ * `openapi-types.ts` (`npx tsx scripts/generate-api-types.ts`), so a change of the API shows up
+ * here as a type error instead of a silent mismatch.
+ *
+ * The document types graphs loosely (an object of any keys: the server validates them against the
+ * node registry), so the graph the canvas edits and sends keeps the engine's own types
+ * (`WorkflowGraphInput` in `../graph/graph-types.ts`); a template's `graph` stays an unknown
+ * object until `graphOfTemplate` checks it.
  */
+import type { components } from './openapi-types.ts';
+import type { ResponseOf } from './operation-types.ts';
 
-export interface User {
-  readonly id: string;
-  readonly email: string;
-  readonly role: 'user' | 'admin';
-  readonly createdAt: string;
-}
+type Schemas = components['schemas'];
 
-export interface UserResponse {
-  readonly user: User;
-}
+/** A signed-up account. */
+export type User = Schemas['User'];
 
-export interface CreditBalance {
-  readonly plan: 'free' | 'starter' | 'pro' | 'enterprise';
-  readonly balance: number;
-  readonly held: number;
-  /** Null when unlimited. */
-  readonly available: number | null;
-  readonly unlimited: boolean;
-  readonly renewsAt: string;
-  /** Credits charged since 00:00 UTC. */
-  readonly usedToday: number;
-  /** Credits charged since Monday 00:00 UTC. */
-  readonly usedThisWeek: number;
-}
+/** `GET /api/auth/me`, and the answer of sign-up and sign-in. */
+export type UserResponse = ResponseOf<'/api/auth/me', 'get'>;
 
-export type LedgerKind =
-  | 'grant'
-  | 'renewal'
-  | 'purchase'
-  | 'reserve'
-  | 'capture'
-  | 'release'
-  | 'expire'
-  | 'adjustment';
+/** `GET /api/credits/balance`: plan, balance, held, available, renewal, used today and this week. */
+export type CreditBalance = Schemas['CreditBalance'];
 
-export interface CreditHistoryEntry {
-  readonly id: string;
-  readonly kind: LedgerKind;
-  /** Credits moved (never negative); see `kind`. */
-  readonly amount: number;
-  readonly balanceDelta: number;
-  readonly heldDelta: number;
-  readonly balanceAfter: number;
-  readonly reason: string;
-  readonly runId: string | null;
-  readonly createdAt: string;
-}
+/** One entry of the credit ledger. */
+export type CreditHistoryEntry = Schemas['CreditHistoryEntry'];
 
-export interface CreditHistory {
-  readonly entries: readonly CreditHistoryEntry[];
-  readonly nextCursor: string | null;
-}
+/** Why credits moved: granted, renewed, bought, held for a run, charged, released, expired, adjusted. */
+export type LedgerKind = CreditHistoryEntry['kind'];
 
-export interface CostEstimate {
-  readonly total: number;
-  readonly nodes: readonly { readonly nodeId: string; readonly nodeType: string; readonly cost: number }[];
-  readonly available: number | null;
-  readonly enough: boolean;
-}
+/** `GET /api/credits/history`: a page of the ledger, newest first. */
+export type CreditHistory = Schemas['CreditHistory'];
 
-export type RunStatus = 'queued' | 'running' | 'completed' | 'failed' | 'cancelled';
+/** `POST /api/workflow/estimate`: the graph's cost per node and the credits available. */
+export type CostEstimate = Schemas['CostEstimate'];
 
-export interface RunAccepted {
-  readonly runId: string;
-  readonly estimatedCost: number;
-  readonly estimatedDurationSeconds: number;
-  readonly status: RunStatus;
-}
+/** `POST /api/workflow/execute` and `.../rerun`: the run was queued. */
+export type RunAccepted = Schemas['RunAccepted'];
 
-export interface MediaLink {
-  readonly url: string;
-  readonly downloadUrl: string;
-}
+/** Where a run is: queued, running, or how it ended. */
+export type RunStatus = RunAccepted['status'];
 
-export interface Content {
-  readonly id: string;
-  readonly runId: string;
-  readonly prompt: string;
-  readonly enhancedPrompt: string | null;
-  readonly media: {
-    readonly video: MediaLink | null;
-    readonly image: MediaLink | null;
-    readonly thumbnail: MediaLink | null;
-  };
-  readonly durationSeconds: number | null;
-  readonly width: number | null;
-  readonly height: number | null;
-  readonly fileSizeBytes: number;
-  readonly costCredits: number;
-  readonly createdAt: string;
-}
+/** A generated content of the library (video, image, thumbnail, facts and cost). */
+export type Content = Schemas['Content'];
 
-export interface ContentList {
-  readonly contents: readonly Content[];
-  readonly nextCursor: string | null;
-}
+/** The authorised media route of a content's video, image or thumbnail. */
+export type MediaLink = NonNullable<Content['media']['video']>;
 
-/** One run of `GET /api/workflow/runs` (newest first). */
-export interface RunSummary {
-  readonly runId: string;
-  readonly status: RunStatus;
-  readonly estimatedCost: number;
-  readonly createdAt: string;
-  readonly startedAt: string | null;
-  readonly finishedAt: string | null;
-  readonly error: { readonly code: string; readonly message: string } | null;
-}
+/** `GET /api/contents`: a page of the library, newest first. */
+export type ContentList = Schemas['ContentLibrary'];
 
-export interface RunHistory {
-  readonly runs: readonly RunSummary[];
-  readonly nextCursor: string | null;
-}
+/** `GET /api/workflow/runs`: a page of the caller's runs, newest first. */
+export type RunHistory = Schemas['RunHistory'];
 
-/** A saved graph (`GET /api/templates`); the built-in one is read-only. */
-export interface Template {
-  readonly id: string;
-  readonly name: string;
-  readonly builtIn: boolean;
-  readonly graph: Readonly<Record<string, unknown>>;
-  readonly createdAt: string | null;
-  readonly updatedAt: string | null;
-}
+/** One run of `GET /api/workflow/runs`. */
+export type RunSummary = RunHistory['runs'][number];
 
-export interface TemplateList {
-  readonly templates: readonly Template[];
-}
+/** A saved graph (`GET /api/templates`); the built-in one is read-only. Its graph is checked on use. */
+export type Template = Schemas['WorkflowTemplate'];
 
-export type KeyStatus = 'valid' | 'invalid' | 'unchecked';
+/** `GET /api/templates`: the built-in template first, then the caller's. */
+export type TemplateList = Schemas['WorkflowTemplates'];
 
-export interface ProviderKey {
-  readonly providerId: string;
-  readonly label: string;
-  readonly lastFour: string;
-  readonly status: KeyStatus;
-  readonly statusReason: string | null;
-  readonly checkedAt: string | null;
-  readonly updatedAt: string;
-  readonly providers: readonly string[];
-}
+/** A saved provider key, masked: its last four characters and whether the provider accepted it. */
+export type ProviderKey = Schemas['ProviderKey'];
 
-export type ProviderKind = 'text' | 'image' | 'video';
+/** Whether a provider accepted a key when it was last tested. */
+export type KeyStatus = ProviderKey['status'];
 
-export interface ProviderKeySlot {
-  readonly providerId: string;
-  readonly label: string;
-  readonly providers: readonly {
-    readonly id: string;
-    readonly displayName: string;
-    readonly kind: ProviderKind;
-  }[];
-  readonly testable: boolean;
-}
+/** A key the server's providers can use, saved or not, with the providers that use it. */
+export type ProviderKeySlot = Schemas['ProviderKeySlot'];
 
-export interface ProviderKeys {
-  readonly keys: readonly ProviderKey[];
-  readonly slots: readonly ProviderKeySlot[];
-}
+/** What a provider makes: text, an image or a video. */
+export type ProviderKind = ProviderKeySlot['providers'][number]['kind'];
 
-/** P95 and P99 of a duration, in seconds; null without data. */
-export interface DurationPercentiles {
-  readonly p95: number | null;
-  readonly p99: number | null;
-}
+/** `GET /api/user/api-keys`: the caller's saved keys and every slot. */
+export type ProviderKeys = ResponseOf<'/api/user/api-keys', 'get'>;
 
 /** `GET /api/admin/stats?days=`: the admin figures (PRD section 13) over the last `windowDays` days. */
-export interface AdminStats {
-  readonly windowDays: number;
-  readonly since: string;
-  readonly activeRuns: { readonly queued: number; readonly running: number };
-  readonly runs: {
-    readonly completed: number;
-    readonly failed: number;
-    readonly cancelled: number;
-    /** completed / (completed + failed); null without any. */
-    readonly successRate: number | null;
-    readonly averageCreditsPerCompletedRun: number | null;
-    readonly durationSeconds: DurationPercentiles;
-  };
-  readonly nodes: readonly {
-    readonly nodeType: string;
-    readonly completed: number;
-    readonly failed: number;
-    readonly successRate: number | null;
-    readonly durationSeconds: DurationPercentiles;
-  }[];
-  readonly providerErrors: readonly {
-    readonly provider: string;
-    readonly code: string;
-    readonly failure: string;
-    readonly count: number;
-  }[];
-}
+export type AdminStats = Schemas['AdminStats'];
+
+/** P95 and P99 of a duration, in seconds; null without data. */
+export type DurationPercentiles = AdminStats['runs']['durationSeconds'];
 
 /** `GET /api/admin/vault`: the vault's active key, its age and rotation state. */
-export interface VaultStatus {
-  readonly activeKeyId: string;
-  readonly activeKeyCreatedAt: string;
-  readonly activeKeyAgeDays: number;
-  readonly rotationDays: number;
-  readonly rotationDue: boolean;
-  readonly rowsByKeyId: Readonly<Record<string, number>>;
-  readonly rowsNotOnActiveKey: number;
-  readonly unknownKeyIds: readonly string[];
-}
+export type VaultStatus = Schemas['VaultStatus'];
 
 /** `GET /api/admin/ledger/reconciliation`: balances recomputed from the ledger; drift should be empty. */
-export interface LedgerReconciliation {
-  readonly accounts: number;
-  readonly drift: readonly Readonly<Record<string, unknown>>[];
-  readonly holdDrift: readonly Readonly<Record<string, unknown>>[];
-}
+export type LedgerReconciliation = Schemas['LedgerReconciliation'];
