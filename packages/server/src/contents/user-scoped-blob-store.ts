@@ -24,7 +24,8 @@ const SAFE_SEGMENT = /^[A-Za-z0-9_-]{1,255}$/;
  *
  * Per-user prefixes let an operator find, move or delete one user's media (and set bucket policies
  * per prefix); they are not what keeps users apart: media is only served through the authorised
- * route, which reads keys from the caller's own content records.
+ * routes, which read keys from the caller's own content records or, during a run, from the caller's
+ * own run's checkpointed node outputs (and check the prefix too).
  *
  * @example
  * ```ts
