@@ -88,6 +88,16 @@ describe('providerError', () => {
     );
   });
 
+  it('ends with one full stop when the provider’s reason is a sentence of its own', () => {
+    const reason = '`width` and `height` must be integers in [64, 2048]. ';
+    expect(providerError({ provider, failure: 'bad_request', reason }).message).toBe(
+      'OpenAI rejected the request: `width` and `height` must be integers in [64, 2048].',
+    );
+    expect(providerError({ provider, failure: 'unavailable', reason: '...' }).message).toBe(
+      'OpenAI is unavailable right now.',
+    );
+  });
+
   it('names the key by its label, or by the provider’s name without one', () => {
     expect(
       providerError({ provider: { id: 'runway', displayName: 'Runway' }, failure: 'invalid_key' }).message,

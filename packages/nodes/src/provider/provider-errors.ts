@@ -122,7 +122,9 @@ export function providerError(
   const { provider, failure, reason, cause } = args;
   const name = provider.displayName;
   const fields = { failure, providerId: provider.id, ...(cause === undefined ? {} : { cause }) };
-  const because = reason === undefined || reason === '' ? '' : `: ${reason}`;
+  // A provider's own sentence keeps its words but not its final stop: ours ends the message.
+  const trimmed = reason?.trim().replace(/[.\s]+$/, '') ?? '';
+  const because = trimmed === '' ? '' : `: ${trimmed}`;
   switch (failure) {
     case 'invalid_key':
       return new ProviderRejectedError(
