@@ -49,6 +49,10 @@ describeEachDatabase('accounts', ({ database }) => {
       { path: 'email', message: 'must be an email address such as ada@example.com' },
       { path: 'password', message: 'must be at least 10 characters' },
     ]);
+    // The message says it in words a person can act on (the sign-up form shows it as is).
+    expect(error.message).toBe(
+      'Email must be an email address such as ada@example.com. Password must be at least 10 characters.',
+    );
     const count = await t.services.db
       .selectFrom('users')
       .select((eb) => eb.fn.countAll<number>().as('n'))

@@ -144,7 +144,7 @@ describeEachDatabase('the /api/user/api-keys routes', ({ db }) => {
   it('refuse bad input with 400 VALIDATION_FAILED, never echoing the key', async () => {
     const userId = await createUser(db());
     const cases: [string, unknown, RegExp][] = [
-      [`${KEYS}/OpenAI`, { key: 'sk-secret-input-0001' }, /"providerId": must be a provider key name/],
+      [`${KEYS}/OpenAI`, { key: 'sk-secret-input-0001' }, /Provider id must be a provider key name/],
       [
         `${KEYS}/openai-text`,
         { key: 'sk-secret-input-0002' },
@@ -154,7 +154,7 @@ describeEachDatabase('the /api/user/api-keys routes', ({ db }) => {
       [`${KEYS}/openai`, { key: '   ' }, /Enter your OpenAI key\./],
       [`${KEYS}/openai`, { key: 'sk-secret input-0003' }, /spaces or invisible characters/],
       [`${KEYS}/openai`, { key: `sk-secret-input-${'9'.repeat(600)}` }, /too long/],
-      [`${KEYS}/openai`, { key: `sk-secret-input-${'8'.repeat(5000)}` }, /"key": is too long/],
+      [`${KEYS}/openai`, { key: `sk-secret-input-${'8'.repeat(5000)}` }, /Key is too long/],
     ];
     for (const [path, body, message] of cases) {
       const response = await http.request(userId, 'PUT', path, body);
