@@ -75,9 +75,9 @@ if (!hasChromium()) {
       await signUp(page, server.url, 'keys@example.com');
       await saveKey(WRONG_KEY);
       await openAiRow().getByRole('button', { name: 'Test' }).click();
-      const message = openAiRow().getByRole('status');
-      await expect.poll(() => message.textContent()).toBe('OpenAI rejected this key.');
-      expect(await message.getAttribute('class')).toContain('alert--error');
+      const rejected = openAiRow().getByRole('alert');
+      await expect.poll(() => rejected.textContent()).toBe('OpenAI rejected this key.');
+      expect(await rejected.getAttribute('class')).toContain('alert--error');
       await openAiRow()
         .getByText('Saved key ••••9999 · Rejected: the provider refused this key. Paste a new one.')
         .waitFor();
@@ -89,6 +89,7 @@ if (!hasChromium()) {
 
       await saveKey(OPENAI_FAKE_KEY);
       await openAiRow().getByRole('button', { name: 'Test' }).click();
+      const message = openAiRow().getByRole('status');
       await expect.poll(() => message.textContent()).toBe('OpenAI accepted this key.');
       expect(await message.getAttribute('class')).toContain('alert--ok');
       await openAiRow()

@@ -24,16 +24,6 @@ export interface NodeMediaLookup {
  * `users/<userId>/` prefix (which the run's media store always writes) is refused with the same 404:
  * a stored output never makes the route serve another user's file.
  *
- * @example
- * ```ts
- * import { openDatabase, migrateToLatest } from '@vidgenie/server';
- * import { readNodeMediaKey } from './read-node-media-key.ts';
- * const database = await openDatabase({ kind: 'pglite', dataDir: 'memory://' });
- * await migrateToLatest(database.db);
- * await readNodeMediaKey(database.db, { userId: 'usr_1', runId: 'run_1', nodeId: 'image', port: 'image' })
- *   .catch((error: Error) => console.log(error.message)); // "No such run."
- * await database.close();
- * ```
  * @internal
  */
 export async function readNodeMediaKey(db: Kysely<DB>, lookup: NodeMediaLookup): Promise<string> {

@@ -35,3 +35,14 @@ export const providerChoicesAtom = atom((get) => {
     return [LOCAL_PROVIDERS[kind], ...hosted];
   };
 });
+
+/**
+ * The hosted providers' display names by id ("Runway" for `runway-video`), from the key slots the
+ * API lists with the keys; empty until they are loaded.
+ */
+export const providerNamesAtom = atom((get): ReadonlyMap<string, string> => {
+  const names = new Map<string, string>();
+  for (const slot of get(providerKeysAtom)?.slots ?? [])
+    for (const provider of slot.providers) names.set(provider.id, provider.displayName);
+  return names;
+});

@@ -5,6 +5,13 @@ import { IDLE_RUN, type RunState } from '../run/run-state.ts';
 /** The run shown on the canvas. */
 export const runAtom = atom<RunState>(IDLE_RUN);
 
+/**
+ * The run the canvas's graph started (from Run or a rerun that sent it): a rerun of that run sends
+ * the canvas's graph, so settings changed since run again. Null after a reload, when the canvas
+ * shows the default graph rather than the one of the run it follows (which a rerun then reuses).
+ */
+export const canvasRunIdAtom = atom<string | null>(null);
+
 /** The content the finished run produced (its media links), once recorded. */
 export const contentAtom = atom<Content | null>(null);
 

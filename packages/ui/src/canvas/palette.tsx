@@ -7,6 +7,7 @@ import { STEP_TYPES } from '../graph/graph-types.ts';
 import { NODE_SPECS } from '../graph/validate-graph.ts';
 import { canvasStatusAtom, selectedEdgeIdAtom } from './canvas-atoms.ts';
 import { STEP_META } from './step-meta.ts';
+import { PHONE_QUERY, useMediaQuery } from './use-media-query.ts';
 
 /**
  * The palette of the registered node types (add one, e.g. a second image node to compare
@@ -18,6 +19,7 @@ export function Palette() {
   const [selectedEdge, setSelectedEdge] = useAtom(selectedEdgeIdAtom);
   const [status, setStatus] = useAtom(canvasStatusAtom);
   const locked = useAtomValue(runActiveAtom);
+  const phone = useMediaQuery(PHONE_QUERY);
   const t = useT();
   const portList = (ports: readonly { name: string }[]) =>
     ports.length === 0 ? t('edit.none') : ports.map((port) => port.name).join(', ');
@@ -79,7 +81,8 @@ export function Palette() {
         role="status"
         data-testid="canvas-status"
       >
-        {status?.text ?? t('edit.hint')}
+        {/* On a phone the canvas scrolls: the hint says how, rather than how to wire handles. */}
+        {status?.text ?? t(phone ? 'canvas.phoneHint' : 'edit.hint')}
       </p>
     </section>
   );

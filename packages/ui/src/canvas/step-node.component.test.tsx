@@ -3,8 +3,9 @@ import { act, cleanup, screen, within } from '@testing-library/react';
 import { type NodeTypes, ReactFlow } from '@xyflow/react';
 import type { ReactElement } from 'react';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import type { Content, CostEstimate } from '../api/api-types.ts';
+import type { Content, CostEstimate, ProviderKeys } from '../api/api-types.ts';
 import { graphAtom } from '../atoms/graph.ts';
+import { providerKeysAtom } from '../atoms/keys.ts';
 import { contentAtom, estimateAtom, runAtom } from '../atoms/run.ts';
 import type { StepNode, StepType } from '../graph/graph-types.ts';
 import { shortVideoGraph } from '../graph/short-video-graph.ts';
@@ -86,6 +87,19 @@ const bodyOf = (id: StepType): string => nodeOf(id).querySelector('.step-node__b
 
 const progressOf = (id: StepType) => within(nodeOf(id)).getByRole('progressbar') as HTMLProgressElement;
 
+/** The key slots the API lists with the keys: where the canvas learns the providers' names. */
+const PROVIDER_KEYS: ProviderKeys = {
+  keys: [],
+  slots: [
+    {
+      providerId: 'runway',
+      label: 'Runway key',
+      providers: [{ id: 'runway-video', displayName: 'Runway', kind: 'video' }],
+      testable: false,
+    },
+  ],
+};
+
 const ESTIMATE: CostEstimate = {
   total: 42,
   nodes: [
@@ -114,6 +128,7 @@ const CONTENT: Content = {
   height: 1280,
   fileSizeBytes: 2_400_000,
   costCredits: 42,
+  providers: { text: 'openai-text', image: 'openai-image', video: 'runway-video' },
   createdAt: '2026-11-26T00:00:00.000Z',
 };
 
@@ -154,25 +169,40 @@ describe('StepNodeView before a run (idle)', () => {
     expect(within(nodeOf('prompt')).getByText('Describe your video in the panel.')).toBeTruthy();
   });
 
-  it('marks the local providers "local" and shows a hosted provider by name', () => {
+  /** Puts a hosted provider on the video step. */
+  const runwayVideo = (store: TestStore) => {
+    const graph = store.get(graphAtom);
+    store.set(graphAtom, {
+      ...graph,
+      nodes: graph.nodes.map((node) =>
+        node.id === 'video' ? { ...node, config: { ...node.config, provider: 'runway-video' } } : node,
+      ),
+    });
+  };
+
+  it('marks the local providers "local" and shows a hosted provider by its display name, its id in the tooltip', () => {
     renderCanvas({
       store: (store) => {
-        const graph = store.get(graphAtom);
-        store.set(graphAtom, {
-          ...graph,
-          nodes: graph.nodes.map((node) =>
-            node.id === 'video' ? { ...node, config: { ...node.config, provider: 'runway-video' } } : node,
-          ),
-        });
+        runwayVideo(store);
+        store.set(providerKeysAtom, PROVIDER_KEYS);
       },
     });
     const enhanceBadge = nodeOf('enhance').querySelector('.badge');
     expect(enhanceBadge?.textContent).toBe('local');
+    expect(enhanceBadge?.getAttribute('title')).toBe('local-text');
     expect(enhanceBadge?.classList.contains('badge--local')).toBe(true);
     const videoBadge = nodeOf('video').querySelector('.badge');
-    expect(videoBadge?.textContent).toBe('runway-video');
+    expect(videoBadge?.textContent).toBe('Runway');
+    expect(videoBadge?.getAttribute('title')).toBe('runway-video');
     expect(videoBadge?.classList.contains('badge--local')).toBe(false);
     expect(nodeOf('prompt').querySelector('.badge')).toBeNull();
+  });
+
+  it('shows a hosted provider by its id until the providers are loaded', () => {
+    renderCanvas({ store: runwayVideo });
+    const videoBadge = nodeOf('video').querySelector('.badge');
+    expect(videoBadge?.textContent).toBe('runway-video');
+    expect(videoBadge?.getAttribute('title')).toBe('runway-video');
   });
 
   it('shows each step’s estimated cost in credits before anything is spent', () => {
@@ -326,6 +356,36 @@ describe('StepNodeView after success', () => {
     expect(still.getAttribute('src')).toBe('/media/content-1/image.png');
   });
 
+  it("shows the image node's picture from the node media route as soon as its output is known", () => {
+    renderCanvas({
+      run: { runId: 'run-1', phase: 'running' },
+      nodes: {
+        image: {
+          state: 'success',
+          progress: 1,
+          durationMs: 2_000,
+          cost: 5,
+          output: {
+            image: {
+              key: 'users/u/runs/run-1/image.png',
+              mimeType: 'image/png',
+              bytes: 2048,
+              width: 720,
+              height: 1280,
+            },
+          },
+        },
+        video: { state: 'running', progress: 0.2 },
+      },
+    });
+    const image = nodeOf('image');
+    const still = within(image).getByRole('img', { name: 'Generated still' });
+    expect(still.getAttribute('src')).toBe('/api/workflow/runs/run-1/nodes/image/media/image');
+    expect(still.getAttribute('title')).toBe('Image ready · 720×1280 · 2 kB');
+    expect(image.querySelector('.step-node__frame')?.getAttribute('data-ready')).toBe('true');
+    expect(image.textContent).not.toContain('when the run ends');
+  });
+
   it('plays the finished video in place, with its size and a download link', () => {
     renderCanvas({
       run: { runId: 'run-1', phase: 'completed' },
@@ -394,6 +454,75 @@ describe('StepNodeView after a failure', () => {
         'Fix the cause (a key in Settings, or this step’s settings), then rerun from here.',
       ),
     ).toBeTruthy();
+  });
+
+  it('keeps the technical details behind a "Details" toggle, closed by default', async () => {
+    const { user } = renderCanvas({
+      ...failedRun,
+      nodes: {
+        ...failedRun.nodes,
+        video: {
+          ...failedRun.nodes.video,
+          failure: {
+            code: 'NON_RETRYABLE',
+            retryable: false,
+            attempts: 2,
+            providerId: 'runway-video',
+            reason: 'invalid_key',
+          },
+        },
+      },
+      store: (store) => store.set(providerKeysAtom, PROVIDER_KEYS),
+    });
+    const video = nodeOf('video');
+    const toggle = within(video).getByRole('button', { name: 'Details' });
+    expect(toggle.getAttribute('aria-expanded')).toBe('false');
+    const list = document.getElementById(toggle.getAttribute('aria-controls') ?? '');
+    expect(list?.hidden).toBe(true);
+    // The plain-words message stays the only alert; the details are not announced.
+    expect(within(video).getAllByRole('alert')).toHaveLength(1);
+
+    await user.click(toggle);
+    expect(toggle.getAttribute('aria-expanded')).toBe('true');
+    expect(list?.hidden).toBe(false);
+    const facts = Array.from(list?.querySelectorAll('dt') ?? [], (term) => [
+      term.textContent,
+      term.nextElementSibling?.textContent,
+    ]);
+    expect(facts).toEqual([
+      ['Error code', 'NON_RETRYABLE'],
+      ['Provider', 'Runway (runway-video)'],
+      ['Cause', 'invalid_key'],
+      ['Attempts', '2'],
+      ['Worth retrying', 'no'],
+    ]);
+
+    await user.click(toggle);
+    expect(toggle.getAttribute('aria-expanded')).toBe('false');
+    expect(list?.hidden).toBe(true);
+  });
+
+  it('shows only the facts the failure carries, in French too', async () => {
+    const { user } = renderCanvas({
+      ...failedRun,
+      nodes: {
+        ...failedRun.nodes,
+        video: {
+          ...failedRun.nodes.video,
+          failure: { code: 'NODE_FAILED', retryable: true, attempts: 3 },
+        },
+      },
+      language: 'fr',
+    });
+    await user.click(within(nodeOf('video')).getByRole('button', { name: 'Détails' }));
+    const list = nodeOf('video').querySelector('.failure-details__list');
+    expect(Array.from(list?.querySelectorAll('dt') ?? [], (term) => term.textContent)).toEqual([
+      'Code d’erreur',
+      'Tentatives',
+      'Réessayer peut aider',
+    ]);
+    expect(list?.textContent).toContain('NODE_FAILED');
+    expect(list?.textContent).toContain('oui');
   });
 
   it('reruns from the failed step when asked', async () => {

@@ -1,14 +1,16 @@
-import { Handle, type NodeProps, Position, useUpdateNodeInternals } from '@xyflow/react';
+import { Handle, type NodeProps, Position, useNodeId, useUpdateNodeInternals } from '@xyflow/react';
 import { useAtomValue } from 'jotai';
 import { useContext, useEffect, useRef, useState } from 'react';
 import { configOf, graphAtom } from '../atoms/graph.ts';
+import { providerNamesAtom } from '../atoms/keys.ts';
 import { useT } from '../atoms/language.ts';
 import { estimateAtom, runActiveAtom, runAtom, runContentAtom } from '../atoms/run.ts';
 import type { StepNode, StepType } from '../graph/graph-types.ts';
 import { STEP_PORTS } from '../graph/short-video-graph.ts';
-import { imageOfOutput } from '../run/node-media.ts';
+import { imageOfOutput, nodeImageUrl } from '../run/node-media.ts';
 import { IDLE_NODE, type NodeRunState } from '../run/run-state.ts';
 import { localIssuesAtom, RerunContext, serverIssuesAtom, VerticalLayoutContext } from './canvas-atoms.ts';
+import { FailureDetails } from './failure-details.tsx';
 import { formatBytes } from './media-facts.ts';
 import { OutputPlayer } from './output-player.tsx';
 import { STATE_ICON, STEP_META } from './step-meta.ts';
@@ -33,6 +35,8 @@ export function StepNodeView({ id, type, selected }: NodeProps<StepNode>) {
   const title = t(`step.${type}`);
   const stateWord = t(`state.${node.state}`);
   const provider = text(config.provider);
+  const providerNames = useAtomValue(providerNamesAtom);
+  const local = provider?.startsWith('local-') === true;
   const cost = node.cost ?? estimate?.nodes.find((entry) => entry.nodeId === id)?.cost;
   const ports = STEP_PORTS[type];
   const localIssues = useAtomValue(localIssuesAtom);
@@ -96,8 +100,9 @@ export function StepNodeView({ id, type, selected }: NodeProps<StepNode>) {
         </span>
         <span className="step-node__title">{title}</span>
         {provider && (
-          <span className={`badge${provider.startsWith('local-') ? ' badge--local' : ''}`}>
-            {provider.startsWith('local-') ? t('node.local') : provider}
+          // The provider's name as people know it ("Runway"); its id in the tooltip.
+          <span className={`badge${local ? ' badge--local' : ''}`} title={provider}>
+            {local ? t('node.local') : (providerNames.get(provider) ?? provider)}
           </span>
         )}
         {cost !== undefined && (
@@ -127,6 +132,7 @@ export function StepNodeView({ id, type, selected }: NodeProps<StepNode>) {
           </p>
         )}
         {node.state === 'failed' && <p className="step-node__hint">{t('node.failedHint')}</p>}
+        {node.state === 'failed' && node.failure && <FailureDetails failure={node.failure} />}
         {problems.length > 0 && (
           <ul className="step-node__issues" data-testid={`issues-${id}`}>
             {problems.map((problem) => (
@@ -242,8 +248,9 @@ function VideoBody(props: {
 }
 
 /**
- * The image node's body: a frame of fixed height holding the picture once a URL serves it, and,
- * from the moment the image node completes (its `node.completed` event), what the image is.
+ * The image node's body: a frame of fixed height holding the picture from the moment the image
+ * node completes (its `node.completed` event: the node media route serves what its output
+ * references, while the run goes on), else what the image is.
  */
 function ImageBody(props: {
   readonly config: Readonly<Record<string, unknown>>;
@@ -251,13 +258,20 @@ function ImageBody(props: {
 }) {
   const { config, node } = props;
   const content = useAtomValue(runContentAtom);
+  const { runId } = useAtomValue(runAtom);
+  const nodeId = useNodeId();
   const t = useT();
   const done = node.state === 'success' || node.state === 'cached';
   const made = done ? imageOfOutput(node.output) : undefined;
-  // Pixels need a URL, and the API serves a run's media only through its content (recorded when the
-  // run completes); until then the frame says what the image node made. A node that did not run
-  // (one just added) shows no picture.
-  const picture = done ? (content?.media.image?.url ?? content?.media.thumbnail?.url) : undefined;
+  // The node's own media route as soon as its output is known (a reused node's output references
+  // its parent's image); the content's image for a run told without outputs. A node that did not
+  // run (one just added) shows no picture.
+  const live =
+    done && runId !== null && nodeId !== null ? nodeImageUrl(runId, nodeId, node.output) : undefined;
+  const picture = done ? (live ?? content?.media.image?.url ?? content?.media.thumbnail?.url) : undefined;
+  const facts = made
+    ? t('node.imageReady', { width: made.width, height: made.height, size: formatBytes(made.bytes) })
+    : undefined;
   return (
     <>
       {/* The picture's place, kept from the start so nothing moves when it arrives. */}
@@ -266,10 +280,10 @@ function ImageBody(props: {
         data-ready={made || picture ? 'true' : undefined}
       >
         {picture ? (
-          <img className="step-node__thumb" src={picture} alt={t('node.still')} />
+          <img className="step-node__thumb" src={picture} alt={t('node.still')} title={facts} />
         ) : made ? (
           <p className="step-node__hint">
-            {t('node.imageReady', { width: made.width, height: made.height, size: formatBytes(made.bytes) })}
+            {facts}
             <br />
             {t('node.imageSoon')}
           </p>

@@ -7,9 +7,9 @@ import {
   MiniMap,
   type NodeTypes,
   type OnNodesChange,
+  PanOnScrollMode,
   ReactFlow,
   useReactFlow,
-  useStore,
 } from '@xyflow/react';
 import { useAtom, useAtomValue, useSetAtom } from 'jotai';
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
@@ -19,7 +19,14 @@ import { graphAtom, moveNodeAtom, selectedNodeIdAtom } from '../atoms/graph.ts';
 import { providerKeysAtom } from '../atoms/keys.ts';
 import { useT } from '../atoms/language.ts';
 import { locationAtom, navigateAtom } from '../atoms/route.ts';
-import { contentAtom, estimateAtom, runActiveAtom, runAtom, runErrorAtom } from '../atoms/run.ts';
+import {
+  canvasRunIdAtom,
+  contentAtom,
+  estimateAtom,
+  runActiveAtom,
+  runAtom,
+  runErrorAtom,
+} from '../atoms/run.ts';
 import {
   canvasStatusAtom,
   localIssuesAtom,
@@ -31,12 +38,14 @@ import {
 } from '../canvas/canvas-atoms.ts';
 import { NodePanel } from '../canvas/node-panel.tsx';
 import { Palette } from '../canvas/palette.tsx';
+import { PhoneCanvasView } from '../canvas/phone-canvas-view.tsx';
+import type { PhoneBox } from '../canvas/phone-view.ts';
 import { RunBar } from '../canvas/run-bar.tsx';
 import { STATE_COLOUR } from '../canvas/step-meta.ts';
 import { StepNodeView } from '../canvas/step-node.tsx';
 import { canvasEdgesOf, canvasNodesOf } from '../canvas/to-canvas.ts';
 import { PHONE_QUERY, useMediaQuery } from '../canvas/use-media-query.ts';
-import { verticalLayout } from '../canvas/vertical-layout.ts';
+import { VERTICAL_LAYOUT, verticalLayout } from '../canvas/vertical-layout.ts';
 import { addEdge, removeElements } from '../graph/edit-graph.ts';
 import type { StepNode, WorkflowGraphInput } from '../graph/graph-types.ts';
 import { checkConnection } from '../graph/validate-graph.ts';
@@ -70,6 +79,7 @@ export function CreatePage() {
   const setEstimate = useSetAtom(estimateAtom);
   const setRunError = useSetAtom(runErrorAtom);
   const setKeys = useSetAtom(providerKeysAtom);
+  const [canvasRunId, setCanvasRunId] = useAtom(canvasRunIdAtom);
   const navigate = useSetAtom(navigateAtom);
   const location = useAtomValue(locationAtom);
   const [nodes, setNodes] = useState<StepNode[]>(() => canvasNodesOf(graph));
@@ -183,6 +193,7 @@ export function CreatePage() {
         body: { graph },
         headers: { 'idempotency-key': randomKey() },
       });
+      setCanvasRunId(accepted.runId);
       setRun({
         ...IDLE_RUN,
         runId: accepted.runId,
@@ -207,13 +218,20 @@ export function CreatePage() {
       setRunError(null);
       setContent(null);
       setRun({ ...IDLE_RUN, phase: 'starting' });
+      // The canvas's graph when it is the run's: settings changed since (a new motion, another
+      // provider) run again too. A run followed after a reload (the canvas shows another graph) is
+      // rerun with its own graph.
+      const sendGraph = canvasRunId === parent;
       try {
         const accepted = await api<RunAccepted>(
           'POST',
           `/api/workflow/runs/${encodeURIComponent(parent)}/rerun`,
-          // The canvas's graph: settings changed since (a new motion, another provider) run again too.
-          { body: { fromNodeId, graph }, headers: { 'idempotency-key': randomKey() } },
+          {
+            body: sendGraph ? { fromNodeId, graph } : { fromNodeId },
+            headers: { 'idempotency-key': randomKey() },
+          },
         );
+        if (sendGraph) setCanvasRunId(accepted.runId);
         setRun({
           ...IDLE_RUN,
           runId: accepted.runId,
@@ -226,7 +244,17 @@ export function CreatePage() {
         showServerIssues(error, graph);
       }
     },
-    [run.runId, graph, setRun, setContent, setRunError, navigate, showServerIssues],
+    [
+      run.runId,
+      graph,
+      canvasRunId,
+      setCanvasRunId,
+      setRun,
+      setContent,
+      setRunError,
+      navigate,
+      showServerIssues,
+    ],
   );
   const rerunFromNode = useCallback((nodeId: string) => void rerun(nodeId), [rerun]);
 
@@ -309,11 +337,27 @@ export function CreatePage() {
     );
     return marked.map((node) => ({ ...node, position: positions.get(node.id) ?? node.position }));
   }, [nodes, selected, phone, graphEdges]);
-  const layoutShape = phone
-    ? shownNodes
-        .map((node) => `${node.id}@${Math.round(node.position.x)},${Math.round(node.position.y)}`)
-        .join('|')
-    : 'desktop';
+  // The phone view reads the column's boxes (sizes as measured, else the layout's defaults).
+  const phoneBoxes = useMemo<PhoneBox[]>(
+    () =>
+      phone
+        ? shownNodes.map((node) => ({
+            id: node.id,
+            x: node.position.x,
+            y: node.position.y,
+            width: node.measured?.width ?? VERTICAL_LAYOUT.width,
+            height: node.measured?.height ?? VERTICAL_LAYOUT.defaultHeight,
+          }))
+        : [],
+    [phone, shownNodes],
+  );
+  // The step the phone view keeps in sight: the one running now (the first in the graph's order),
+  // or, once a run failed, the step that failed.
+  const focusState = active ? 'running' : run.phase === 'failed' ? 'failed' : null;
+  const focusId =
+    focusState === null
+      ? null
+      : (graph.nodes.find((node) => run.nodes[node.id]?.state === focusState)?.id ?? null);
 
   const edges = useMemo<Edge[]>(
     () =>
@@ -363,13 +407,21 @@ export function CreatePage() {
                 onConnect={onConnect}
                 onDelete={onDelete}
                 deleteKeyCode={active ? null : ['Delete', 'Backspace']}
-                fitView
+                // Desktop: the whole graph in view. Phone: the column at the canvas's width, from
+                // the top, scrolled (wheel or finger) and pinched (PhoneCanvasView).
+                fitView={!phone}
                 fitViewOptions={{ padding: 0.15 }}
-                minZoom={phone ? 0.05 : 0.2}
+                minZoom={phone ? 0.1 : 0.2}
+                panOnScroll={phone}
+                panOnScrollMode={PanOnScrollMode.Vertical}
               >
                 <Background />
-                <FitWhenNodesChange count={graph.nodes.length} />
-                <FitWhenLayoutChanges phone={phone} shape={layoutShape} />
+                {phone ? (
+                  <PhoneCanvasView boxes={phoneBoxes} focusId={focusId} />
+                ) : (
+                  <FitWhenNodesChange count={graph.nodes.length} />
+                )}
+                <FitWhenBackOnDesktop phone={phone} />
                 <Controls />
                 <MiniMap
                   position="top-right"
@@ -403,27 +455,17 @@ function FitWhenNodesChange(props: { readonly count: number }) {
   return null;
 }
 
-/**
- * Fits the view again when the layout switches between desktop and phone, and, on a phone, when
- * the layout moves (a card measured or grown) or the canvas changes size (the window resized or
- * turned, the bars above it wrapping). The desktop canvas keeps the user's pan and zoom on resize.
- * The player's arrival needs no refit: the cards keep their size while running.
- */
-function FitWhenLayoutChanges(props: { readonly phone: boolean; readonly shape: string }) {
-  const { phone, shape } = props;
+/** Fits the whole graph in view again when the canvas leaves the phone layout (a window widened or turned). */
+function FitWhenBackOnDesktop(props: { readonly phone: boolean }) {
+  const { phone } = props;
   const { fitView } = useReactFlow();
-  const paneSize = useStore((state) => `${Math.round(state.width)}x${Math.round(state.height)}`);
-  const trigger = phone ? `phone|${shape}|${paneSize}` : 'desktop';
-  const first = useRef(true);
+  const was = useRef(phone);
   useEffect(() => {
-    void trigger;
-    // The first fit is React Flow's own (`fitView` on the canvas).
-    if (first.current) {
-      first.current = false;
-      return;
-    }
+    const left = was.current && !phone;
+    was.current = phone;
+    if (!left) return;
     const frame = requestAnimationFrame(() => void fitView({ padding: 0.15 }));
     return () => cancelAnimationFrame(frame);
-  }, [trigger, fitView]);
+  }, [phone, fitView]);
   return null;
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { RunEvent } from '../graph/graph-types.ts';
-import { applyRunEvent, IDLE_RUN, isRunEvent, type RunState } from './run-state.ts';
+import { applyRunEvent, failureOf, IDLE_RUN, isRunEvent, type RunState } from './run-state.ts';
 
 const base = { runId: 'run_1', at: 1_000 };
 const events: RunEvent[] = [
@@ -25,12 +25,13 @@ const events: RunEvent[] = [
     type: 'node.failed',
     nodeId: 'b',
     nodeType: 'video',
-    attempt: 1,
+    attempt: 2,
     error: {
       code: 'NON_RETRYABLE',
       message: 'Your key was rejected',
-      name: 'NonRetryableError',
+      name: 'ProviderRejectedError',
       retryable: false,
+      details: { failure: 'invalid_key', providerId: 'runway-video' },
     },
   },
   {
@@ -57,12 +58,31 @@ describe('applyRunEvent', () => {
     expect(seen[1]).toBe('a:running');
     expect(state.nodes.a).toMatchObject({ state: 'success', progress: 1, cost: 1, durationMs: 5 });
     expect(state.nodes.b).toMatchObject({ state: 'failed', error: 'Your key was rejected' });
+    // The technical facts go to the node's details toggle.
+    expect(state.nodes.b?.failure).toEqual({
+      code: 'NON_RETRYABLE',
+      retryable: false,
+      attempts: 2,
+      providerId: 'runway-video',
+      reason: 'invalid_key',
+    });
     expect(state).toMatchObject({ phase: 'failed', error: 'The video step failed', lastSeq: 7 });
   });
 
   it('ignores events it has already applied (a replay after reconnecting)', () => {
     const once = events.reduce(applyRunEvent, { ...IDLE_RUN, runId: 'run_1' });
     expect(events.reduce(applyRunEvent, once)).toBe(once);
+  });
+
+  it('keeps only the failure facts it knows the shape of', () => {
+    expect(failureOf({ code: 'NODE_FAILED', retryable: true }, 3)).toEqual({
+      code: 'NODE_FAILED',
+      retryable: true,
+      attempts: 3,
+    });
+    expect(
+      failureOf({ code: 'NODE_FAILED', retryable: true, details: { providerId: 7, failure: null } }, 1),
+    ).toEqual({ code: 'NODE_FAILED', retryable: true, attempts: 1 });
   });
 
   it('accepts only known event shapes from the stream', () => {

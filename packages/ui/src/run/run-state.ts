@@ -15,6 +15,22 @@ export interface NodeRunState {
   readonly saved?: number;
   readonly output?: unknown;
   readonly error?: string;
+  /** The technical facts of a failure, for the node's "details" toggle (never shown by default). */
+  readonly failure?: NodeFailure;
+}
+
+/** What a `node.failed` event tells beyond its message: the engine's code and the provider's facts. */
+export interface NodeFailure {
+  /** The engine's error code, e.g. `NON_RETRYABLE` or `NODE_FAILED`. */
+  readonly code: string;
+  /** Whether another attempt could succeed (a transient failure rather than a refusal). */
+  readonly retryable: boolean;
+  /** The attempt that failed (1 for the first try): how many times the step was tried. */
+  readonly attempts: number;
+  /** The provider that failed (`details.providerId`), when the error names one. */
+  readonly providerId?: string;
+  /** Why the provider call failed (`details.failure`, e.g. `invalid_key`), when known. */
+  readonly reason?: string;
 }
 
 export type RunPhase = 'idle' | 'starting' | 'queued' | 'running' | 'completed' | 'failed' | 'cancelled';
@@ -109,7 +125,11 @@ export function applyRunEvent(state: RunState, event: RunEvent): RunState {
         output: event.output,
       });
     case 'node.failed':
-      return patchNode(next, event.nodeId, { state: 'failed', error: event.error.message });
+      return patchNode(next, event.nodeId, {
+        state: 'failed',
+        error: event.error.message,
+        failure: failureOf(event.error, event.attempt),
+      });
     case 'node.cancelled':
       return patchNode(next, event.nodeId, { state: 'cancelled' });
     case 'node.skipped':
@@ -128,6 +148,26 @@ export function applyRunEvent(state: RunState, event: RunEvent): RunState {
     default:
       return assertNever(event);
   }
+}
+
+/** The details toggle's facts of a failed node, from the event's error (its `details` read defensively). */
+export function failureOf(
+  error: {
+    readonly code: string;
+    readonly retryable: boolean;
+    readonly details?: Readonly<Record<string, unknown>>;
+  },
+  attempt: number,
+): NodeFailure {
+  const providerId = error.details?.providerId;
+  const reason = error.details?.failure;
+  return {
+    code: error.code,
+    retryable: error.retryable,
+    attempts: attempt,
+    ...(typeof providerId === 'string' ? { providerId } : {}),
+    ...(typeof reason === 'string' ? { reason } : {}),
+  };
 }
 
 function assertNever(value: never): never {

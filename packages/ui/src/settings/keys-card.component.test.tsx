@@ -344,11 +344,13 @@ describe('KeysCard: saving', () => {
     const { user } = await renderCard();
     await user.type(inputOf('openai'), 'sk-proj with-a-space-1234');
     await user.click(buttonOf('openai', 'Save'));
-    const message = await within(rowOf('openai')).findByRole('status');
+    // A failure is an alert (announced at once), never a polite status.
+    const message = await within(rowOf('openai')).findByRole('alert');
     expect(message.textContent).toBe(
       'This OpenAI key contains spaces or invisible characters: paste it again without them.',
     );
     expect(message.classList.contains('alert--error')).toBe(true);
+    expect(within(rowOf('openai')).queryByRole('status')).toBeNull();
     expect(rowOf('openai').querySelector('.key-row__saved')).toBeNull();
     expect(inputOf('openai').value).toBe('sk-proj with-a-space-1234');
   });
@@ -363,6 +365,10 @@ describe('KeysCard: testing', () => {
     await user.click(buttonOf('openai', 'Test'));
     const testing = buttonOf('openai', 'Testing…');
     expect(testing.disabled).toBe(true);
+    // A spinner beside the word, hidden from screen readers (the word says it).
+    const spinner = testing.querySelector('.spinner');
+    expect(spinner?.getAttribute('aria-hidden')).toBe('true');
+    expect(testing.getAttribute('aria-busy')).toBe('true');
     expect(buttonOf('openai', 'Delete').disabled).toBe(true);
     expect(within(rowOf('openai')).queryByRole('status')).toBeNull();
     release();
@@ -374,6 +380,8 @@ describe('KeysCard: testing', () => {
       within(rowOf('openai')).getByText('Saved key ••••x7Qa · Valid: the provider accepted this key.'),
     ).toBeTruthy();
     expect(buttonOf('openai', 'Test').disabled).toBe(false);
+    expect(buttonOf('openai', 'Test').querySelector('.spinner')).toBeNull();
+    expect(buttonOf('openai', 'Test').getAttribute('aria-busy')).toBe('false');
   });
 
   it('says a rejected key is invalid, in the provider’s words', async () => {
@@ -381,28 +389,51 @@ describe('KeysCard: testing', () => {
     vault.nextTest = { status: 'invalid', reason: 'OpenAI rejected this key: check it or create a new one.' };
     const { user } = await renderCard();
     await user.click(buttonOf('openai', 'Test'));
-    const message = await within(rowOf('openai')).findByRole('status');
+    const message = await within(rowOf('openai')).findByRole('alert');
     expect(message.textContent).toBe('OpenAI rejected this key: check it or create a new one.');
     expect(message.classList.contains('alert--error')).toBe(true);
+    expect(within(rowOf('openai')).queryByRole('status')).toBeNull();
     const saved = within(rowOf('openai')).getByText(
       'Saved key ••••x7Qa · Rejected: the provider refused this key. Paste a new one.',
     );
     expect(saved.classList.contains('key-row__saved--invalid')).toBe(true);
   });
 
-  it('says when a key could not be checked, and why', async () => {
+  it('says when a key was saved but could not be checked, and why, without looking like a success', async () => {
     vault.seed({ providerId: 'openai', lastFour: 'x7Qa' });
     vault.nextTest = {
       status: 'unchecked',
       reason: 'OpenAI did not answer within 10 s, so the key could not be checked: try again later.',
     };
     const { user } = await renderCard();
+    expect(within(rowOf('openai')).getByText('Saved key ••••x7Qa · Saved, not tested yet.')).toBeTruthy();
     await user.click(buttonOf('openai', 'Test'));
     const message = await within(rowOf('openai')).findByRole('status');
     expect(message.textContent).toBe(
-      'OpenAI did not answer within 10 s, so the key could not be checked: try again later.',
+      'Your key is saved but was not checked. OpenAI did not answer within 10 s, so the key could not be checked: try again later.',
     );
-    expect(within(rowOf('openai')).getByText('Saved key ••••x7Qa · Saved, not tested yet.')).toBeTruthy();
+    // Information, neither the success nor the error style.
+    expect(message.classList.contains('alert--info')).toBe(true);
+    expect(message.classList.contains('alert--ok')).toBe(false);
+    expect(message.classList.contains('alert--error')).toBe(false);
+    // A check was tried: the saved line no longer says "not tested yet".
+    expect(
+      within(rowOf('openai')).getByText(
+        'Saved key ••••x7Qa · Saved; the last check could not reach the provider.',
+      ),
+    ).toBeTruthy();
+  });
+
+  it('says a key was saved but not checked even when the server gives no reason, in French too', async () => {
+    vault.seed({ providerId: 'openai', lastFour: 'x7Qa' });
+    vault.nextTest = { status: 'unchecked', reason: null };
+    const { user } = await renderCard('fr');
+    await user.click(buttonOf('openai', 'Tester'));
+    const message = await within(rowOf('openai')).findByRole('status');
+    expect(message.textContent).toBe(
+      'Votre clé est enregistrée mais n’a pas été vérifiée : le fournisseur n’a pas pu être interrogé. Réessayez plus tard.',
+    );
+    expect(message.classList.contains('alert--info')).toBe(true);
   });
 
   it('falls back to the status in words when the server gives no reason', async () => {
@@ -410,7 +441,7 @@ describe('KeysCard: testing', () => {
     vault.nextTest = { status: 'invalid', reason: null };
     const { user } = await renderCard();
     await user.click(buttonOf('openai', 'Test'));
-    const message = await within(rowOf('openai')).findByRole('status');
+    const message = await within(rowOf('openai')).findByRole('alert');
     expect(message.textContent).toBe('Rejected: the provider refused this key. Paste a new one.');
   });
 
@@ -448,8 +479,9 @@ describe('KeysCard: deleting', () => {
     vault.keys.delete('openai');
     await user.click(buttonOf('openai', 'Delete'));
     await waitFor(() => {
-      expect(within(rowOf('openai')).getByRole('status').textContent).toBe('No OpenAI key is saved.');
+      expect(within(rowOf('openai')).getByRole('alert').textContent).toBe('No OpenAI key is saved.');
     });
-    expect(within(rowOf('openai')).getByRole('status').classList.contains('alert--error')).toBe(true);
+    expect(within(rowOf('openai')).getByRole('alert').classList.contains('alert--error')).toBe(true);
+    expect(within(rowOf('openai')).queryByRole('status')).toBeNull();
   });
 });

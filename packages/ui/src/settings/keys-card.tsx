@@ -4,6 +4,7 @@ import { api, messageOf } from '../api/api-client.ts';
 import type { ProviderKey, ProviderKeySlot, ProviderKeys } from '../api/api-types.ts';
 import { providerKeysAtom } from '../atoms/keys.ts';
 import { useT } from '../atoms/language.ts';
+import type { Translate } from '../i18n/translate.ts';
 
 /** "Your API keys": one row per provider key the installation knows. Keys are never shown back. */
 export function KeysCard() {
@@ -42,6 +43,29 @@ export function KeysCard() {
   );
 }
 
+/** A row's last result: an error, a success, or information (a key saved but not checked). */
+interface RowMessage {
+  readonly kind: 'ok' | 'error' | 'info';
+  readonly text: string;
+}
+
+/**
+ * What a key test says: a valid key is a success, a refused one an error, and one the provider
+ * could not be asked about (`unchecked`) neither: saved, not checked, and why.
+ */
+function testMessage(entry: ProviderKey, t: Translate): RowMessage {
+  if (entry.status === 'valid') return { kind: 'ok', text: entry.statusReason ?? t('keys.status.valid') };
+  if (entry.status === 'invalid')
+    return { kind: 'error', text: entry.statusReason ?? t('keys.status.invalid') };
+  return {
+    kind: 'info',
+    text:
+      entry.statusReason === null || entry.statusReason.trim() === ''
+        ? t('keys.checkUncheckedNoReason')
+        : t('keys.checkUnchecked', { reason: entry.statusReason }),
+  };
+}
+
 function KeyRow(props: {
   readonly slot: ProviderKeySlot;
   readonly saved: ProviderKey | null;
@@ -53,7 +77,7 @@ function KeyRow(props: {
   const [value, setValue] = useState('');
   const [visible, setVisible] = useState(false);
   const [busy, setBusy] = useState<'save' | 'test' | 'delete' | null>(null);
-  const [message, setMessage] = useState<{ kind: 'ok' | 'error'; text: string } | null>(null);
+  const [message, setMessage] = useState<RowMessage | null>(null);
   const path = `/api/user/api-keys/${encodeURIComponent(slot.providerId)}` as const;
 
   const act = async (kind: 'save' | 'test' | 'delete') => {
@@ -68,10 +92,7 @@ function KeyRow(props: {
       } else if (kind === 'test') {
         const entry = await api<ProviderKey>('POST', `${path}/test`);
         props.onChange(entry);
-        setMessage({
-          kind: entry.status === 'invalid' ? 'error' : 'ok',
-          text: entry.statusReason ?? t(`keys.status.${entry.status}`),
-        });
+        setMessage(testMessage(entry, t));
       } else {
         await api('DELETE', path);
         props.onChange(null);
@@ -92,7 +113,15 @@ function KeyRow(props: {
       </label>
       {saved && (
         <p className={`key-row__saved key-row__saved--${saved.status}`}>
-          {t('keys.savedKey', { lastFour: saved.lastFour, status: t(`keys.status.${saved.status}`) })}
+          {t('keys.savedKey', {
+            lastFour: saved.lastFour,
+            // "Not tested yet" only while no check was tried; after one that could not reach the provider, say so.
+            status: t(
+              saved.status === 'unchecked' && saved.checkedAt !== null
+                ? 'keys.status.notChecked'
+                : `keys.status.${saved.status}`,
+            ),
+          })}
         </p>
       )}
       <div className="key-row__input">
@@ -140,9 +169,17 @@ function KeyRow(props: {
           type="button"
           className="button"
           disabled={busy !== null || saved === null || !slot.testable}
+          aria-busy={busy === 'test'}
           onClick={() => void act('test')}
         >
-          {busy === 'test' ? t('keys.testing') : t('keys.test')}
+          {busy === 'test' ? (
+            <>
+              <span className="spinner" aria-hidden="true" />
+              {t('keys.testing')}
+            </>
+          ) : (
+            t('keys.test')
+          )}
         </button>
         <button
           type="button"
@@ -153,8 +190,9 @@ function KeyRow(props: {
           {busy === 'delete' ? t('keys.deleting') : t('keys.delete')}
         </button>
       </div>
+      {/* Failures interrupt (alert); a success or a key saved but not checked is said politely (status). */}
       {message && (
-        <p role="status" className={`alert alert--${message.kind}`}>
+        <p role={message.kind === 'error' ? 'alert' : 'status'} className={`alert alert--${message.kind}`}>
           {message.text}
         </p>
       )}
