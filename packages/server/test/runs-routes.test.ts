@@ -46,6 +46,7 @@ interface StatusBody {
   cost: { reserved: number; captured: number; released: number | null };
   nodes: { nodeId: string; status: string; cost: number; output: unknown; progress: number }[];
   outputs: Record<string, unknown>;
+  graph: { version: number; nodes: { id: string; type: string; config?: Record<string, unknown> }[] };
   lastEventSeq: number;
   startedAt: string | null;
   finishedAt: string | null;
@@ -110,6 +111,12 @@ describeEachDatabase('workflow runs', ({ database }) => {
     expect(run.startedAt).not.toBeNull();
     expect(run.finishedAt).not.toBeNull();
     expect(run.lastEventSeq).toBe(events.length);
+    // The graph it ran, with the initial prompt applied: what a canvas reopens.
+    const template = shortVideoTemplate({ durationSeconds: 8 });
+    expect(run.graph.nodes.map((node) => node.id)).toEqual(template.nodes.map((node) => node.id));
+    expect(run.graph.nodes.find((node) => node.type === 'prompt')?.config).toMatchObject({
+      text: 'a red fox in the snow at dawn',
+    });
     expect(run.nodes.map((node) => [node.nodeId, node.status])).toEqual([
       ['prompt', 'completed'],
       ['enhance', 'completed'],

@@ -44,6 +44,8 @@ export interface RunStatusView {
   readonly nodes: readonly RunNodeStatus[];
   /** Outputs of the completed nodes, by node id. */
   readonly outputs: Readonly<Record<string, unknown>>;
+  /** The graph the run executes, as accepted (the initial prompt applied): a canvas reopens it. */
+  readonly graph: Readonly<Record<string, unknown>>;
 }
 
 type MutableNode = { -readonly [K in keyof RunNodeStatus]: RunNodeStatus[K] };
@@ -173,5 +175,6 @@ export async function readRunStatus(
     lastEventSeq: events.at(-1)?.seq ?? 0,
     nodes: [...nodes.values()],
     outputs,
+    graph: row.graph,
   };
 }

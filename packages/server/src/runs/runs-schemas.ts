@@ -136,6 +136,10 @@ export const RunStatusResponse = z
     lastEventSeq: z.number().int(),
     nodes: z.array(NodeStatusSchema),
     outputs: z.record(z.string(), z.unknown()),
+    graph: z.looseObject({}).openapi({
+      description:
+        'The graph the run executes, as accepted (the initial prompt applied): what a canvas reopens and a rerun starts from.',
+    }),
   })
   .openapi('RunStatus');
 

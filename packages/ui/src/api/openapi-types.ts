@@ -2612,6 +2612,10 @@ export interface components {
       readonly outputs: {
         readonly [key: string]: unknown;
       };
+      /** @description The graph the run executes, as accepted (the initial prompt applied): what a canvas reopens and a rerun starts from. */
+      readonly graph: {
+        readonly [key: string]: unknown;
+      };
     };
     readonly RunNodeStatus: {
       readonly nodeId: string;
