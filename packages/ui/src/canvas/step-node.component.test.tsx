@@ -10,7 +10,7 @@ import { contentAtom, estimateAtom, runAtom } from '../atoms/run.ts';
 import type { StepNode, StepType } from '../graph/graph-types.ts';
 import { shortVideoGraph } from '../graph/short-video-graph.ts';
 import type { Language } from '../i18n/translate.ts';
-import { IDLE_RUN, type NodeRunState, type RunState } from '../run/run-state.ts';
+import { IDLE_NODE, IDLE_RUN, type NodeRunState, type RunState } from '../run/run-state.ts';
 import { renderWithProviders, type TestStore } from '../test-support/render-with-providers.tsx';
 import { RerunContext, serverIssuesAtom } from './canvas-atoms.ts';
 import { StepNodeView } from './step-node.tsx';
@@ -290,6 +290,35 @@ describe('StepNodeView while running (loading)', () => {
     // 40 s for half the work: about 40 s left.
     expect(bodyOf('video')).toContain('40 s elapsed');
     expect(bodyOf('video')).toContain('about 40 s left');
+  });
+
+  it('never counts below zero: a step that starts after the card was drawn, or on a server clock ahead', () => {
+    vi.useFakeTimers({ toFake: ['Date', 'setInterval', 'clearInterval'] });
+    const drawn = new Date('2026-11-26T10:00:00.000Z').getTime();
+    vi.setSystemTime(drawn);
+    const rendered = renderCanvas({ run: { runId: 'run-1', phase: 'running' } });
+    // The video starts a minute later: the card's clock must not still read the time it was drawn.
+    vi.setSystemTime(drawn + 60_000);
+    act(() => {
+      rendered.store.set(runAtom, {
+        ...IDLE_RUN,
+        runId: 'run-1',
+        phase: 'running',
+        nodes: { video: { ...IDLE_NODE, state: 'running', progress: 0, startedAt: drawn + 60_000 } },
+      });
+    });
+    expect(bodyOf('video')).toContain('0 s elapsed');
+    // The server's clock 4 s ahead of the browser's.
+    act(() => {
+      rendered.store.set(runAtom, {
+        ...IDLE_RUN,
+        runId: 'run-1',
+        phase: 'running',
+        nodes: { video: { ...IDLE_NODE, state: 'running', progress: 0, startedAt: drawn + 64_000 } },
+      });
+    });
+    expect(bodyOf('video')).toContain('0 s elapsed');
+    expect(bodyOf('video')).not.toContain('-');
   });
 
   it('shows the elapsed time but no ETA until the video has made some progress', () => {

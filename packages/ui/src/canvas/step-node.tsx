@@ -227,11 +227,17 @@ function VideoBody(props: {
   const [now, setNow] = useState(() => Date.now());
   useEffect(() => {
     if (node.state !== 'running') return;
+    // `now` dates from the card's first render: without this, a step that starts later would show
+    // a negative time until the first tick.
+    setNow(Date.now());
     const timer = setInterval(() => setNow(Date.now()), 500);
     return () => clearInterval(timer);
   }, [node.state]);
   const elapsed =
-    node.state === 'running' && node.startedAt !== undefined ? (now - node.startedAt) / 1000 : undefined;
+    node.state === 'running' && node.startedAt !== undefined
+      ? // The start time is the server's clock: a browser clock behind it must not count below 0.
+        Math.max(0, (now - node.startedAt) / 1000)
+      : undefined;
   const eta =
     elapsed !== undefined && node.progress > 0.05
       ? Math.max(0, elapsed / node.progress - elapsed)

@@ -13,8 +13,7 @@ import {
 } from '@xyflow/react';
 import { useAtom, useAtomValue, useSetAtom } from 'jotai';
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
-import { ApiRequestError, api, messageOf } from '../api/api-client.ts';
-import type { ContentList, CostEstimate, ProviderKeys, RunAccepted } from '../api/api-types.ts';
+import { ApiRequestError, messageOf, request } from '../api/api-client.ts';
 import { graphAtom, moveNodeAtom, selectedNodeIdAtom } from '../atoms/graph.ts';
 import { providerKeysAtom } from '../atoms/keys.ts';
 import { useT } from '../atoms/language.ts';
@@ -49,6 +48,7 @@ import { VERTICAL_LAYOUT, verticalLayout } from '../canvas/vertical-layout.ts';
 import { addEdge, removeElements } from '../graph/edit-graph.ts';
 import type { StepNode, WorkflowGraphInput } from '../graph/graph-types.ts';
 import { checkConnection } from '../graph/validate-graph.ts';
+import { graphOfTemplate } from '../library/graph-of-template.ts';
 import { followRun } from '../run/follow-run.ts';
 import { applyRunEvent, IDLE_NODE, IDLE_RUN } from '../run/run-state.ts';
 
@@ -80,6 +80,9 @@ export function CreatePage() {
   const setRunError = useSetAtom(runErrorAtom);
   const setKeys = useSetAtom(providerKeysAtom);
   const [canvasRunId, setCanvasRunId] = useAtom(canvasRunIdAtom);
+  // Read by the effect that reopens a run's graph, without re-running it when the atom changes.
+  const canvasRunIdRef = useRef(canvasRunId);
+  canvasRunIdRef.current = canvasRunId;
   const navigate = useSetAtom(navigateAtom);
   const location = useAtomValue(locationAtom);
   const [nodes, setNodes] = useState<StepNode[]>(() => canvasNodesOf(graph));
@@ -113,7 +116,7 @@ export function CreatePage() {
   );
 
   useEffect(() => {
-    api<ProviderKeys>('GET', '/api/user/api-keys').then(setKeys, () => undefined);
+    request('get', '/api/user/api-keys').then(setKeys, () => undefined);
   }, [setKeys]);
 
   // The estimate follows every change of the graph (debounced), and the balance with it.
@@ -125,7 +128,7 @@ export function CreatePage() {
       return;
     }
     const timer = setTimeout(() => {
-      api<CostEstimate>('POST', '/api/workflow/estimate', { body: graph }).then(
+      request('post', '/api/workflow/estimate', { body: graph }).then(
         (estimate) => {
           setEstimate(estimate);
           setRunError(null);
@@ -141,13 +144,13 @@ export function CreatePage() {
   }, [graph, localIssues, setEstimate, setRunError, setServerIssues, showServerIssues]);
 
   const refreshEstimate = useCallback(() => {
-    api<CostEstimate>('POST', '/api/workflow/estimate', { body: graph }).then(setEstimate, () => undefined);
+    request('post', '/api/workflow/estimate', { body: graph }).then(setEstimate, () => undefined);
   }, [graph, setEstimate]);
 
   const loadContent = useCallback(
     async (runId: string) => {
       for (let attempt = 0; attempt < 20; attempt++) {
-        const list = await api<ContentList>('GET', '/api/contents?limit=20').catch(() => undefined);
+        const list = await request('get', '/api/contents', { query: { limit: 20 } }).catch(() => undefined);
         const content = list?.contents.find((candidate) => candidate.runId === runId);
         if (content) {
           setContent(content);
@@ -173,13 +176,28 @@ export function CreatePage() {
     [setRun, refreshEstimate, loadContent],
   );
 
-  // Coming back to /create?run=… shows that run where it is (the stream replays from the start).
+  // Coming back to /create?run=… shows that run where it is (the stream replays from the start), on
+  // its own graph: the canvas reopens what the run executes, so "Rerun from here" starts from it.
   const runParam = new URLSearchParams(location.search).get('run');
   useEffect(() => {
     if (runParam === null) return;
     setRun((state) => (state.runId === runParam ? state : { ...IDLE_RUN, runId: runParam, phase: 'queued' }));
     follow(runParam);
-  }, [runParam, follow, setRun]);
+    if (canvasRunIdRef.current === runParam) return;
+    let current = true;
+    request('get', '/api/workflow/status/{runId}', { params: { runId: runParam } }).then(
+      (status) => {
+        const runGraph = graphOfTemplate(status.graph);
+        if (!current || runGraph === null) return;
+        setGraph(runGraph);
+        setCanvasRunId(runParam);
+      },
+      () => undefined,
+    );
+    return () => {
+      current = false;
+    };
+  }, [runParam, follow, setRun, setGraph, setCanvasRunId]);
 
   useEffect(() => () => stopFollowing.current?.(), []);
 
@@ -189,7 +207,7 @@ export function CreatePage() {
     setContent(null);
     setRun({ ...IDLE_RUN, phase: 'starting' });
     try {
-      const accepted = await api<RunAccepted>('POST', '/api/workflow/execute', {
+      const accepted = await request('post', '/api/workflow/execute', {
         body: { graph },
         headers: { 'idempotency-key': randomKey() },
       });
@@ -223,14 +241,11 @@ export function CreatePage() {
       // rerun with its own graph.
       const sendGraph = canvasRunId === parent;
       try {
-        const accepted = await api<RunAccepted>(
-          'POST',
-          `/api/workflow/runs/${encodeURIComponent(parent)}/rerun`,
-          {
-            body: sendGraph ? { fromNodeId, graph } : { fromNodeId },
-            headers: { 'idempotency-key': randomKey() },
-          },
-        );
+        const accepted = await request('post', '/api/workflow/runs/{runId}/rerun', {
+          params: { runId: parent },
+          body: sendGraph ? { fromNodeId, graph } : { fromNodeId },
+          headers: { 'idempotency-key': randomKey() },
+        });
         if (sendGraph) setCanvasRunId(accepted.runId);
         setRun({
           ...IDLE_RUN,
@@ -302,7 +317,7 @@ export function CreatePage() {
   const cancel = async () => {
     if (run.runId === null) return;
     try {
-      await api('POST', `/api/workflow/runs/${encodeURIComponent(run.runId)}/cancel`);
+      await request('post', '/api/workflow/runs/{runId}/cancel', { params: { runId: run.runId } });
     } catch (error) {
       setRunError(messageOf(error));
     }
