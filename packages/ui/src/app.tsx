@@ -1,7 +1,6 @@
 import { useAtom, useAtomValue, useSetAtom } from 'jotai';
 import { useEffect } from 'react';
-import { api } from './api/api-client.ts';
-import type { UserResponse } from './api/api-types.ts';
+import { request } from './api/api-client.ts';
 import { languageAtom, useT } from './atoms/language.ts';
 import { locationAtom, navigateAtom, pageOf } from './atoms/route.ts';
 import { userAtom } from './atoms/session.ts';
@@ -33,7 +32,7 @@ export function App() {
   }, [setLocation]);
 
   useEffect(() => {
-    api<UserResponse>('GET', '/api/auth/me').then(
+    request('get', '/api/auth/me').then(
       (body) => setUser(body.user),
       () => setUser(null),
     );

@@ -99,21 +99,6 @@ async function send(
 }
 
 /**
- * Calls the VidGenie API on the page's own origin with the session cookie. Resolves with the JSON
- * body typed as `T`, which the caller picks from `api-types.ts` (shapes derived from the OpenAPI
- * document); throws {@link ApiRequestError} with the API's code and plain-words message otherwise.
- * Prefer {@link request}, which reads `T` from the document by method and path.
- */
-export async function api<T>(
-  method: 'GET' | 'POST' | 'PUT' | 'DELETE',
-  path: `/api/${string}`,
-  options: { readonly body?: unknown; readonly headers?: CallHeaders } = {},
-): Promise<T> {
-  const body: unknown = await send(method, path, options.body, options.headers);
-  return body as T;
-}
-
-/**
  * The option `K` of a call: `{ K: T }`, or `{ K?: T }` when not `Required`; when `T` is `never` (the
  * operation has no such part), only `{ K?: never }`.
  */

@@ -1,7 +1,6 @@
 import { useAtomValue, useSetAtom } from 'jotai';
 import { type FormEvent, useId, useState } from 'react';
-import { api, messageOf } from '../api/api-client.ts';
-import type { Template } from '../api/api-types.ts';
+import { messageOf, request } from '../api/api-client.ts';
 import { graphAtom } from '../atoms/graph.ts';
 import { useT } from '../atoms/language.ts';
 import { templatesAtom } from '../atoms/library.ts';
@@ -21,7 +20,7 @@ export function SaveTemplate() {
     setBusy(true);
     setMessage(null);
     try {
-      const saved = await api<Template>('POST', '/api/templates', { body: { name: name.trim(), graph } });
+      const saved = await request('post', '/api/templates', { body: { name: name.trim(), graph } });
       setTemplates((list) => (list === null ? null : [...list, saved]));
       setMessage({ kind: 'ok', text: t('panel.templateSaved', { name: saved.name }) });
       setName('');

@@ -113,7 +113,7 @@ export const en = {
   'settings.title': 'Settings',
   'keys.title': 'Your API keys',
   'keys.hint':
-    'Local providers need no key. Hosted ones use your own key, stored encrypted; only its last four characters are ever shown.',
+    'Local providers need no key. Hosted ones use your own key, saved (encrypted) and tested as soon as you leave the field or press Enter; only its last four characters are ever shown.',
   'keys.status.valid': 'Valid: the provider accepted this key.',
   'keys.status.invalid': 'Rejected: the provider refused this key. Paste a new one.',
   'keys.status.unchecked': 'Saved, not tested yet.',
@@ -391,7 +391,7 @@ export const fr: Dictionary = {
   'settings.title': 'Paramètres',
   'keys.title': 'Vos clés API',
   'keys.hint':
-    'Les fournisseurs locaux ne demandent aucune clé. Les fournisseurs hébergés utilisent votre propre clé, chiffrée ; seuls ses quatre derniers caractères sont affichés.',
+    'Les fournisseurs locaux ne demandent aucune clé. Les fournisseurs hébergés utilisent votre propre clé, enregistrée (chiffrée) et testée dès que vous quittez le champ ou appuyez sur Entrée ; seuls ses quatre derniers caractères sont affichés.',
   'keys.status.valid': 'Valide : le fournisseur a accepté cette clé.',
   'keys.status.invalid': 'Refusée : le fournisseur a rejeté cette clé. Collez-en une nouvelle.',
   'keys.status.unchecked': 'Enregistrée, pas encore testée.',

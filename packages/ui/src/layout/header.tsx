@@ -1,6 +1,6 @@
 import { useAtom } from 'jotai';
 import { useId } from 'react';
-import { api } from '../api/api-client.ts';
+import { request } from '../api/api-client.ts';
 import { languageAtom, useT } from '../atoms/language.ts';
 import { userAtom } from '../atoms/session.ts';
 import { isLanguage } from '../i18n/translate.ts';
@@ -49,7 +49,7 @@ export function Header() {
         type="button"
         className="button button--ghost"
         onClick={() => {
-          void api('POST', '/api/auth/logout').finally(() => setUser(null));
+          void request('post', '/api/auth/logout').finally(() => setUser(null));
         }}
       >
         {t('nav.logout')}

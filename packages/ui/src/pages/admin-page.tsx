@@ -8,8 +8,7 @@ import {
   ProviderErrorsCard,
   VaultCard,
 } from '../admin/admin-cards.tsx';
-import { ApiRequestError, api, messageOf } from '../api/api-client.ts';
-import type { AdminStats, LedgerReconciliation, VaultStatus } from '../api/api-types.ts';
+import { ApiRequestError, messageOf, request } from '../api/api-client.ts';
 import {
   ADMIN_WINDOWS,
   type AdminWindow,
@@ -46,10 +45,10 @@ export function AdminPage() {
 
   const loadStats = useCallback(
     (window: AdminWindow) => {
-      const request = ++latest.current;
+      const call = ++latest.current;
       setError(null);
-      api<AdminStats>('GET', `/api/admin/stats?days=${window}`).then((body) => {
-        if (request === latest.current) setStats(body);
+      request('get', '/api/admin/stats', { query: { days: window } }).then((body) => {
+        if (call === latest.current) setStats(body);
       }, onError);
     },
     [setStats, onError],
@@ -60,8 +59,8 @@ export function AdminPage() {
   }, [days, loadStats]);
 
   useEffect(() => {
-    api<VaultStatus>('GET', '/api/admin/vault').then(setVault, onError);
-    api<LedgerReconciliation>('GET', '/api/admin/ledger/reconciliation').then(setReport, onError);
+    request('get', '/api/admin/vault').then(setVault, onError);
+    request('get', '/api/admin/ledger/reconciliation').then(setReport, onError);
   }, [setVault, setReport, onError]);
 
   // Leaving the page (or logging out) forgets the figures: the next account must not glimpse them.

@@ -1,7 +1,6 @@
 import { useSetAtom } from 'jotai';
 import { type FormEvent, useId, useState } from 'react';
-import { ApiRequestError, api, messageOf } from '../api/api-client.ts';
-import type { UserResponse } from '../api/api-types.ts';
+import { ApiRequestError, messageOf, request } from '../api/api-client.ts';
 import { useT } from '../atoms/language.ts';
 import { navigateAtom } from '../atoms/route.ts';
 import { userAtom } from '../atoms/session.ts';
@@ -25,7 +24,7 @@ export function AuthPage(props: { readonly mode: '/login' | '/signup' }) {
     setPending(true);
     setError(null);
     try {
-      const body = await api<UserResponse>('POST', signup ? '/api/auth/signup' : '/api/auth/login', {
+      const body = await request('post', signup ? '/api/auth/signup' : '/api/auth/login', {
         body: { email, password },
       });
       setUser(body.user);

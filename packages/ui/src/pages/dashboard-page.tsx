@@ -1,7 +1,7 @@
 import { useAtom, useAtomValue } from 'jotai';
 import { useCallback, useEffect, useRef, useState } from 'react';
-import { api, messageOf } from '../api/api-client.ts';
-import type { Content, ContentList, CreditBalance, CreditHistory, RunHistory } from '../api/api-types.ts';
+import { messageOf, request } from '../api/api-client.ts';
+import type { Content, CreditBalance, CreditHistory, RunHistory } from '../api/api-types.ts';
 import { balanceAtom, creditHistoryAtom, recentRunsAtom } from '../atoms/dashboard.ts';
 import { languageAtom, useT } from '../atoms/language.ts';
 import { CreditsGauge } from '../dashboard/credits-gauge.tsx';
@@ -24,19 +24,23 @@ export function DashboardPage() {
 
   const onError = useCallback((caught: unknown) => setError(messageOf(caught)), []);
   const loadBalance = useCallback(
-    () => api<CreditBalance>('GET', '/api/credits/balance').then(setBalance, onError),
+    () => request('get', '/api/credits/balance').then(setBalance, onError),
     [setBalance, onError],
   );
   const loadRuns = useCallback(
-    () => api<RunHistory>('GET', '/api/workflow/runs?limit=5').then(setRuns, onError),
+    () => request('get', '/api/workflow/runs', { query: { limit: 5 } }).then(setRuns, onError),
     [setRuns, onError],
   );
   const loadLatest = useCallback(
-    () => api<ContentList>('GET', '/api/contents?limit=4').then((list) => setLatest(list.contents), onError),
+    () =>
+      request('get', '/api/contents', { query: { limit: 4 } }).then(
+        (list) => setLatest(list.contents),
+        onError,
+      ),
     [onError],
   );
   const loadHistory = useCallback(
-    () => api<CreditHistory>('GET', '/api/credits/history?limit=20').then(setHistory, onError),
+    () => request('get', '/api/credits/history', { query: { limit: 20 } }).then(setHistory, onError),
     [setHistory, onError],
   );
 

@@ -1,7 +1,7 @@
 import { useAtom, useAtomValue, useSetAtom } from 'jotai';
 import { useCallback, useEffect, useState } from 'react';
-import { api, messageOf } from '../api/api-client.ts';
-import type { Content, ContentList, Template, TemplateList } from '../api/api-types.ts';
+import { messageOf, request } from '../api/api-client.ts';
+import type { Content, Template } from '../api/api-types.ts';
 import { graphAtom, selectedNodeIdAtom } from '../atoms/graph.ts';
 import { languageAtom, useT } from '../atoms/language.ts';
 import { libraryAtom, removeContentAtom, templatesAtom } from '../atoms/library.ts';
@@ -24,8 +24,9 @@ export function LibraryPage() {
     async (cursor: string | null) => {
       setLoading(true);
       try {
-        const query = `limit=${PAGE_SIZE}${cursor === null ? '' : `&cursor=${encodeURIComponent(cursor)}`}`;
-        const page = await api<ContentList>('GET', `/api/contents?${query}`);
+        const page = await request('get', '/api/contents', {
+          query: { limit: PAGE_SIZE, ...(cursor === null ? {} : { cursor }) },
+        });
         setLibrary((current) => ({
           contents:
             cursor === null || current === null ? page.contents : [...current.contents, ...page.contents],
@@ -95,7 +96,7 @@ function ContentCard(props: { readonly content: Content; readonly onError: (mess
     if (!window.confirm(t('lib.confirmDelete'))) return;
     setBusy(true);
     try {
-      await api('DELETE', `/api/contents/${encodeURIComponent(content.id)}`);
+      await request('delete', '/api/contents/{contentId}', { params: { contentId: content.id } });
       remove(content.id);
     } catch (caught) {
       props.onError(messageOf(caught));
@@ -162,7 +163,7 @@ function Templates(props: { readonly onError: (message: string) => void }) {
   const { onError } = props;
 
   useEffect(() => {
-    api<TemplateList>('GET', '/api/templates').then(
+    request('get', '/api/templates').then(
       (list) => setTemplates(list.templates),
       (caught: unknown) => onError(messageOf(caught)),
     );
@@ -181,7 +182,7 @@ function Templates(props: { readonly onError: (message: string) => void }) {
   const remove = async (template: Template) => {
     if (!window.confirm(t('lib.confirmTemplate', { name: template.name }))) return;
     try {
-      await api('DELETE', `/api/templates/${encodeURIComponent(template.id)}`);
+      await request('delete', '/api/templates/{templateId}', { params: { templateId: template.id } });
       setTemplates((list) => (list ?? []).filter((entry) => entry.id !== template.id));
     } catch (caught) {
       onError(messageOf(caught));

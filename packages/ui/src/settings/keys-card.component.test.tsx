@@ -1,5 +1,5 @@
 // @vitest-environment happy-dom
-import { cleanup, screen, waitFor, within } from '@testing-library/react';
+import { cleanup, fireEvent, screen, waitFor, within } from '@testing-library/react';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { KeyStatus, ProviderKey, ProviderKeySlot } from '../api/api-types.ts';
 import { providerKeysAtom } from '../atoms/keys.ts';
@@ -353,6 +353,139 @@ describe('KeysCard: saving', () => {
     expect(within(rowOf('openai')).queryByRole('status')).toBeNull();
     expect(rowOf('openai').querySelector('.key-row__saved')).toBeNull();
     expect(inputOf('openai').value).toBe('sk-proj with-a-space-1234');
+  });
+});
+
+/** The requests the card sent besides the first list (`GET /api/user/api-keys`). */
+const sentAfterList = () => vault.requests.filter((sent) => sent.method !== 'GET');
+
+describe('KeysCard: saving automatically', () => {
+  it('saves a typed key once when the field is left, shows its last four and clears the field', async () => {
+    const { user } = await renderCard();
+    await user.type(inputOf('runway'), 'rw-key-0123456789-Kb3Z');
+    await user.click(document.body);
+    expect((await within(rowOf('runway')).findByRole('status')).textContent).toBe('Saved (ending in Kb3Z).');
+    expect(within(rowOf('runway')).getByText('Saved key ••••Kb3Z · Saved, not tested yet.')).toBeTruthy();
+    expect(inputOf('runway').value).toBe('');
+    // Leaving the (now empty) field again sends nothing more; a slot no provider can check is not tested.
+    await user.click(inputOf('runway'));
+    await user.click(document.body);
+    expect(sentAfterList()).toEqual([
+      expect.objectContaining({
+        method: 'PUT',
+        path: '/api/user/api-keys/runway',
+        body: { key: 'rw-key-0123456789-Kb3Z' },
+      }),
+    ]);
+  });
+
+  it('saves on Enter', async () => {
+    const { user } = await renderCard();
+    await user.type(inputOf('runway'), 'rw-key-0123456789-Kb3Z{Enter}');
+    await within(rowOf('runway')).findByText('Saved key ••••Kb3Z · Saved, not tested yet.');
+    expect(inputOf('runway').value).toBe('');
+    expect(sentAfterList()).toEqual([
+      expect.objectContaining({ method: 'PUT', path: '/api/user/api-keys/runway' }),
+    ]);
+  });
+
+  it('sends nothing when an empty or blank field is left', async () => {
+    const { user } = await renderCard();
+    await user.click(inputOf('openai'));
+    await user.click(document.body);
+    await user.type(inputOf('openai'), '   ');
+    await user.click(document.body);
+    await user.type(inputOf('openai'), '{Enter}');
+    expect(sentAfterList()).toEqual([]);
+    expect(within(rowOf('openai')).queryByRole('status')).toBeNull();
+    expect(within(rowOf('openai')).queryByRole('alert')).toBeNull();
+  });
+
+  it('tests a key saved automatically when its provider can check it, and shows the result', async () => {
+    vault.nextTest = { status: 'valid', reason: 'OpenAI accepted this key.' };
+    const { user } = await renderCard();
+    await user.type(inputOf('openai'), FULL_KEY);
+    const release = vault.hold();
+    await user.click(document.body);
+    expect(buttonOf('openai', 'Saving…').disabled).toBe(true);
+    release();
+    const message = await within(rowOf('openai')).findByText('OpenAI accepted this key.');
+    expect(message.getAttribute('role')).toBe('status');
+    expect(message.classList.contains('alert--ok')).toBe(true);
+    expect(
+      within(rowOf('openai')).getByText('Saved key ••••wxyz · Valid: the provider accepted this key.'),
+    ).toBeTruthy();
+    expect(sentAfterList().map((sent) => `${sent.method} ${sent.path}`)).toEqual([
+      'PUT /api/user/api-keys/openai',
+      'POST /api/user/api-keys/openai/test',
+    ]);
+    expect(buttonOf('openai', 'Test').disabled).toBe(false);
+    expect(document.body.innerHTML).not.toContain('SECRET');
+  });
+
+  it('says in words when the automatic test finds the key refused', async () => {
+    vault.nextTest = { status: 'invalid', reason: 'OpenAI rejected this key: check it or create a new one.' };
+    const { user } = await renderCard();
+    await user.type(inputOf('openai'), `${FULL_KEY}{Enter}`);
+    const alert = await within(rowOf('openai')).findByRole('alert');
+    expect(alert.textContent).toBe('OpenAI rejected this key: check it or create a new one.');
+    expect(
+      within(rowOf('openai')).getByText(
+        'Saved key ••••wxyz · Rejected: the provider refused this key. Paste a new one.',
+      ),
+    ).toBeTruthy();
+  });
+
+  it('saves once when Save is clicked: the click, not the field losing focus, saves (and does not test)', async () => {
+    const { user } = await renderCard();
+    await user.type(inputOf('openai'), FULL_KEY);
+    await user.click(buttonOf('openai', 'Save'));
+    await within(rowOf('openai')).findByText('Saved (ending in wxyz).');
+    await user.click(document.body);
+    expect(sentAfterList()).toEqual([
+      expect.objectContaining({ method: 'PUT', path: '/api/user/api-keys/openai', body: { key: FULL_KEY } }),
+    ]);
+    expect(within(rowOf('openai')).getByText('Saved key ••••wxyz · Saved, not tested yet.')).toBeTruthy();
+  });
+
+  it('saves once when the focus moves to Save before the click', async () => {
+    await renderCard();
+    fireEvent.change(inputOf('openai'), { target: { value: FULL_KEY } });
+    const save = buttonOf('openai', 'Save');
+    fireEvent.blur(inputOf('openai'), { relatedTarget: save });
+    fireEvent.click(save);
+    await within(rowOf('openai')).findByText('Saved (ending in wxyz).');
+    expect(sentAfterList()).toEqual([expect.objectContaining({ method: 'PUT' })]);
+  });
+
+  it('saves once when the field is left and Save clicked while the first save is on its way', async () => {
+    const { user } = await renderCard();
+    await user.type(inputOf('runway'), 'rw-key-0123456789-Kb3Z');
+    const release = vault.hold();
+    fireEvent.blur(inputOf('runway'));
+    fireEvent.click(buttonOf('runway', /Sav/));
+    fireEvent.keyDown(inputOf('runway'), { key: 'Enter' });
+    release();
+    await within(rowOf('runway')).findByText('Saved (ending in Kb3Z).');
+    expect(sentAfterList()).toEqual([expect.objectContaining({ method: 'PUT' })]);
+    expect(inputOf('runway').value).toBe('');
+  });
+
+  it('does not send a refused key again each time the field is left; Enter or Save retries it', async () => {
+    const { user } = await renderCard();
+    await user.type(inputOf('openai'), 'sk-proj with-a-space-1234');
+    await user.click(document.body);
+    const alert = await within(rowOf('openai')).findByRole('alert');
+    expect(alert.textContent).toBe(
+      'This OpenAI key contains spaces or invisible characters: paste it again without them.',
+    );
+    await user.click(inputOf('openai'));
+    await user.click(document.body);
+    expect(sentAfterList()).toHaveLength(1);
+    expect(inputOf('openai').value).toBe('sk-proj with-a-space-1234');
+    await user.type(inputOf('openai'), '{Enter}');
+    await waitFor(() => expect(sentAfterList()).toHaveLength(2));
+    expect(sentAfterList().every((sent) => sent.method === 'PUT')).toBe(true);
   });
 });
 

@@ -1,26 +1,30 @@
 import { useAtom } from 'jotai';
-import { useEffect, useId, useState } from 'react';
-import { api, messageOf } from '../api/api-client.ts';
-import type { ProviderKey, ProviderKeySlot, ProviderKeys } from '../api/api-types.ts';
+import { type FocusEvent, type KeyboardEvent, useEffect, useId, useRef, useState } from 'react';
+import { messageOf, request } from '../api/api-client.ts';
+import type { ProviderKey, ProviderKeySlot } from '../api/api-types.ts';
 import { providerKeysAtom } from '../atoms/keys.ts';
 import { useT } from '../atoms/language.ts';
 import type { Translate } from '../i18n/translate.ts';
 
-/** "Your API keys": one row per provider key the installation knows. Keys are never shown back. */
+/**
+ * "Your API keys": one row per provider key the installation knows. Keys are never shown back. A
+ * typed key is saved automatically when the field is left or Enter is pressed (then tested when a
+ * provider can check it); the Save button saves it explicitly.
+ */
 export function KeysCard() {
   const [keys, setKeys] = useAtom(providerKeysAtom);
   const [error, setError] = useState<string | null>(null);
   const t = useT();
   useEffect(() => {
-    api<ProviderKeys>('GET', '/api/user/api-keys').then(setKeys, (caught: unknown) =>
-      setError(messageOf(caught)),
-    );
+    request('get', '/api/user/api-keys').then(setKeys, (caught: unknown) => setError(messageOf(caught)));
   }, [setKeys]);
-  const replace = (entry: ProviderKey | null, providerId: string) => {
-    if (keys === null) return;
-    const others = keys.keys.filter((key) => key.providerId !== providerId);
-    setKeys({ ...keys, keys: entry === null ? others : [...others, entry] });
-  };
+  // From the current list (not this render's): a save and its automatic test update it in turn.
+  const replace = (entry: ProviderKey | null, providerId: string) =>
+    setKeys((current) => {
+      if (current === null) return current;
+      const others = current.keys.filter((key) => key.providerId !== providerId);
+      return { ...current, keys: entry === null ? others : [...others, entry] };
+    });
   return (
     <section className="card keys-card" aria-labelledby="keys-title">
       <h2 id="keys-title">{t('keys.title')}</h2>
@@ -66,6 +70,12 @@ function testMessage(entry: ProviderKey, t: Translate): RowMessage {
   };
 }
 
+/** What started a save: leaving the field or Enter (then tested), or the Save button. */
+type SaveTrigger = 'auto' | 'button';
+
+/** Keeps the focus in the key field when a button beside it is pressed with a pointer. */
+const keepFieldFocus = (event: { preventDefault: () => void }) => event.preventDefault();
+
 function KeyRow(props: {
   readonly slot: ProviderKeySlot;
   readonly saved: ProviderKey | null;
@@ -78,32 +88,77 @@ function KeyRow(props: {
   const [visible, setVisible] = useState(false);
   const [busy, setBusy] = useState<'save' | 'test' | 'delete' | null>(null);
   const [message, setMessage] = useState<RowMessage | null>(null);
-  const path = `/api/user/api-keys/${encodeURIComponent(slot.providerId)}` as const;
+  const params = { providerId: slot.providerId };
+  // Synchronous guards (state updates land a render later): one action at a time, and a value the
+  // server just refused is not sent again each time the field is left.
+  const inFlight = useRef(false);
+  const refused = useRef<string | null>(null);
+  const fieldRef = useRef<HTMLDivElement>(null);
+  const saveRef = useRef<HTMLButtonElement>(null);
 
-  const act = async (kind: 'save' | 'test' | 'delete') => {
+  const run = async (kind: 'save' | 'test' | 'delete', work: () => Promise<void>) => {
+    if (inFlight.current) return;
+    inFlight.current = true;
     setBusy(kind);
     setMessage(null);
     try {
-      if (kind === 'save') {
-        const entry = await api<ProviderKey>('PUT', path, { body: { key: value } });
-        props.onChange(entry);
-        setValue('');
-        setMessage({ kind: 'ok', text: t('keys.savedEnding', { lastFour: entry.lastFour }) });
-      } else if (kind === 'test') {
-        const entry = await api<ProviderKey>('POST', `${path}/test`);
-        props.onChange(entry);
-        setMessage(testMessage(entry, t));
-      } else {
-        await api('DELETE', path);
-        props.onChange(null);
-        setMessage({ kind: 'ok', text: t('keys.deleted') });
-      }
+      await work();
     } catch (caught) {
       setMessage({ kind: 'error', text: messageOf(caught) });
     } finally {
+      inFlight.current = false;
       setBusy(null);
     }
   };
+
+  const test = async () => {
+    const entry = await request('post', '/api/user/api-keys/{providerId}/test', { params });
+    props.onChange(entry);
+    setMessage(testMessage(entry, t));
+  };
+
+  const save = async (trigger: SaveTrigger) => {
+    const key = value;
+    if (key.trim() === '') return;
+    await run('save', async () => {
+      let entry: ProviderKey;
+      try {
+        entry = await request('put', '/api/user/api-keys/{providerId}', { params, body: { key } });
+      } catch (caught) {
+        refused.current = key;
+        throw caught;
+      }
+      refused.current = null;
+      props.onChange(entry);
+      // What was typed meanwhile stays; the saved key leaves the field.
+      setValue((current) => (current === key ? '' : current));
+      setMessage({ kind: 'ok', text: t('keys.savedEnding', { lastFour: entry.lastFour }) });
+      if (trigger === 'auto' && slot.testable) {
+        setBusy('test');
+        await test();
+      }
+    });
+  };
+
+  /** Saves when the focus leaves the field (its eye toggle and the Save button count as the field). */
+  const onLeave = (event: FocusEvent) => {
+    const next = event.relatedTarget;
+    if (next instanceof Node && (fieldRef.current?.contains(next) || saveRef.current === next)) return;
+    if (value !== refused.current) void save('auto');
+  };
+
+  const onKeyDown = (event: KeyboardEvent<HTMLInputElement>) => {
+    if (event.key !== 'Enter') return;
+    event.preventDefault();
+    void save('auto');
+  };
+
+  const remove = () =>
+    run('delete', async () => {
+      await request('delete', '/api/user/api-keys/{providerId}', { params });
+      props.onChange(null);
+      setMessage({ kind: 'ok', text: t('keys.deleted') });
+    });
 
   return (
     <div className="key-row" data-provider={slot.providerId}>
@@ -124,7 +179,7 @@ function KeyRow(props: {
           })}
         </p>
       )}
-      <div className="key-row__input">
+      <div className="key-row__input" ref={fieldRef}>
         <input
           id={inputId}
           type={visible ? 'text' : 'password'}
@@ -133,10 +188,14 @@ function KeyRow(props: {
           placeholder={saved ? t('keys.replace') : t('keys.paste')}
           value={value}
           onChange={(event) => setValue(event.target.value)}
+          onKeyDown={onKeyDown}
+          onBlur={onLeave}
         />
         <button
           type="button"
           className="button button--ghost"
+          onMouseDown={keepFieldFocus}
+          onBlur={onLeave}
           aria-pressed={visible}
           aria-label={visible ? t('keys.hide') : t('keys.show')}
           onClick={() => setVisible((shown) => !shown)}
@@ -160,8 +219,12 @@ function KeyRow(props: {
         <button
           type="button"
           className="button button--primary"
+          ref={saveRef}
           disabled={busy !== null || value.trim() === ''}
-          onClick={() => void act('save')}
+          // Pressing Save keeps the focus in the field: the click saves, not the field losing focus.
+          onMouseDown={keepFieldFocus}
+          onBlur={onLeave}
+          onClick={() => void save('button')}
         >
           {busy === 'save' ? t('keys.saving') : t('keys.save')}
         </button>
@@ -170,7 +233,7 @@ function KeyRow(props: {
           className="button"
           disabled={busy !== null || saved === null || !slot.testable}
           aria-busy={busy === 'test'}
-          onClick={() => void act('test')}
+          onClick={() => void run('test', test)}
         >
           {busy === 'test' ? (
             <>
@@ -185,7 +248,7 @@ function KeyRow(props: {
           type="button"
           className="button button--danger"
           disabled={busy !== null || saved === null}
-          onClick={() => void act('delete')}
+          onClick={() => void remove()}
         >
           {busy === 'delete' ? t('keys.deleting') : t('keys.delete')}
         </button>
