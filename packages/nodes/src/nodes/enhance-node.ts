@@ -1,7 +1,6 @@
 import { defineNode } from '@vidgenie/engine';
-import { z } from 'zod';
-import { TextValue } from '../media/media-ref.ts';
 import type { ProviderRegistry } from '../provider/provider-registry.ts';
+import { enhanceSpec } from './enhance-spec.ts';
 import { apiKeyFor, providerField, requiredKeys } from './provider-field.ts';
 
 /**
@@ -17,21 +16,7 @@ import { apiKeyFor, providerField, requiredKeys } from './provider-field.ts';
 export function createEnhanceNode(args: { readonly providers: ProviderRegistry }) {
   const { providers } = args;
   return defineNode({
-    type: 'enhance',
-    version: 1,
-    title: 'Enhance prompt',
-    description: 'Improves style, lighting, composition, mood and quality details of the prompt.',
-    input: z.object({ prompt: TextValue }),
-    output: z.object({
-      prompt: TextValue,
-      original: TextValue,
-      tokensUsed: z.number().int().nonnegative(),
-      model: z.string(),
-    }),
-    config: z.object({
-      provider: providerField(providers, 'text'),
-      options: z.record(z.string(), z.unknown()).default({}),
-    }),
+    ...enhanceSpec(providerField(providers, 'text')),
     estimateCost: ({ config }) => providers.get('text', config.provider).price(),
     requiredSecrets: ({ config }) => requiredKeys(providers, 'text', config.provider),
     concurrencyKey: ({ config }) => config.provider,

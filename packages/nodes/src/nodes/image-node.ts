@@ -1,7 +1,6 @@
 import { defineNode } from '@vidgenie/engine';
-import { z } from 'zod';
-import { ImageRef, TextValue } from '../media/media-ref.ts';
 import type { ProviderRegistry } from '../provider/provider-registry.ts';
+import { imageSpec } from './image-spec.ts';
 import { mediaServices } from './node-services.ts';
 import { apiKeyFor, providerField, requiredKeys } from './provider-field.ts';
 
@@ -25,18 +24,7 @@ const EXTENSIONS: Readonly<Record<string, string>> = {
 export function createImageNode(args: { readonly providers: ProviderRegistry }) {
   const { providers } = args;
   return defineNode({
-    type: 'image',
-    version: 1,
-    title: 'Image',
-    description: 'Generates the first frame from the prompt.',
-    input: z.object({ prompt: TextValue }),
-    output: z.object({ image: ImageRef }),
-    config: z.object({
-      provider: providerField(providers, 'image'),
-      size: z.enum(['small', 'medium', 'large']).default('medium'),
-      aspectRatio: z.enum(['9:16', '1:1', '16:9']).default('9:16'),
-      options: z.record(z.string(), z.unknown()).default({}),
-    }),
+    ...imageSpec(providerField(providers, 'image')),
     services: mediaServices,
     estimateCost: ({ config }) => providers.get('image', config.provider).price({ size: config.size }),
     requiredSecrets: ({ config }) => requiredKeys(providers, 'image', config.provider),

@@ -1,7 +1,6 @@
 import { defineNode } from '@vidgenie/engine';
-import { z } from 'zod';
-import { ImageRef, TextValue, VideoRef } from '../media/media-ref.ts';
 import { mediaServices } from './node-services.ts';
+import { outputSpec } from './output-spec.ts';
 
 /**
  * The `output` node: gathers the final video, image and prompts, makes a poster-frame thumbnail
@@ -14,28 +13,7 @@ import { mediaServices } from './node-services.ts';
  * ```
  */
 export const outputNode = defineNode({
-  type: 'output',
-  version: 1,
-  title: 'Result',
-  description: 'The finished video with its thumbnail and metadata.',
-  input: z.object({
-    video: VideoRef,
-    image: ImageRef.optional(),
-    prompt: TextValue.optional(),
-    original: TextValue.optional(),
-  }),
-  output: z.object({
-    video: VideoRef,
-    thumbnail: ImageRef,
-    image: ImageRef.optional(),
-    prompt: TextValue.optional(),
-    original: TextValue.optional(),
-    durationSeconds: z.number().positive(),
-    width: z.number().int().positive(),
-    height: z.number().int().positive(),
-    bytes: z.number().int().nonnegative(),
-  }),
-  config: z.object({}),
+  ...outputSpec,
   services: mediaServices,
   async run({ input, signal, services, progress, runId, nodeId }) {
     const path = await services.blobs.localPath({ key: input.video.key });

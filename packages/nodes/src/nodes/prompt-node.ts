@@ -1,9 +1,7 @@
 import { defineNode } from '@vidgenie/engine';
-import { z } from 'zod';
-import { TextValue } from '../media/media-ref.ts';
+import { promptSpec } from './prompt-spec.ts';
 
-/** The longest idea a creator may type (PRD §3.2). */
-export const MAX_PROMPT_LENGTH = 1000;
+export { MAX_PROMPT_LENGTH } from './prompt-spec.ts';
 
 /**
  * The creator's idea: trimmed, 1 to 1000 characters. Free.
@@ -15,18 +13,6 @@ export const MAX_PROMPT_LENGTH = 1000;
  * ```
  */
 export const promptNode = defineNode({
-  type: 'prompt',
-  version: 1,
-  title: 'Prompt',
-  description: "The creator's idea.",
-  input: z.object({}),
-  output: z.object({ prompt: TextValue }),
-  config: z.object({
-    text: z
-      .string({ error: 'Type your idea: the prompt is empty.' })
-      .trim()
-      .min(1, 'Type your idea: the prompt is empty.')
-      .max(MAX_PROMPT_LENGTH, `Shorten your idea to ${MAX_PROMPT_LENGTH} characters or fewer.`),
-  }),
+  ...promptSpec,
   run: ({ config }) => ({ prompt: config.text }),
 });

@@ -1,18 +1,17 @@
 import { EngineError, NonRetryableError } from '@vidgenie/engine';
-import { z } from 'zod';
 import type { ProviderRegistry } from '../provider/provider-registry.ts';
 import type { ProviderKind } from '../provider/provider-types.ts';
+import { type ProviderIdField, providerIdField } from './provider-id-field.ts';
 
 /**
  * The `provider` config field of a media node: a provider id of the right kind, defaulting to
  * the first registered one, with an error that lists the choices. @internal
  */
-export function providerField(providers: ProviderRegistry, kind: ProviderKind) {
-  const ids = providers.ofKind(kind).map((p) => p.id);
-  const field = z.string().refine((id) => ids.includes(id), {
-    error: `Choose a ${kind} provider: ${ids.join(', ') || 'none is registered'}.`,
-  });
-  return ids[0] === undefined ? field : field.default(ids[0]);
+export function providerField(providers: ProviderRegistry, kind: ProviderKind): ProviderIdField {
+  return providerIdField(
+    kind,
+    providers.ofKind(kind).map((p) => p.id),
+  );
 }
 
 /**

@@ -1,12 +1,11 @@
 import { createReadStream } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { defineNode } from '@vidgenie/engine';
-import { z } from 'zod';
-import { ImageRef, TextValue, VideoRef } from '../media/media-ref.ts';
 import type { ProviderRegistry } from '../provider/provider-registry.ts';
 import { mediaServices } from './node-services.ts';
 import { apiKeyFor, providerField, requiredKeys } from './provider-field.ts';
 import { generateInSegments } from './video-segments.ts';
+import { videoSpec } from './video-spec.ts';
 
 /**
  * Makes the `video` node: a video provider animates the image for 8, 15, 30 or 60 seconds; the
@@ -22,19 +21,7 @@ import { generateInSegments } from './video-segments.ts';
 export function createVideoNode(args: { readonly providers: ProviderRegistry }) {
   const { providers } = args;
   return defineNode({
-    type: 'video',
-    version: 1,
-    title: 'Video',
-    description: 'Animates the image into a short vertical video.',
-    input: z.object({ image: ImageRef, prompt: TextValue.optional() }),
-    output: z.object({ video: VideoRef }),
-    config: z.object({
-      provider: providerField(providers, 'video'),
-      durationSeconds: z.union([z.literal(8), z.literal(15), z.literal(30), z.literal(60)]).default(8),
-      motion: z.enum(['low', 'medium', 'high']).default('medium'),
-      aspectRatio: z.enum(['9:16', '1:1', '16:9']).default('9:16'),
-      options: z.record(z.string(), z.unknown()).default({}),
-    }),
+    ...videoSpec(providerField(providers, 'video')),
     services: mediaServices,
     estimateCost: ({ config }) =>
       providers.get('video', config.provider).price({ durationSeconds: config.durationSeconds }),

@@ -1,10 +1,10 @@
-import { atom } from 'jotai';
+import { type Atom, atom } from 'jotai';
 import { createContext } from 'react';
-import { graphAtom } from '../atoms/graph.ts';
-import { type LocalIssue, validateGraph } from '../graph/validate-graph.ts';
+import { graphIssuesAtom } from '../graph/graph-issues-atom.ts';
+import type { LocalIssue } from '../graph/validate-graph.ts';
 
-/** The graph's problems found in the browser (recomputed on every edit), each on its node. */
-export const localIssuesAtom = atom<readonly LocalIssue[]>((get) => validateGraph(get(graphAtom)));
+/** The graph's problems found in the browser by the engine (recomputed on every edit), each on its node. */
+export const localIssuesAtom: Atom<readonly LocalIssue[]> = graphIssuesAtom;
 
 /** A problem the server reported (400 with node ids), shown on its node until the graph is accepted. */
 export interface ServerIssue {

@@ -1,14 +1,18 @@
 // @vitest-environment happy-dom
 import { act, cleanup, screen, within } from '@testing-library/react';
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { CostEstimate } from '../api/api-types.ts';
 import { graphAtom } from '../atoms/graph.ts';
 import { estimateAtom, runAtom, runErrorAtom } from '../atoms/run.ts';
+import { graphValidationLoaded } from '../graph/graph-issues-atom.ts';
 import { shortVideoGraph } from '../graph/short-video-graph.ts';
 import type { Language } from '../i18n/translate.ts';
 import { IDLE_RUN, type RunState } from '../run/run-state.ts';
 import { renderWithProviders, type TestStore } from '../test-support/render-with-providers.tsx';
 import { RunBar } from './run-bar.tsx';
+
+// The engine's graph validation is loaded apart from the first page: wait for it once.
+beforeAll(() => graphValidationLoaded);
 
 afterEach(cleanup);
 

@@ -2,11 +2,12 @@
 import { act, cleanup, screen, within } from '@testing-library/react';
 import { type NodeTypes, ReactFlow } from '@xyflow/react';
 import type { ReactElement } from 'react';
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { Content, CostEstimate, ProviderKeys } from '../api/api-types.ts';
 import { graphAtom } from '../atoms/graph.ts';
 import { providerKeysAtom } from '../atoms/keys.ts';
 import { contentAtom, estimateAtom, runAtom } from '../atoms/run.ts';
+import { graphValidationLoaded } from '../graph/graph-issues-atom.ts';
 import type { StepNode, StepType } from '../graph/graph-types.ts';
 import { shortVideoGraph } from '../graph/short-video-graph.ts';
 import type { Language } from '../i18n/translate.ts';
@@ -15,6 +16,9 @@ import { renderWithProviders, type TestStore } from '../test-support/render-with
 import { RerunContext, serverIssuesAtom } from './canvas-atoms.ts';
 import { StepNodeView } from './step-node.tsx';
 import { canvasNodesOf } from './to-canvas.ts';
+
+// The engine's graph validation is loaded apart from the first page: wait for it once.
+beforeAll(() => graphValidationLoaded);
 
 const nodeTypes = {
   prompt: StepNodeView,

@@ -1,7 +1,7 @@
 /**
- * The graph and event types the app shares with the engine. Type-only imports: the browser bundle
- * takes no code from `@vidgenie/engine` or `@vidgenie/nodes` (the latter's index pulls in
- * Node-only modules: ffmpeg, sharp, the AWS SDK).
+ * The graph and event types the app shares with the engine. Type-only imports: the first page
+ * takes no code from `@vidgenie/engine` or `@vidgenie/nodes` (the engine's validation and the
+ * nodes' browser-safe specs, `@vidgenie/nodes/specs`, load apart: see `graph-issues-atom.ts`).
  */
 import type { RunEvent, RunEventType, WorkflowGraphInput } from '@vidgenie/engine';
 import type { ShortVideoTemplateOptions } from '@vidgenie/nodes';

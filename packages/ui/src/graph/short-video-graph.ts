@@ -4,7 +4,7 @@ import type { WorkflowGraphInput } from './graph-types.ts';
 /**
  * The five-node short-video graph, as `shortVideoTemplate()` of `@vidgenie/nodes` builds it (a test
  * checks they stay equal), with the offline local providers picked so it runs without any key.
- * A copy because `@vidgenie/nodes` cannot be bundled for the browser.
+ * A copy, so the first page takes no code from `@vidgenie/nodes` (whose index is Node-only).
  */
 export function shortVideoGraph(options: ShortVideoTemplateOptions = {}): WorkflowGraphInput {
   return {

@@ -1,16 +1,24 @@
 import { describe, expect, it } from 'vitest';
 import { addEdge, addNode, removeElements } from './edit-graph.ts';
+import { nodeSpecsOf } from './node-specs-of.ts';
 import { STEP_PORTS, shortVideoGraph } from './short-video-graph.ts';
-import { checkConnection, NODE_SPECS, validateGraph } from './validate-graph.ts';
+import { checkConnection, NODE_SPECS } from './validate-graph.ts';
+import { DEFAULT_VALIDATION_REGISTRY, validateWithEngine as validateGraph } from './validate-with-engine.ts';
+import { validationRegistryFor } from './validation-registry.ts';
 
 const template = shortVideoGraph({ prompt: 'a fox' });
 
-describe('validateGraph (client-side, before Run)', () => {
+describe('validateWithEngine (the engine’s validateGraph, client-side, before Run)', () => {
   it('accepts the template', () => {
     expect(validateGraph(template)).toEqual([]);
   });
 
-  it('keeps the port names of the drawn handles', () => {
+  it('has the ports the engine registry derives from the nodes’ schemas, as the drawn handles name them', () => {
+    expect(NODE_SPECS).toEqual(nodeSpecsOf(DEFAULT_VALIDATION_REGISTRY));
+    expect(NODE_SPECS.video.inputs).toEqual([
+      { name: 'image', type: 'image', required: true },
+      { name: 'prompt', type: 'text', required: false },
+    ]);
     for (const [type, spec] of Object.entries(NODE_SPECS)) {
       const ports = STEP_PORTS[type as keyof typeof STEP_PORTS];
       expect(spec.inputs.map((p) => p.name)).toEqual(ports.inputs);
@@ -41,7 +49,85 @@ describe('validateGraph (client-side, before Run)', () => {
     expect(codes).toContain('UNKNOWN_NODE_TYPE:x');
     expect(codes).toContain('INCOMPATIBLE_PORTS:enhance');
     expect(codes).toContain('INPUT_ALREADY_CONNECTED:enhance');
-    expect(codes.some((code) => code.startsWith('CYCLE:'))).toBe(true);
+    expect(codes).toContain('CYCLE:enhance');
+    expect(codes).toContain('CYCLE:image');
+    expect(validateGraph(graph).find((issue) => issue.code === 'INCOMPATIBLE_PORTS')).toEqual({
+      code: 'INCOMPATIBLE_PORTS',
+      nodeId: 'enhance',
+      edgeId: 'bad',
+      port: 'prompt',
+      values: { from: 'image', to: 'text', port: 'prompt' },
+    });
+  });
+
+  it('flags an edge to a missing node, an unknown port and a duplicate node id on the nodes concerned', () => {
+    const graph = {
+      ...template,
+      nodes: [...template.nodes, { id: 'image', type: 'image', config: { provider: 'local-image' } }],
+      edges: [
+        ...(template.edges ?? []),
+        { id: 'ghost', source: 'gone', sourceHandle: 'video', target: 'output', targetHandle: 'video' },
+        { id: 'typo', source: 'prompt', sourceHandle: 'idea', target: 'enhance', targetHandle: 'prompt' },
+      ],
+    };
+    const issues = validateGraph(graph);
+    expect(issues).toContainEqual({ code: 'DUPLICATE_NODE_ID', nodeId: 'image', values: {} });
+    expect(issues).toContainEqual({
+      code: 'UNKNOWN_NODE',
+      nodeId: 'output',
+      edgeId: 'ghost',
+      values: { node: 'gone' },
+    });
+    expect(issues).toContainEqual({
+      code: 'UNKNOWN_PORT',
+      nodeId: 'prompt',
+      edgeId: 'typo',
+      port: 'idea',
+      values: { port: 'idea' },
+    });
+  });
+
+  it('puts an empty prompt on the prompt node with the engine’s message (no server round trip)', () => {
+    const empty = shortVideoGraph({ prompt: '   ' });
+    const issues = validateGraph(empty);
+    expect(issues).toEqual([
+      {
+        code: 'INVALID_CONFIG',
+        nodeId: 'prompt',
+        values: { message: expect.stringContaining('Type your idea: the prompt is empty.') },
+      },
+    ]);
+    const { graph, id } = addNode(template, 'prompt');
+    expect(validateGraph(graph).map((issue) => `${issue.code}:${issue.nodeId}`)).toEqual([
+      `INVALID_CONFIG:${id}`,
+    ]);
+  });
+
+  it('checks provider ids against the loaded providers, and not before they load', () => {
+    const graph = shortVideoGraph({ prompt: 'a fox', videoProvider: 'runway-video' });
+    expect(validateGraph(graph, validationRegistryFor(null))).toEqual([]);
+    const keys = { keys: [], slots: [] };
+    const issues = validateGraph(graph, validationRegistryFor(keys));
+    expect(issues).toEqual([
+      {
+        code: 'INVALID_CONFIG',
+        nodeId: 'video',
+        values: { message: expect.stringContaining('Choose a video provider: local-video') },
+      },
+    ]);
+    const withRunway = {
+      keys: [],
+      slots: [
+        {
+          providerId: 'runway',
+          label: 'Runway API key',
+          testable: true,
+          providers: [{ id: 'runway-video', displayName: 'Runway', kind: 'video' as const }],
+        },
+      ],
+    };
+    expect(validateGraph(graph, validationRegistryFor(withRunway))).toEqual([]);
+    expect(validationRegistryFor(withRunway)).toBe(validationRegistryFor(withRunway));
   });
 
   it('removes a node with its edges', () => {

@@ -1,23 +1,26 @@
+import type { GraphIssueCode } from '@vidgenie/engine';
 import type { StepType, WorkflowGraphInput } from './graph-types.ts';
 import { isStepType } from './graph-types.ts';
 
 /**
- * A browser-side check of a graph before Run. `@vidgenie/engine` has `validateGraph`, but it needs
- * a node registry, and the registry's node definitions live in `@vidgenie/nodes`, whose index pulls
- * in Node-only modules: so the port types of the five registered nodes are mirrored here (from the
- * nodes' zod input/output schemas: text, image, video; optional inputs marked) and checked with the
- * engine's issue codes. The server validates again with the engine itself.
+ * The graph checks the canvas needs at once, kept light for the first page: the ports of each node
+ * type (a test checks they are the ones the engine registry of `@vidgenie/nodes/specs` derives
+ * from the nodes' schemas) and the check of a connection while it is drawn. The whole graph is
+ * checked by the engine itself (`validateWithEngine`, loaded after the first page: see
+ * `graph-issues-atom.ts`); the server validates again when the graph is sent.
  */
 
-/** The value types that flow between ports. */
+/** The value types that flow between ports (each has a `port.<type>` message). */
 export type PortType = 'text' | 'image' | 'video';
 
+/** One port of a node type. */
 export interface PortSpec {
   readonly name: string;
   readonly type: PortType;
   readonly required: boolean;
 }
 
+/** The ports of a node type, as its engine schemas declare them. */
 export interface NodeSpec {
   readonly inputs: readonly PortSpec[];
   readonly outputs: readonly PortSpec[];
@@ -25,7 +28,11 @@ export interface NodeSpec {
 
 const port = (name: string, type: PortType, required = true): PortSpec => ({ name, type, required });
 
-/** The registered node types and their ports (the engine's port names, in drawing order). */
+/**
+ * The registered node types and their media ports (the engine's port names, in drawing order), as
+ * `nodeSpecsOf` reads them from the engine registry: `validate-graph.test.ts` checks they are equal,
+ * so they cannot drift from the nodes' schemas.
+ */
 export const NODE_SPECS: Readonly<Record<StepType, NodeSpec>> = {
   prompt: { inputs: [], outputs: [port('prompt', 'text')] },
   enhance: { inputs: [port('prompt', 'text')], outputs: [port('prompt', 'text'), port('original', 'text')] },
@@ -45,16 +52,8 @@ export const NODE_SPECS: Readonly<Record<StepType, NodeSpec>> = {
   },
 };
 
-/** The engine's issue codes this checker can raise. */
-export type LocalIssueCode =
-  | 'UNKNOWN_NODE_TYPE'
-  | 'DUPLICATE_NODE_ID'
-  | 'UNKNOWN_NODE'
-  | 'UNKNOWN_PORT'
-  | 'INCOMPATIBLE_PORTS'
-  | 'REQUIRED_INPUT_MISSING'
-  | 'INPUT_ALREADY_CONNECTED'
-  | 'CYCLE';
+/** The engine's issue codes (each has an `issue.<code>` message). */
+export type LocalIssueCode = GraphIssueCode;
 
 /** One problem, on the node it concerns (an edge's problem is on its target node). */
 export interface LocalIssue {
@@ -62,7 +61,10 @@ export interface LocalIssue {
   readonly nodeId: string;
   readonly edgeId?: string;
   readonly port?: string;
-  /** Values for the message (`issue.<code>` in the dictionaries). */
+  /**
+   * Values for the message (`issue.<code>` in the dictionaries); for codes the app has no own
+   * sentence for (e.g. `INVALID_CONFIG`), `message` is the engine's.
+   */
   readonly values: Readonly<Record<string, string>>;
 }
 
@@ -74,7 +76,8 @@ type EdgeLike = {
   readonly targetHandle?: string | null;
 };
 
-const specOf = (graph: WorkflowGraphInput, nodeId: string): NodeSpec | undefined => {
+/** The ports of a node of the graph, when its type is registered. */
+export const specOf = (graph: WorkflowGraphInput, nodeId: string): NodeSpec | undefined => {
   const type = graph.nodes.find((node) => node.id === nodeId)?.type;
   return type !== undefined && isStepType(type) ? NODE_SPECS[type] : undefined;
 };
@@ -115,74 +118,4 @@ export function checkConnection(graph: WorkflowGraphInput, connection: EdgeLike)
     return { code: 'INPUT_ALREADY_CONNECTED' };
   if (reaches(edges, connection.target, connection.source)) return { code: 'CYCLE' };
   return null;
-}
-
-/** Every problem of a graph, each on its node: what the canvas shows before Run. */
-export function validateGraph(graph: WorkflowGraphInput): LocalIssue[] {
-  const issues: LocalIssue[] = [];
-  const seenIds = new Set<string>();
-  for (const node of graph.nodes) {
-    if (seenIds.has(node.id)) issues.push({ code: 'DUPLICATE_NODE_ID', nodeId: node.id, values: {} });
-    seenIds.add(node.id);
-    if (!isStepType(node.type))
-      issues.push({ code: 'UNKNOWN_NODE_TYPE', nodeId: node.id, values: { type: node.type } });
-  }
-  const edges = graph.edges ?? [];
-  for (const edge of edges) {
-    const sourceSpec = specOf(graph, edge.source);
-    const targetSpec = specOf(graph, edge.target);
-    const edgeId = edge.id ?? `${edge.source}-${edge.target}`;
-    if (sourceSpec === undefined || targetSpec === undefined) {
-      const missing = sourceSpec === undefined ? edge.source : edge.target;
-      const on = targetSpec === undefined ? edge.source : edge.target;
-      issues.push({ code: 'UNKNOWN_NODE', nodeId: on, edgeId, values: { node: missing } });
-      continue;
-    }
-    const out = sourceSpec.outputs.find((p) => p.name === edge.sourceHandle);
-    const into = targetSpec.inputs.find((p) => p.name === edge.targetHandle);
-    if (out === undefined || into === undefined) {
-      issues.push({
-        code: 'UNKNOWN_PORT',
-        nodeId: edge.target,
-        edgeId,
-        values: { port: String(out === undefined ? edge.sourceHandle : edge.targetHandle) },
-      });
-      continue;
-    }
-    if (out.type !== into.type)
-      issues.push({
-        code: 'INCOMPATIBLE_PORTS',
-        nodeId: edge.target,
-        edgeId,
-        port: into.name,
-        values: { from: out.type, to: into.type, port: into.name },
-      });
-  }
-  for (const node of graph.nodes) {
-    if (!isStepType(node.type)) continue;
-    for (const input of NODE_SPECS[node.type].inputs) {
-      const feeding = edges.filter((edge) => edge.target === node.id && edge.targetHandle === input.name);
-      if (feeding.length === 0 && input.required)
-        issues.push({
-          code: 'REQUIRED_INPUT_MISSING',
-          nodeId: node.id,
-          port: input.name,
-          values: { port: input.name },
-        });
-      if (feeding.length > 1)
-        issues.push({
-          code: 'INPUT_ALREADY_CONNECTED',
-          nodeId: node.id,
-          port: input.name,
-          values: { port: input.name },
-        });
-    }
-  }
-  const inCycle = new Set<string>();
-  for (const edge of edges)
-    if (!inCycle.has(edge.source) && reaches(edges, edge.target, edge.source)) {
-      inCycle.add(edge.source);
-      issues.push({ code: 'CYCLE', nodeId: edge.source, values: {} });
-    }
-  return issues;
 }

@@ -271,6 +271,14 @@ export const en = {
   'issue.REQUIRED_INPUT_MISSING': 'Connect the {port} input: this step needs it.',
   'issue.INPUT_ALREADY_CONNECTED': 'The {port} input is fed twice: keep one edge.',
   'issue.CYCLE': 'This step is part of a loop: remove an edge to break it.',
+  // Graph validation (packages/ui/src/graph/validate-graph.ts): the engine's issues the app has
+  // no sentence of its own for show the engine's message.
+  'issue.INVALID_CONFIG': '{message}',
+  'issue.INVALID_COST': '{message}',
+  'issue.DUPLICATE_EDGE_ID': '{message}',
+  'issue.MALFORMED_GRAPH': '{message}',
+  'issue.UNSUPPORTED_VERSION': '{message}',
+  // End of graph validation.
   'run.invalid': 'Fix {count} problem(s) before running: see the nodes outlined in red.',
   'node.rerun': 'Rerun from here',
   'node.failedHint': 'Fix the cause (a key in Settings, or this step’s settings), then rerun from here.',
@@ -551,6 +559,14 @@ export const fr: Dictionary = {
   'issue.REQUIRED_INPUT_MISSING': 'Reliez l’entrée {port} : cette étape en a besoin.',
   'issue.INPUT_ALREADY_CONNECTED': 'L’entrée {port} est alimentée deux fois : gardez un seul lien.',
   'issue.CYCLE': 'Cette étape fait partie d’une boucle : retirez un lien pour la casser.',
+  // Graph validation (packages/ui/src/graph/validate-graph.ts): the engine's issues the app has
+  // no sentence of its own for show the engine's message (in English).
+  'issue.INVALID_CONFIG': '{message}',
+  'issue.INVALID_COST': '{message}',
+  'issue.DUPLICATE_EDGE_ID': '{message}',
+  'issue.MALFORMED_GRAPH': '{message}',
+  'issue.UNSUPPORTED_VERSION': '{message}',
+  // End of graph validation.
   'run.invalid': '{count} problème(s) à corriger avant de lancer : voyez les nœuds entourés de rouge.',
   'node.rerun': 'Relancer d’ici',
   'node.failedHint':

@@ -46,6 +46,7 @@ import { canvasEdgesOf, canvasNodesOf } from '../canvas/to-canvas.ts';
 import { PHONE_QUERY, useMediaQuery } from '../canvas/use-media-query.ts';
 import { VERTICAL_LAYOUT, verticalLayout } from '../canvas/vertical-layout.ts';
 import { addEdge, removeElements } from '../graph/edit-graph.ts';
+import { graphValidationReadyAtom } from '../graph/graph-issues-atom.ts';
 import type { StepNode, WorkflowGraphInput } from '../graph/graph-types.ts';
 import { checkConnection } from '../graph/validate-graph.ts';
 import { graphOfTemplate } from '../library/graph-of-template.ts';
@@ -69,6 +70,7 @@ const randomKey = () => {
 export function CreatePage() {
   const [graph, setGraph] = useAtom(graphAtom);
   const localIssues = useAtomValue(localIssuesAtom);
+  const validationReady = useAtomValue(graphValidationReadyAtom);
   const setServerIssues = useSetAtom(serverIssuesAtom);
   const [selectedEdge, setSelectedEdge] = useAtom(selectedEdgeIdAtom);
   const setStatus = useSetAtom(canvasStatusAtom);
@@ -121,8 +123,9 @@ export function CreatePage() {
 
   // The estimate follows every change of the graph (debounced), and the balance with it.
   useEffect(() => {
-    // A graph the browser already knows is invalid is not sent: its nodes say what to fix.
-    if (localIssues.length > 0) {
+    // A graph the browser already knows is invalid is not sent: its nodes say what to fix (and
+    // none is sent before the engine's validation has loaded).
+    if (localIssues.length > 0 || !validationReady) {
       setRunError(null);
       setServerIssues([]);
       return;
@@ -141,7 +144,7 @@ export function CreatePage() {
       );
     }, 250);
     return () => clearTimeout(timer);
-  }, [graph, localIssues, setEstimate, setRunError, setServerIssues, showServerIssues]);
+  }, [graph, localIssues, validationReady, setEstimate, setRunError, setServerIssues, showServerIssues]);
 
   const refreshEstimate = useCallback(() => {
     request('post', '/api/workflow/estimate', { body: graph }).then(setEstimate, () => undefined);
