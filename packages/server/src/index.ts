@@ -30,6 +30,11 @@ export {
 } from './audit/audit-log.ts';
 // Configuration
 export { ConfigError, loadConfig, type ServerConfig, ServerConfigSchema } from './config/server-config.ts';
+export {
+  type CollectOrphanMediaOptions,
+  type CollectOrphanMediaResult,
+  collectOrphanMedia,
+} from './contents/collect-orphan-media.ts';
 // Content library and media
 export {
   type BlobStoreConfig,
@@ -42,7 +47,15 @@ export {
   deleteContents,
 } from './contents/delete-contents.ts';
 export { type DeleteExpiredMediaOptions, deleteExpiredMedia } from './contents/delete-expired-media.ts';
+export {
+  MEDIA_CLEANUP_CRON,
+  MEDIA_CLEANUP_JOB,
+  type MediaCleanupOptions,
+  type MediaCleanupReport,
+  runMediaCleanup,
+} from './contents/media-cleanup.ts';
 export { type ByteRange, parseByteRange } from './contents/parse-byte-range.ts';
+export { type QueueRunOrphansOptions, queueRunOrphans } from './contents/queue-run-orphans.ts';
 export { type RecordContentOptions, recordContent } from './contents/record-content.ts';
 export { sliceStream } from './contents/slice-stream.ts';
 export {

@@ -72,6 +72,17 @@ export const ServerConfigSchema = z.object({
     .int('must be a whole number of days')
     .min(1, 'must be at least 1 day')
     .optional(),
+  /**
+   * Hours the media of a failed or cancelled run is kept (default 24), so a creator can still
+   * "rerun from here" and reuse its image; then the hourly media cleanup deletes what no content
+   * and no live run references.
+   */
+  VIDGENIE_ORPHAN_MEDIA_HOURS: z.coerce
+    .number({ error: 'must be a number' })
+    .int('must be a whole number of hours')
+    .min(1, 'must be at least 1 hour')
+    .max(8760, 'must be at most 8760 hours (a year)')
+    .default(24),
   /** Credits one account may use per UTC day (captured plus held); off when absent. Accounts can override it. */
   VIDGENIE_DAILY_CREDIT_CAP: z.coerce
     .number({ error: 'must be a number' })

@@ -124,7 +124,13 @@ export function contentsRoutes() {
       const { contentId } = c.req.valid('param');
       const services = c.get('services');
       const result = await deleteContents(
-        { db: services.db, blobs: services.media.blobs, log: services.log },
+        {
+          db: services.db,
+          blobs: services.media.blobs,
+          log: services.log,
+          now: services.now(),
+          orphanGraceHours: services.config.VIDGENIE_ORPHAN_MEDIA_HOURS,
+        },
         { ids: [contentId], userId },
       );
       if (result.contents === 0) throw new ApiError('NOT_FOUND', 'No such content.');

@@ -12,6 +12,11 @@ export interface DeleteExpiredMediaOptions {
   readonly now: Date;
   /** The retention period (`VIDGENIE_MEDIA_RETENTION_DAYS`), a positive whole number of days. */
   readonly retentionDays: number;
+  /**
+   * `VIDGENIE_ORPHAN_MEDIA_HOURS` (default 24): a failed or cancelled rerun younger than this still
+   * protects the keys it reused (see {@link deleteContents}).
+   */
+  readonly orphanGraceHours?: number;
   /** Contents deleted per transaction (default 200). */
   readonly batchSize?: number;
   readonly log?: Pick<Logger, 'warn'>;
@@ -23,7 +28,8 @@ const DAY_MS = 86_400_000;
  * The retention job: deletes every content created more than `retentionDays` before `now`, with
  * its media, oldest first and a batch per transaction. Blobs follow the library's reference rule
  * (see {@link deleteContents}): an expired parent's image that a newer rerun still uses is kept until
- * that rerun expires too. Returns the totals. `createServices` runs it hourly when
+ * that rerun expires too, and one a rerun still running reads waits in `media_orphans` until it
+ * ends. Returns the totals. The media cleanup job (`runMediaCleanup`) runs it hourly when
  * `VIDGENIE_MEDIA_RETENTION_DAYS` is set.
  *
  * @example
@@ -57,7 +63,13 @@ export async function deleteExpiredMedia(options: DeleteExpiredMediaOptions): Pr
       .execute();
     if (rows.length === 0) break;
     const result = await deleteContents(
-      { db, blobs, ...(log === undefined ? {} : { log }) },
+      {
+        db,
+        blobs,
+        now,
+        ...(options.orphanGraceHours === undefined ? {} : { orphanGraceHours: options.orphanGraceHours }),
+        ...(log === undefined ? {} : { log }),
+      },
       { ids: rows.map((row) => row.id) },
     );
     total.contents += result.contents;

@@ -182,6 +182,7 @@ export interface DB {
   analytics_events: AnalyticsEventsTable;
   contents: ContentsTable;
   provider_key_backoffs: ProviderKeyBackoffsTable;
+  media_orphans: MediaOrphansTable;
 }
 
 /** A `users` row as read. */
@@ -335,6 +336,23 @@ export interface ContentsTable {
 
 /** A `contents` row as read. */
 export type ContentRow = Selectable<ContentsTable>;
+
+/**
+ * `media_orphans`: blob keys waiting for the media cleanup job (migration 0011): media of failed or
+ * cancelled runs, and content blobs kept while a live run used them. The job deletes a key from
+ * `eligible_at` on, once no content and no live run references it.
+ */
+export interface MediaOrphansTable {
+  /** The blob key (primary key: a key waits once). */
+  key: string;
+  /** The owner of the run that made or used it. */
+  user_id: string;
+  /** The run whose end (or whose content's deletion) queued it. */
+  run_id: string | null;
+  /** From when the job may delete it. */
+  eligible_at: Timestamp;
+  created_at: CreatedAt;
+}
 
 /** `analytics_events`: the PRD's analytics events (section 13), one row each (migration 0007). */
 export interface AnalyticsEventsTable {

@@ -19,12 +19,13 @@ export interface RunDispatch {
   /**
    * Runs `task` on a cron schedule, once per tick across every machine (a pg-boss schedule and
    * queue named `name`); only processes with `work` execute it, the others only keep the schedule.
+   * Workers look for the tick's job every `pollingIntervalSeconds` (default 30).
    */
   every(
     name: string,
     cron: string,
     task: () => Promise<void>,
-    options: { readonly work: boolean },
+    options: { readonly work: boolean; readonly pollingIntervalSeconds?: number },
   ): Promise<void>;
   stop(): Promise<void>;
 }
@@ -76,10 +77,17 @@ export async function startRunDispatch(args: {
       return jobs.map((job) => ({ runId: job.data.runId, userId: job.data.userId }));
     },
     depth: () => boss.getQueueSize(RUN_QUEUE_NAME),
-    async every(name: string, cron: string, task: () => Promise<void>, options: { readonly work: boolean }) {
+    async every(
+      name: string,
+      cron: string,
+      task: () => Promise<void>,
+      options: { readonly work: boolean; readonly pollingIntervalSeconds?: number },
+    ) {
       await boss.createQueue(name, { name, policy: 'short', retryLimit: 2, retryDelay: 60 });
       await boss.schedule(name, cron);
-      if (options.work) await boss.work(name, { pollingIntervalSeconds: 30 }, () => task());
+      if (options.work) {
+        await boss.work(name, { pollingIntervalSeconds: options.pollingIntervalSeconds ?? 30 }, () => task());
+      }
     },
     async stop() {
       await boss.stop({ graceful: false, close: true, wait: true });

@@ -5,8 +5,9 @@ import { runAnalyticsListener } from '../analytics/run-analytics-listener.ts';
 import { tapRunFacts } from '../analytics/tap-run-facts.ts';
 import { ConfigError, type ServerConfig } from '../config/server-config.ts';
 import { createBlobStore } from '../contents/create-blob-store.ts';
-import { deleteExpiredMedia } from '../contents/delete-expired-media.ts';
+import { runMediaCleanup, startMediaCleanup } from '../contents/media-cleanup.ts';
 import { createMediaRedirects } from '../contents/media-redirects.ts';
+import { queueRunOrphans } from '../contents/queue-run-orphans.ts';
 import { recordContent } from '../contents/record-content.ts';
 import { migrateToLatest } from '../db/migrate.ts';
 import { type Database, type DatabaseOptions, openDatabase } from '../db/open-database.ts';
@@ -153,38 +154,35 @@ export async function createServices(
               : { cdnBaseUrl: config.VIDGENIE_CDN_BASE_URL }),
           })
         : undefined;
-    // With VIDGENIE_MEDIA_RETENTION_DAYS, an hourly pass deletes older contents and their media.
-    const retentionDays = config.VIDGENIE_MEDIA_RETENTION_DAYS;
-    const deleteExpired = async (days: number) => {
-      const report = await deleteExpiredMedia({
-        db: database.db,
-        blobs: media.blobs,
-        now: now(),
-        retentionDays: days,
-        log,
-      });
-      if (report.contents > 0) log.info(report, 'expired contents deleted');
-    };
     // With DATABASE_URL, runs go through pg-boss to the workers of every machine.
     const dispatch =
       config.DATABASE_URL === undefined
         ? undefined
         : await startRunDispatch({ connectionString: config.DATABASE_URL, log });
-    // Embedded: an hourly timer. Distributed: an hourly pg-boss schedule, run by one worker a tick.
-    const retentionTimer =
-      options.background === false || retentionDays === undefined || dispatch !== undefined
+    // The hourly media cleanup: expired contents (VIDGENIE_MEDIA_RETENTION_DAYS) and the media of
+    // failed or cancelled runs past VIDGENIE_ORPHAN_MEDIA_HOURS. Embedded: a timer. Distributed: a
+    // pg-boss schedule, run by one worker a tick.
+    const stopCleanup =
+      options.background === false
         ? undefined
-        : setInterval(() => {
-            deleteExpired(retentionDays).catch((error: unknown) =>
-              log.error({ err: error }, 'deleting expired media failed; retrying in an hour'),
-            );
-          }, 3_600_000);
-    retentionTimer?.unref();
-    if (dispatch !== undefined && retentionDays !== undefined && options.background !== false) {
-      await dispatch.every('vidgenie-media-retention', '17 * * * *', () => deleteExpired(retentionDays), {
-        work: options.work ?? config.VIDGENIE_RUN_WORKER,
-      });
-    }
+        : await startMediaCleanup({
+            task: async () => {
+              const report = await runMediaCleanup({
+                db: database.db,
+                blobs: media.blobs,
+                now: now(),
+                retentionDays: config.VIDGENIE_MEDIA_RETENTION_DAYS,
+                orphanHours: config.VIDGENIE_ORPHAN_MEDIA_HOURS,
+                log,
+              });
+              if ((report.retention?.contents ?? 0) > 0 || report.orphans.blobsDeleted > 0) {
+                log.info(report, 'media cleanup deleted expired contents or orphan media');
+              }
+            },
+            dispatch,
+            work: options.work ?? config.VIDGENIE_RUN_WORKER,
+            log,
+          });
     // Runs' calls with one provider key share its limits: N at once per process, and a back-off
     // after a 429 that every run respects (on every machine with PostgreSQL: the SQL store).
     const keyConcurrency = config.VIDGENIE_PROVIDER_KEY_CONCURRENCY;
@@ -208,6 +206,8 @@ export async function createServices(
       now,
       onRunEnded: [
         (ended) => recordContent({ db: database.db, providers, now }, ended),
+        (ended) =>
+          queueRunOrphans({ db: database.db, now, graceHours: config.VIDGENIE_ORPHAN_MEDIA_HOURS }, ended),
         async ({ runId, userId, status }) => {
           await userEvents.publish(userId, { type: 'run.finished', runId, status });
           await userEvents.publish(userId, { type: 'credits.changed' });
@@ -275,7 +275,7 @@ export async function createServices(
         await stopRewrap?.();
         await stopMaintenance?.();
         if (pruneTimer !== undefined) clearInterval(pruneTimer);
-        if (retentionTimer !== undefined) clearInterval(retentionTimer);
+        stopCleanup?.();
         await blobStore?.dispose();
         if (ownsDatabase) await database.close();
       },
