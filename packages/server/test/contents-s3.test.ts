@@ -1,62 +1,30 @@
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createRequire } from 'node:module';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { shortVideoTemplate } from '@vidgenie/nodes';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../src/config/server-config.ts';
 import { type ConfiguredBlobStore, createBlobStore } from '../src/contents/create-blob-store.ts';
+import { startTestS3, type TestS3 } from './support/s3rver.ts';
 import { createTestApp, type TestApp, type TestUser } from './support/test-app.ts';
 import { describeEachDatabase } from './support/test-databases.ts';
 
-/** The part of s3rver (no type declarations) these tests use. */
-interface S3rverServer {
-  run(): Promise<AddressInfo>;
-  close(): Promise<void>;
-}
-type S3rverClass = new (options: {
-  readonly port: number;
-  readonly address: string;
-  readonly silent: boolean;
-  readonly directory: string;
-  readonly configureBuckets: readonly { readonly name: string }[];
-}) => S3rverServer;
-const S3rver = createRequire(import.meta.url)('s3rver') as S3rverClass;
-
 const BUCKET = 'vidgenie-contents';
-let server: S3rverServer;
-let directory: string;
+let s3: TestS3;
 let endpoint: string;
 /** A store of its own on the bucket, to look at the objects independently of the app's. */
 let raw: ConfiguredBlobStore;
 
-const s3Env = () => ({
-  S3_BUCKET: BUCKET,
-  S3_ENDPOINT: endpoint,
-  S3_REGION: 'us-east-1',
-  S3_FORCE_PATH_STYLE: 'true',
-  S3_ACCESS_KEY_ID: 'S3RVER',
-  S3_SECRET_ACCESS_KEY: 'S3RVER',
-});
+const s3Env = () => s3.env;
 
 beforeAll(async () => {
-  directory = await mkdtemp(join(tmpdir(), 'vidgenie-contents-s3rver-'));
-  server = new S3rver({
-    port: 0,
-    address: '127.0.0.1',
-    silent: true,
-    directory,
-    configureBuckets: [{ name: BUCKET }],
-  });
-  const { port } = await server.run();
-  endpoint = `http://127.0.0.1:${port}`;
+  s3 = await startTestS3(BUCKET);
+  endpoint = s3.endpoint;
   raw = createBlobStore(loadConfig(s3Env()));
 });
 afterAll(async () => {
   await raw?.dispose();
-  await server?.close();
-  await rm(directory, { recursive: true, force: true });
+  await s3?.close();
 });
 
 const exists = async (key: string) => (await raw.blobs.stat({ key })) !== undefined;

@@ -1,8 +1,3 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { createRequire } from 'node:module';
-import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import {
   createProviderRegistry,
   defineProvider,
@@ -13,6 +8,7 @@ import {
 import { sql } from 'kysely';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { z } from 'zod';
+import { startTestS3, type TestS3 } from './support/s3rver.ts';
 import { createTestApp, type TestApp, type TestUser } from './support/test-app.ts';
 import { describeEachDatabase } from './support/test-databases.ts';
 
@@ -281,54 +277,22 @@ describeEachDatabase("a node's media while its run runs and after", ({ database 
   });
 });
 
-/** The part of s3rver (no type declarations) the redirect test uses. */
-interface S3rverServer {
-  run(): Promise<AddressInfo>;
-  close(): Promise<void>;
-}
-type S3rverClass = new (options: {
-  readonly port: number;
-  readonly address: string;
-  readonly silent: boolean;
-  readonly directory: string;
-  readonly configureBuckets: readonly { readonly name: string }[];
-}) => S3rverServer;
-
 describeEachDatabase("a node's media on S3, delivered by redirect (s3rver)", ({ database }) => {
-  const S3rver = createRequire(import.meta.url)('s3rver') as S3rverClass;
   const bucket = 'vidgenie-node-media';
-  let server: S3rverServer;
-  let directory: string;
+  let s3: TestS3;
   let endpoint: string;
   let t: TestApp;
   let a: TestUser;
 
   beforeAll(async () => {
-    directory = await mkdtemp(join(tmpdir(), 'vidgenie-node-media-s3rver-'));
-    server = new S3rver({
-      port: 0,
-      address: '127.0.0.1',
-      silent: true,
-      directory,
-      configureBuckets: [{ name: bucket }],
-    });
-    endpoint = `http://127.0.0.1:${(await server.run()).port}`;
-    t = await createTestApp(database(), {
-      env: {
-        S3_BUCKET: bucket,
-        S3_ENDPOINT: endpoint,
-        S3_REGION: 'us-east-1',
-        S3_FORCE_PATH_STYLE: 'true',
-        S3_ACCESS_KEY_ID: 'S3RVER',
-        S3_SECRET_ACCESS_KEY: 'S3RVER',
-      },
-    });
+    s3 = await startTestS3(bucket);
+    endpoint = s3.endpoint;
+    t = await createTestApp(database(), { env: s3.env });
     a = await t.signUp();
   });
   afterAll(async () => {
     await t?.services.close();
-    await server?.close();
-    if (directory !== undefined) await rm(directory, { recursive: true, force: true });
+    await s3?.close();
   });
 
   it('redirects the owner to a presigned URL serving the picture inline; others get 404', async () => {
