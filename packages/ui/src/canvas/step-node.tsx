@@ -6,7 +6,7 @@ import { providerNamesAtom } from '../atoms/keys.ts';
 import { useT } from '../atoms/language.ts';
 import { estimateAtom, runActiveAtom, runAtom, runContentAtom } from '../atoms/run.ts';
 import type { StepNode, StepType } from '../graph/graph-types.ts';
-import { STEP_PORTS } from '../graph/short-video-graph.ts';
+import { NODE_SPECS } from '../graph/validate-graph.ts';
 import { imageOfOutput, nodeImageUrl } from '../run/node-media.ts';
 import { IDLE_NODE, type NodeRunState } from '../run/run-state.ts';
 import { localIssuesAtom, RerunContext, serverIssuesAtom, VerticalLayoutContext } from './canvas-atoms.ts';
@@ -38,7 +38,11 @@ export function StepNodeView({ id, type, selected }: NodeProps<StepNode>) {
   const providerNames = useAtomValue(providerNamesAtom);
   const local = provider?.startsWith('local-') === true;
   const cost = node.cost ?? estimate?.nodes.find((entry) => entry.nodeId === id)?.cost;
-  const ports = STEP_PORTS[type];
+  // Handles are named after the engine's ports (edges reference them).
+  const ports = {
+    inputs: NODE_SPECS[type].inputs.map((port) => port.name),
+    outputs: NODE_SPECS[type].outputs.map((port) => port.name),
+  };
   const localIssues = useAtomValue(localIssuesAtom);
   const serverIssues = useAtomValue(serverIssuesAtom);
   const active = useAtomValue(runActiveAtom);
