@@ -1,53 +1,10 @@
-import {
-  createProviderRegistry,
-  defineProvider,
-  localProviders,
-  shortVideoTemplate,
-  type VideoProvider,
-} from '@vidgenie/nodes';
+import { shortVideoTemplate } from '@vidgenie/nodes';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { z } from 'zod';
+import { CONTROLLED_VIDEO, controlledProviders } from './support/controlled-video.ts';
 import { startTestS3, type TestS3 } from './support/s3rver.ts';
 import { createTestApp, type TestApp, type TestUser } from './support/test-app.ts';
 import { describeEachDatabase } from './support/test-databases.ts';
-
-/** The id of the video provider that waits for {@link Gate.open} before rendering. */
-const GATED_VIDEO = 'gated-video';
-
-/** Holds the video step until the test opens it, so the run is still running when the image is asked for. */
-interface Gate {
-  open(): void;
-  readonly opened: Promise<void>;
-}
-
-function newGate(): Gate {
-  let open = () => {};
-  const opened = new Promise<void>((resolve) => {
-    open = resolve;
-  });
-  return { open, opened };
-}
-
-/** The local providers plus `gated-video`: the local Ken Burns renderer, once the gate is open. */
-function gatedProviders(gate: Gate) {
-  const local = localProviders().find((p): p is VideoProvider => p.kind === 'video');
-  if (local === undefined) throw new Error('no local video provider');
-  const gated = defineProvider({
-    id: GATED_VIDEO,
-    displayName: 'Gated video',
-    kind: 'video',
-    local: true,
-    config: z.object({}),
-    capabilities: local.capabilities,
-    price: (request) => local.price(request),
-    generate: async (request, ctx) => {
-      await gate.opened;
-      return local.generate(request, { ...ctx, config: {} });
-    },
-  });
-  return createProviderRegistry([...localProviders(), gated]);
-}
 
 interface NodeStatus {
   nodeId: string;
@@ -93,7 +50,10 @@ const errorOf = async (response: Response) =>
   ((await response.json()) as { error: { code: string; message: string } }).error;
 
 describeEachDatabase("a node's media while its run runs and after", ({ database }) => {
-  const gate = newGate();
+  // The controlled video provider holds the video step until released: the run is still running
+  // when the image is asked for.
+  const { providers, control } = controlledProviders();
+  control.mode = 'hold';
   let t: TestApp;
   let a: TestUser;
   let b: TestUser;
@@ -103,24 +63,25 @@ describeEachDatabase("a node's media while its run runs and after", ({ database 
   let stored: Uint8Array;
 
   beforeAll(async () => {
-    t = await createTestApp(database(), { providers: gatedProviders(gate) });
+    t = await createTestApp(database(), { providers });
     a = await t.signUp();
     b = await t.signUp();
   });
   afterAll(async () => {
-    gate.open();
+    control.mode = 'render';
+    control.release();
     await t?.services.close();
   });
 
   it('serves the image node’s picture to its owner while the video step is still running', async () => {
     const accepted = await a.request('POST', '/api/workflow/execute', {
-      graph: shortVideoTemplate({ videoProvider: GATED_VIDEO, durationSeconds: 8 }),
+      graph: shortVideoTemplate({ videoProvider: CONTROLLED_VIDEO, durationSeconds: 8 }),
       initialPrompt: 'a lighthouse in a storm',
     });
     expect(accepted.status).toBe(202);
     ({ runId } = (await accepted.json()) as { runId: string });
     const midRun = await waitFor(a, runId, (run) => nodeOf(run, 'image')?.status === 'completed');
-    // The gate holds the video step: the run has not ended.
+    // The provider holds the video step: the run has not ended.
     expect(midRun.status).toBe('running');
     expect(nodeOf(midRun, 'video')?.status).not.toBe('completed');
     image = outputOf<ImageOutput>(midRun, 'image').image;
@@ -191,7 +152,7 @@ describeEachDatabase("a node's media while its run runs and after", ({ database 
       ['enhance', 'prompt'], // a text output, not a media reference
       ['prompt', 'image'], // no such port
       ['image', 'thumbnail'], // the image node has no thumbnail
-      ['video', 'video'], // still rendering behind the gate
+      ['video', 'video'], // still held by the provider
     ] as const;
     for (const [nodeId, port] of cases) {
       const response = await a.request('GET', mediaPath(runId, nodeId, port));
@@ -244,7 +205,8 @@ describeEachDatabase("a node's media while its run runs and after", ({ database 
   });
 
   it('keeps serving after the run ends, the video node’s video too', async () => {
-    gate.open();
+    control.mode = 'render';
+    control.release();
     const done = await waitFor(a, runId, ended);
     expect(done.status).toBe('completed');
     const picture = await a.request('GET', mediaPath(runId, 'image', 'image'));
