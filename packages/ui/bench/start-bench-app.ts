@@ -3,22 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createLogger, createServices, loadConfig, type RunningServer, startServer } from '@vidgenie/server';
 import { type Browser, type BrowserContext, type Cookie, chromium } from 'playwright-core';
-import { CHROMIUM } from '../test/support/browser-app.ts';
-
-/** The flags of `test/support/browser-app.ts`: they keep Chromium off this machine's closed network. */
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
-
-/** The viewport of the browser tests (a laptop screen). */
-const VIEWPORT = { width: 1440, height: 900 };
+import { CHROMIUM, CHROMIUM_ARGS, DESKTOP_VIEWPORT } from '../test/support/browser-app.ts';
 
 /** The real server on the built app, headless Chromium, and a signed-up user's session cookies. */
 export interface BenchApp {
@@ -52,7 +37,11 @@ export async function startBenchApp(uiDir: string): Promise<BenchApp> {
       await server.close();
       server.closeConnections();
     });
-    const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
+    const browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      headless: true,
+      args: [...CHROMIUM_ARGS],
+    });
     cleanups.push(() => browser.close());
 
     const signup = await browser.newContext();
@@ -76,7 +65,7 @@ export async function startBenchApp(uiDir: string): Promise<BenchApp> {
       browser,
       session,
       async newContext() {
-        const context = await browser.newContext({ locale: 'en-US', viewport: VIEWPORT });
+        const context = await browser.newContext({ locale: 'en-US', viewport: DESKTOP_VIEWPORT });
         await context.addCookies([...session]);
         return context;
       },

@@ -13,6 +13,21 @@ export const distDir = process.env.VIDGENIE_UI_DIST ?? join(uiDir, 'dist');
 /** Screenshots for people (CI keeps this folder as an artefact). */
 export const shotsDir = process.env.VIDGENIE_SCREENSHOTS_DIR ?? join(uiDir, 'test-results');
 
+/** Chromium's flags for the tests and the bench: they keep it off this machine's closed network (STACK.md's recipe). */
+export const CHROMIUM_ARGS: readonly string[] = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
+
+/** The desktop viewport of the browser tests and the bench (a laptop screen). */
+export const DESKTOP_VIEWPORT = { width: 1440, height: 900 } as const;
+
 /** Whether Chromium is here; without it the browser suites declare one failing test instead (never a skip). */
 export const hasChromium = (): boolean => existsSync(CHROMIUM);
 
@@ -102,22 +117,12 @@ export async function startBrowserApp(options: BrowserAppOptions = {}): Promise<
 /** Launches Chromium on a fresh profile directory, recording page and console errors. */
 async function launchProfile(locale: string | undefined): Promise<BrowserProfile> {
   const profile = mkdtempSync(join(tmpdir(), 'vidgenie-profile-'));
-  // The flags keep Chromium off this machine's closed network (STACK.md's recipe).
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM,
     headless: true,
-    viewport: { width: 1440, height: 900 },
+    viewport: DESKTOP_VIEWPORT,
     ...(locale === undefined ? {} : { locale }),
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
+    args: [...CHROMIUM_ARGS],
   });
   const page = context.pages()[0] ?? (await context.newPage());
   const pageErrors: string[] = [];
