@@ -16,7 +16,6 @@
  * - `npx tsx scripts/generate-api-types.ts --check`: exits 1 if the committed file differs from
  *   what the document would generate (for CI).
  */
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join, relative } from 'node:path';
 import {
@@ -25,6 +24,7 @@ import {
   type OpenApiDocument,
   root,
   runWithSourceCondition,
+  writeOrCheck,
 } from './openapi-document.ts';
 
 const outFile = join(root, 'packages', 'ui', 'src', 'api', 'openapi-types.ts');
@@ -60,20 +60,9 @@ async function main(): Promise<number> {
   const { default: openapiTS, astToString } = loadOpenApiTypescript();
   const nodes = await openapiTS(document, { immutable: true, silent: true });
   const text = formatWithBiome(`${HEADER}${astToString(nodes)}`, outFile);
-  const where = relative(root, outFile);
-  if (check) {
-    const current = existsSync(outFile) ? readFileSync(outFile, 'utf8') : '';
-    if (current === text) {
-      console.log(`${where} is up to date.`);
-      return 0;
-    }
-    console.error(
-      `${where} differs from the OpenAPI document: run \`npx tsx scripts/generate-api-types.ts\` and commit it.`,
-    );
-    return 1;
-  }
-  writeFileSync(outFile, text);
-  console.log(`Wrote ${where}: ${Object.keys(document.paths).length} paths.`);
+  const result = await writeOrCheck(outFile, text, check, 'npx tsx scripts/generate-api-types.ts');
+  if (check || result !== 0) return result;
+  console.log(`Wrote ${relative(root, outFile)}: ${Object.keys(document.paths).length} paths.`);
   return 0;
 }
 

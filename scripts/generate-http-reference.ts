@@ -21,9 +21,8 @@
  * Workspace packages are loaded from their TypeScript sources (the `@vidgenie/source` export
  * condition), so no build is needed: without that condition the script runs itself again with it.
  */
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
-import { dirname, join, relative } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
 import {
   formatWithBiome,
   type JsonSchema,
@@ -34,6 +33,7 @@ import {
   root,
   runWithSourceCondition,
   type ServerFacts,
+  writeOrCheck,
 } from './openapi-document.ts';
 
 const outFile = join(root, 'docs', 'reference', 'http-api.md');
@@ -351,25 +351,13 @@ async function main(): Promise<number> {
   const check = process.argv.includes('--check');
   const facts = await loadServerFacts();
   const text = formatWithBiome(renderReference(facts, errorCodeDescriptions()), outFile);
-  const where = relative(root, outFile);
-  if (check) {
-    const current = existsSync(outFile) ? readFileSync(outFile, 'utf8') : '';
-    if (current === text) {
-      console.log(`${where} is up to date.`);
-      return 0;
-    }
-    console.error(
-      `${where} differs from the OpenAPI document: run \`npx tsx scripts/generate-http-reference.ts\` and commit it.`,
-    );
-    return 1;
-  }
-  await mkdir(dirname(outFile), { recursive: true });
-  writeFileSync(outFile, text);
+  const result = await writeOrCheck(outFile, text, check, 'npx tsx scripts/generate-http-reference.ts');
+  if (check || result !== 0) return result;
   const routes = Object.values(facts.document.paths).reduce(
     (n, methods) => n + Object.keys(methods).length,
     0,
   );
-  console.log(`Wrote ${where}: ${routes} operations.`);
+  console.log(`Wrote ${relative(root, outFile)}: ${routes} operations.`);
   return 0;
 }
 

@@ -9,9 +9,10 @@
  * {@link runWithSourceCondition} runs the calling script again with it when it is missing.
  */
 import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, relative } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /** The repository's root directory. */
@@ -135,6 +136,31 @@ export function formatWithBiome(text: string, outFile: string): string {
 function hasSourceCondition(): boolean {
   const flags = [...process.execArgv, ...(process.env.NODE_OPTIONS ?? '').split(/\s+/)];
   return flags.some((flag) => flag.includes(SOURCE_CONDITION));
+}
+
+/**
+ * Writes a generated file or, with `check`, compares it with the committed one. Returns the exit
+ * code: 0 when written or up to date, 1 on drift (after saying which command regenerates it).
+ */
+export async function writeOrCheck(
+  outFile: string,
+  text: string,
+  check: boolean,
+  command: string,
+): Promise<number> {
+  const where = relative(root, outFile);
+  if (check) {
+    const current = existsSync(outFile) ? readFileSync(outFile, 'utf8') : '';
+    if (current === text) {
+      console.log(`${where} is up to date.`);
+      return 0;
+    }
+    console.error(`${where} differs from the OpenAPI document: run \`${command}\` and commit it.`);
+    return 1;
+  }
+  await mkdir(dirname(outFile), { recursive: true });
+  writeFileSync(outFile, text);
+  return 0;
 }
 
 /**
