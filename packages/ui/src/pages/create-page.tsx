@@ -14,6 +14,7 @@ import {
 import { useAtom, useAtomValue, useSetAtom } from 'jotai';
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { ApiRequestError, messageOf, request } from '../api/api-client.ts';
+import type { RunAccepted } from '../api/api-types.ts';
 import { graphAtom, moveNodeAtom, selectedNodeIdAtom } from '../atoms/graph.ts';
 import { providerKeysAtom } from '../atoms/keys.ts';
 import { useT } from '../atoms/language.ts';
@@ -204,52 +205,19 @@ export function CreatePage() {
 
   useEffect(() => () => stopFollowing.current?.(), []);
 
-  const start = async () => {
-    if (localIssues.length > 0) return;
-    setRunError(null);
-    setContent(null);
-    setRun({ ...IDLE_RUN, phase: 'starting' });
-    try {
-      const accepted = await request('post', '/api/workflow/execute', {
-        body: { graph },
-        headers: { 'idempotency-key': randomKey() },
-      });
-      setCanvasRunId(accepted.runId);
-      setRun({
-        ...IDLE_RUN,
-        runId: accepted.runId,
-        phase: accepted.status === 'running' ? 'running' : 'queued',
-      });
-      navigate(`/create?run=${encodeURIComponent(accepted.runId)}`);
-    } catch (error) {
-      setRun(IDLE_RUN);
-      setRunError(messageOf(error));
-      showServerIssues(error, graph);
-    }
-  };
-
   /**
-   * Rerun from a node of the run shown, with the canvas's settings: upstream outputs are reused, only
-   * the rest (and any node whose settings changed) runs and is charged.
+   * Sends a run (`submit`) and follows it on the canvas; a refusal puts the run back to idle with
+   * the server's reason, its graph issues on their nodes. `canvasGraph`: the run executes the
+   * canvas's graph (so a later rerun may send the canvas's settings).
    */
-  const rerun = useCallback(
-    async (fromNodeId: string) => {
-      const parent = run.runId;
-      if (parent === null) return;
+  const launch = useCallback(
+    async (submit: () => Promise<RunAccepted>, canvasGraph: boolean) => {
       setRunError(null);
       setContent(null);
       setRun({ ...IDLE_RUN, phase: 'starting' });
-      // The canvas's graph when it is the run's: settings changed since (a new motion, another
-      // provider) run again too. A run followed after a reload (the canvas shows another graph) is
-      // rerun with its own graph.
-      const sendGraph = canvasRunId === parent;
       try {
-        const accepted = await request('post', '/api/workflow/runs/{runId}/rerun', {
-          params: { runId: parent },
-          body: sendGraph ? { fromNodeId, graph } : { fromNodeId },
-          headers: { 'idempotency-key': randomKey() },
-        });
-        if (sendGraph) setCanvasRunId(accepted.runId);
+        const accepted = await submit();
+        if (canvasGraph) setCanvasRunId(accepted.runId);
         setRun({
           ...IDLE_RUN,
           runId: accepted.runId,
@@ -262,17 +230,44 @@ export function CreatePage() {
         showServerIssues(error, graph);
       }
     },
-    [
-      run.runId,
-      graph,
-      canvasRunId,
-      setCanvasRunId,
-      setRun,
-      setContent,
-      setRunError,
-      navigate,
-      showServerIssues,
-    ],
+    [graph, setCanvasRunId, setRun, setContent, setRunError, navigate, showServerIssues],
+  );
+
+  const start = () => {
+    if (localIssues.length > 0) return;
+    void launch(
+      () =>
+        request('post', '/api/workflow/execute', {
+          body: { graph },
+          headers: { 'idempotency-key': randomKey() },
+        }),
+      true,
+    );
+  };
+
+  /**
+   * Rerun from a node of the run shown, with the canvas's settings: upstream outputs are reused, only
+   * the rest (and any node whose settings changed) runs and is charged.
+   */
+  const rerun = useCallback(
+    async (fromNodeId: string) => {
+      const parent = run.runId;
+      if (parent === null) return;
+      // The canvas's graph when it is the run's: settings changed since (a new motion, another
+      // provider) run again too. A run whose graph the canvas has not reopened yet is rerun with
+      // its own graph.
+      const sendGraph = canvasRunId === parent;
+      await launch(
+        () =>
+          request('post', '/api/workflow/runs/{runId}/rerun', {
+            params: { runId: parent },
+            body: sendGraph ? { fromNodeId, graph } : { fromNodeId },
+            headers: { 'idempotency-key': randomKey() },
+          }),
+        sendGraph,
+      );
+    },
+    [run.runId, graph, canvasRunId, launch],
   );
   const rerunFromNode = useCallback((nodeId: string) => void rerun(nodeId), [rerun]);
 
@@ -397,7 +392,7 @@ export function CreatePage() {
     <RerunContext.Provider value={rerunFromNode}>
       <VerticalLayoutContext.Provider value={phone}>
         <div className="create">
-          <RunBar onRun={() => void start()} onCancel={() => void cancel()} />
+          <RunBar onRun={start} onCancel={() => void cancel()} />
           <Palette />
           <div className="create__body">
             <section className="canvas" aria-label={t('canvas.region')}>
