@@ -41,10 +41,14 @@ export const graphValidationLoaded: Promise<void> = loading.then((validate) => {
   loaded = validate;
 });
 
-/** Bumped when the validation loads, so stores that read it before recompute. */
+/**
+ * Bumped when the validation has loaded, so stores that read it before recompute. Always, even if
+ * it is loaded by the time this mounts: a value read during the first render (before the mount)
+ * may date from before the load, and nothing else would make it read `loaded` again.
+ */
 const loadedVersionAtom = atom(0);
 loadedVersionAtom.onMount = (set) => {
-  if (loaded === null) void graphValidationLoaded.then(() => set((version) => version + 1));
+  void graphValidationLoaded.then(() => set((version) => version + 1));
 };
 
 const validatorAtom = atom((get) => {
