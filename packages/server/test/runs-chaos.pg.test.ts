@@ -1,4 +1,4 @@
-import { expect, it } from 'vitest';
+import { expect, it, onTestFailed } from 'vitest';
 import { runChaos } from './chaos/chaos-harness.ts';
 import { describePostgres } from './support/test-databases.ts';
 
@@ -21,6 +21,8 @@ describePostgres('chaos: workers killed, frozen and stopped while they hold runs
       log: (line) => lines.push(line),
     });
     console.log(JSON.stringify(report));
+    // On a failure, the schedule (who was killed or frozen holding what) is what explains it.
+    onTestFailed(() => console.log(lines.join('\n')));
     expect(report.kills).toBe(6);
     expect(report.freezes).toBe(1);
     expect(report.terms).toBe(1);
@@ -33,6 +35,8 @@ describePostgres('chaos: workers killed, frozen and stopped while they hold runs
       ledgerDrift: report.ledgerDrift,
       savedVideoJobsResubmitted: report.savedVideoJobsResubmitted,
       leasesLeftToLapse: report.leasesLeftToLapse,
+      freezeTimeouts: report.freezeTimeouts,
+      silentZombies: report.silentZombies,
     }).toEqual({
       lost: 0,
       doubleCaptures: 0,
@@ -42,11 +46,14 @@ describePostgres('chaos: workers killed, frozen and stopped while they hold runs
       ledgerDrift: 0,
       savedVideoJobsResubmitted: 0,
       leasesLeftToLapse: 0,
+      freezeTimeouts: 0,
+      silentZombies: 0,
     });
     // Every duplicate submit is one the provider accepted whose id was never saved.
     expect(report.videoSubmitsInWindow).toBe(report.duplicateVideoSubmits);
     expect(report.completed).toBe(report.runs);
-    // The frozen worker woke up to find its runs taken, and said so instead of writing.
+    // The frozen worker's runs were taken while it slept; woken, it said so instead of writing.
+    expect(report.frozenRunsTakenOver).toBeGreaterThan(0);
     expect(report.zombieRejections).toBeGreaterThan(0);
   }, 300_000);
 });

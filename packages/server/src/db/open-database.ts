@@ -14,6 +14,12 @@ export type DatabaseOptions =
       readonly maxConnections?: number;
       /** How long an idle connection stays open, in ms (default 10 s). */
       readonly idleTimeoutMs?: number;
+      /**
+       * How long the server lets a session sit idle inside a transaction before ending it, in ms
+       * (default 10 s). A process frozen mid-transaction (SIGSTOP, a VM pause, a partition) would
+       * otherwise keep its row and advisory locks, blocking the workers taking over its runs.
+       */
+      readonly idleInTransactionTimeoutMs?: number;
     };
 
 /** An open database: the typed Kysely instance and how to close it. */
@@ -58,6 +64,10 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
     connectionString: options.url,
     max: options.maxConnections ?? 10,
     idleTimeoutMillis: options.idleTimeoutMs ?? 10_000,
+    // Nothing here waits on anything but the database inside a transaction.
+    idle_in_transaction_session_timeout: options.idleInTransactionTimeoutMs ?? 10_000,
+    // A peer that vanished without closing (a machine lost) is found by TCP keepalives.
+    keepAlive: true,
     types: {
       getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
         oid === INT8_OID && format !== 'binary'
@@ -69,6 +79,10 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
   // on the pool; without a listener it would crash the process. The pool drops that connection
   // and the next query opens a new one.
   pool.on('error', () => {});
+  // The same for a connection in use (checked out for a transaction): the server ending it, e.g.
+  // for idling in a transaction past the timeout, fails the next query with an error the caller
+  // handles; unlistened, the client's error event would crash the process.
+  pool.on('connect', (client) => client.on('error', () => {}));
   const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
   return {
     db,

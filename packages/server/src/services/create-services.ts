@@ -33,11 +33,21 @@ import { startBackgroundRewrap } from '../vault/start-background-rewrap.ts';
 
 /** Where the configuration puts the data: PostgreSQL from `DATABASE_URL`, else PGlite under `VIDGENIE_DATA_DIR/pglite`. */
 export function databaseOptions(
-  config: Pick<ServerConfig, 'DATABASE_URL' | 'VIDGENIE_DATA_DIR' | 'VIDGENIE_DB_POOL_SIZE'>,
+  config: Pick<
+    ServerConfig,
+    'DATABASE_URL' | 'VIDGENIE_DATA_DIR' | 'VIDGENIE_DB_POOL_SIZE' | 'VIDGENIE_LEASE_SECONDS'
+  >,
 ): DatabaseOptions {
   return config.DATABASE_URL === undefined
     ? { kind: 'pglite', dataDir: join(config.VIDGENIE_DATA_DIR, 'pglite') }
-    : { kind: 'postgres', url: config.DATABASE_URL, maxConnections: config.VIDGENIE_DB_POOL_SIZE };
+    : {
+        kind: 'postgres',
+        url: config.DATABASE_URL,
+        maxConnections: config.VIDGENIE_DB_POOL_SIZE,
+        // A frozen worker's open transaction ends, and its locks go, within half a lease: the
+        // worker taking its runs over is not left waiting on them.
+        idleInTransactionTimeoutMs: Math.min(10_000, Math.max(2_000, config.VIDGENIE_LEASE_SECONDS * 500)),
+      };
 }
 
 /** Options of {@link createServices}; each replaces what the configuration would build. */

@@ -82,6 +82,12 @@ export interface ChaosReport {
   readonly repeatedProviderCalls: number;
   /** Lines the frozen workers logged when they woke up and found their runs taken. */
   readonly zombieRejections: number;
+  /** Frozen workers whose runs were taken that logged no rejection after waking: must be 0. */
+  readonly silentZombies: number;
+  /** Runs frozen workers held that another worker took over while they were frozen. */
+  readonly frozenRunsTakenOver: number;
+  /** Freezes after which no worker took the frozen runs within 60 s: must be 0. */
+  readonly freezeTimeouts: number;
   readonly wallSeconds: number;
 }
 
@@ -216,12 +222,24 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     let freezes = 0;
     const termSeconds: number[] = [];
     let leasesLeftToLapse = 0;
-    let zombieLogs: string[] = [];
+    let zombieRejections = 0;
+    let silentZombies = 0;
+    /** Lines in a worker's log saying it found a run taken and stopped writing. */
+    const rejectionsIn = (file: string) =>
+      readFileSync(file, 'utf8')
+        .split('\n')
+        .filter((line) =>
+          /lease lost|run left to another worker|taken over before it could finish/.test(line),
+        ).length;
     const actions = [
       ...Array.from({ length: options.kills }, () => 'kill' as const),
       ...Array.from({ length: options.freezes }, () => 'freeze' as const),
       ...Array.from({ length: options.terms ?? 0 }, () => 'term' as const),
     ].sort(() => random() - 0.5);
+    let freezeTimeouts = 0;
+    let frozenRunsTakenOver = 0;
+    let freezeRetries = 0;
+    // A for-of over an array sees what is pushed during the loop: a freeze retried comes last.
     for (const action of actions) {
       while ((await unfinished()) < options.inFlight) await submit();
       await sleep(200 + Math.floor(random() * 1_200));
@@ -263,11 +281,10 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
         termSeconds.push(Math.round((Date.now() - signalled) / 100) / 10);
         spawnWorker();
       } else {
-        freezes++;
-        say(`SIGSTOP ${pid} holding ${victim.runs.map((r) => r.id).join(', ')}`);
+        // Freeze only a worker that still holds a running run once stopped (one may end between
+        // the pick and the signal: then wake it and pick again).
         victim.worker.child.kill('SIGSTOP');
-        // Frozen until another worker has taken every run it held (epoch moved), then woken.
-        const epochs = await app.services.db
+        const frozenRuns = await app.services.db
           .selectFrom('runs')
           .select(['id', 'lease_epoch'])
           .where(
@@ -275,8 +292,23 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
             'in',
             victim.runs.map((run) => run.id),
           )
+          .where('status', '=', 'running')
+          .where('lease_owner', 'like', `%:${pid}:%`)
           .execute();
+        if (frozenRuns.length === 0) {
+          victim.worker.child.kill('SIGCONT');
+          say(`${pid} finished its runs before the freeze; picking another worker`);
+          if (++freezeRetries > 20)
+            throw new Error('every worker picked to freeze had just finished its runs');
+          actions.push('freeze');
+          continue;
+        }
+        freezes++;
+        const linesBefore = rejectionsIn(victim.worker.logFile);
+        say(`SIGSTOP ${pid} holding ${frozenRuns.map((r) => r.id).join(', ')}`);
+        // Frozen until another worker has taken every run it held (epoch moved), then woken.
         const deadline = Date.now() + 60_000;
+        let taken = 0;
         for (;;) {
           const now = await app.services.db
             .selectFrom('runs')
@@ -284,20 +316,35 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
             .where(
               'id',
               'in',
-              epochs.map((row) => row.id),
+              frozenRuns.map((row) => row.id),
             )
             .execute();
-          const moved = now.every(
-            (row) =>
-              row.status !== 'running' ||
-              row.lease_epoch > (epochs.find((e) => e.id === row.id)?.lease_epoch ?? 0),
+          const movedOn = now.filter(
+            (row) => row.lease_epoch > (frozenRuns.find((e) => e.id === row.id)?.lease_epoch ?? 0),
           );
-          if (moved || Date.now() > deadline) break;
+          taken = movedOn.length;
+          if (now.every((row) => row.status !== 'running' || movedOn.includes(row))) break;
+          if (Date.now() > deadline) {
+            freezeTimeouts++;
+            say(`no worker took the runs of frozen ${pid} within 60 s`);
+            break;
+          }
           await sleep(100);
         }
-        say(`SIGCONT ${pid}`);
+        frozenRunsTakenOver += taken;
+        say(`SIGCONT ${pid} (${taken} of its runs taken over)`);
         victim.worker.child.kill('SIGCONT');
-        zombieLogs.push(victim.worker.logFile);
+        if (taken > 0) {
+          // Woken, it must find its runs taken and say so instead of writing; wait for that line
+          // before the next action (a loaded machine may take a while to schedule it again).
+          const wokenBy = Date.now() + 20_000;
+          while (rejectionsIn(victim.worker.logFile) === linesBefore && Date.now() < wokenBy)
+            await sleep(100);
+          const said = rejectionsIn(victim.worker.logFile) - linesBefore;
+          zombieRejections += said;
+          if (said === 0) silentZombies++;
+          say(`${pid} woke: ${said} rejection line(s)`);
+        }
       }
     }
     // Let everything finish.
@@ -306,16 +353,6 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       if (Date.now() > deadline) break;
       await sleep(200);
     }
-    // Give woken zombies a moment to try their writes, then stop every worker.
-    await sleep(1_000);
-    const zombieRejections = zombieLogs
-      .map((file) => readFileSync(file, 'utf8'))
-      .join('\n')
-      .split('\n')
-      .filter((line) =>
-        /lease lost|run left to another worker|taken over before it could finish/.test(line),
-      ).length;
-    zombieLogs = [];
 
     const db = app.services.db;
     const statuses = await db.selectFrom('runs').select(['id', 'status']).where('id', 'in', runIds).execute();
@@ -396,6 +433,9 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       savedVideoJobsResubmitted: polled.size - runIds.length,
       repeatedProviderCalls: enhanceCalls + imageCalls - 2 * runIds.length,
       zombieRejections,
+      silentZombies,
+      frozenRunsTakenOver,
+      freezeTimeouts,
       wallSeconds: Math.round((Date.now() - started) / 100) / 10,
     };
   } finally {

@@ -45,7 +45,9 @@ try {
     report.leakedHolds > 0 ||
     report.ledgerDrift > 0 ||
     report.savedVideoJobsResubmitted > 0 ||
-    report.leasesLeftToLapse > 0;
+    report.leasesLeftToLapse > 0 ||
+    report.freezeTimeouts > 0 ||
+    report.silentZombies > 0;
   console.log(failed ? `FAILED (replay with CHAOS_SEED=${seed})` : 'every invariant held');
 } finally {
   await database.close();
