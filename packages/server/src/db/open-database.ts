@@ -3,6 +3,7 @@ import { PGlite } from '@electric-sql/pglite';
 import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
 import { createPGlitePool } from './pglite-pool.ts';
+import { preparingPool } from './prepared-statements.ts';
 import type { DB } from './schema.ts';
 
 /** Where the data lives: embedded PGlite (a folder, or `memory://`) or a PostgreSQL server. */
@@ -34,7 +35,8 @@ const INT8_OID = 20;
 
 /**
  * Opens the database. PGlite is the embedded default; PostgreSQL when a URL is given. Both speak the
- * same SQL through Kysely's `PostgresDialect`. 64-bit integers are read as JavaScript numbers on
+ * same SQL through Kysely's `PostgresDialect`; on PostgreSQL, statements marked as prepared (the
+ * ledger's) are parsed once per connection. 64-bit integers are read as JavaScript numbers on
  * both (PGlite already does; `pg` would return strings).
  *
  * @example
@@ -83,7 +85,7 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
   // for idling in a transaction past the timeout, fails the next query with an error the caller
   // handles; unlistened, the client's error event would crash the process.
   pool.on('connect', (client) => client.on('error', () => {}));
-  const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
+  const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool: preparingPool(pool) }) });
   return {
     db,
     kind: 'postgres',

@@ -1,4 +1,5 @@
 import { sql } from 'kysely';
+import { prepared } from '../db/prepared-statements.ts';
 import type { HoldState } from '../db/schema.ts';
 import { ApiError } from '../errors/api-error.ts';
 import { newId } from '../ids/new-id.ts';
@@ -79,7 +80,7 @@ export async function capture(ctx: LedgerContext, args: CaptureArgs): Promise<Ca
 /** The one statement; the hold's remaining credits, or undefined when it changed nothing. */
 async function chargeNode(ctx: LedgerContext, args: CaptureArgs): Promise<number | undefined> {
   const now = ctx.now();
-  const { rows } = await sql<CapturedRow>`
+  const { rows } = await sql<CapturedRow>`${prepared('ledger.capture')}
     with hold as (
       update credit_holds
          set captured = captured + ${args.amount}

@@ -1,4 +1,5 @@
 import { sql } from 'kysely';
+import { prepared } from '../db/prepared-statements.ts';
 import { ApiError } from '../errors/api-error.ts';
 import { newId } from '../ids/new-id.ts';
 import { assertCredits } from './assert-credits.ts';
@@ -65,7 +66,7 @@ async function placeHold(ctx: LedgerContext, args: ReserveArgs): Promise<HoldRow
   const holdId = newId('hold');
   const expiresAt = new Date(now.getTime() + args.expiresInMs);
   const reason = args.reason ?? `Hold for run ${args.runId}`;
-  const { rows } = await sql<HoldRow>`
+  const { rows } = await sql<HoldRow>`${prepared('ledger.reserve')}
     with account as (
       update credit_accounts
          set held = held + ${args.amount}, updated_at = ${now}

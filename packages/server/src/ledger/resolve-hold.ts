@@ -1,4 +1,5 @@
 import { sql } from 'kysely';
+import { prepared } from '../db/prepared-statements.ts';
 import { newId } from '../ids/new-id.ts';
 import { fenceCondition, type LeaseFence } from '../runs/lease-fence.ts';
 import { entryKeys } from './entry-keys.ts';
@@ -31,7 +32,7 @@ export async function resolveHold(
 ): Promise<number | undefined> {
   const now = ctx.now();
   const expiredOnly = args.state === 'expired' ? sql`and expires_at <= ${now}` : sql``;
-  const { rows } = await sql<ResolvedRow>`
+  const { rows } = await sql<ResolvedRow>`${prepared('ledger.resolve')}
     with hold as (
       update credit_holds
          set state = ${args.state}, returned = amount - captured, resolved_at = ${now}
