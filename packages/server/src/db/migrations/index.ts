@@ -10,6 +10,7 @@ import * as providerKeyBackoffs from './0008-provider-key-backoffs.ts';
 import * as runLeases from './0009-run-leases.ts';
 import * as captureCountsInline from './0010-capture-counts-inline.ts';
 import * as mediaOrphans from './0011-media-orphans.ts';
+import * as earlierRunOrphans from './0012-earlier-run-orphans.ts';
 
 /**
  * Every migration, in order. Names are permanent: a new schema change is a new entry, never an edit.
@@ -28,4 +29,5 @@ export const migrations: Readonly<Record<string, Migration>> = {
   '0009-run-leases': runLeases,
   '0010-capture-counts-inline': captureCountsInline,
   '0011-media-orphans': mediaOrphans,
+  '0012-earlier-run-orphans': earlierRunOrphans,
 };
