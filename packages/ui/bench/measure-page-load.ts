@@ -23,10 +23,10 @@ const READY_KEY = '__vidgenieCanvasReadyAt';
 /**
  * Installs, in every page of `context`, a probe that records on the page's own clock the first
  * moment `/create` is interactive: `nodes` React Flow nodes rendered and measured (not hidden)
- * and the Run bar settled by the server's first estimate, that is the Run button enabled or,
- * when the graph cannot run yet, the Run bar showing the server's reason. A fresh /create has
- * an empty prompt, so the server answers 400 ("the prompt is empty") and Run stays disabled
- * until the user types: that answer is the moment the page is ready for them. It is a
+ * and the Run bar settled by the server's first estimate (`data-settled`), that is the Run button
+ * enabled or, when the graph cannot run yet, the cost shown with what to do. A fresh /create has an
+ * empty prompt: the cost comes back for a stand-in prompt and Run waits for the user's idea; that
+ * answer is the moment the page is ready for them. It is a
  * `MutationObserver` from the document's start, so nothing polls; `window[key + 'Promise']`
  * resolves with the same time and which of the two it saw.
  */
@@ -46,8 +46,9 @@ export async function installCanvasReadyProbe(context: BrowserContext, nodes: nu
       const run = document.querySelector('.run-bar button.button--primary');
       if (run === null) return false;
       if (!run.disabled) return 'Run enabled';
-      const error = document.querySelector('.run-bar .run-bar__error');
-      return error === null ? false : 'Run bar shows: ' + error.textContent;
+      if (document.querySelector('.run-bar[data-settled="true"]') === null) return false;
+      const said = document.querySelector('.run-bar .run-bar__error, .run-bar .run-bar__hint');
+      return 'Run bar shows: ' + run.textContent + (said === null ? '' : ' / ' + said.textContent);
     };
     const observer = new MutationObserver(() => {
       if (window[key] !== undefined) return;

@@ -10,7 +10,7 @@
  *    providers) serves that copy; one user signs up through the API; headless Debian Chromium
  *    (playwright-core) opens `/create` until the five React Flow nodes are rendered and the Run
  *    bar is settled by the server's first estimate: Run enabled or, as a fresh /create has an
- *    empty prompt, the server's "prompt is empty" shown there (see `measure-page-load.ts`).
+ *    empty prompt, the cost shown and Run waiting for the idea (see `measure-page-load.ts`).
  *    Cold: a new browser context each time (empty HTTP cache). Warm: a new page in one context
  *    that already loaded the app once (hashed assets cached). The baseline, in the same launch,
  *    is `/healthz` from the same server (a tiny JSON document) loaded the same way; the four

@@ -70,6 +70,16 @@ if (!hasChromium()) {
       await page.getByRole('button', { name: 'Sign up' }).click();
       await page.getByTestId('node-output').waitFor();
       expect(new URL(page.url()).pathname).toBe('/create');
+      // The first screen: the price already on the Run button, which waits calmly for the idea;
+      // the empty prompt is the next thing to do, not a mistake outlined in red.
+      await page.locator('.run-bar[data-settled="true"]').waitFor();
+      expect(await page.getByTestId('estimate').textContent()).toMatch(/Estimated cost: \d+ credits/);
+      expect(await page.getByTestId('run-awaiting').textContent()).toBe(
+        'Type your idea in the Prompt step, then Run.',
+      );
+      expect(await page.getByRole('button', { name: /^Run · \d+ credits$/ }).isDisabled()).toBe(true);
+      expect(await page.getByTestId('node-prompt').getAttribute('data-invalid')).toBeNull();
+      expect(await page.locator('.run-bar [role="alert"]').count()).toBe(0);
 
       // Record every state each node goes through.
       await page.evaluate(() => {
@@ -411,6 +421,8 @@ if (!hasChromium()) {
       await page.setViewportSize({ width: 390, height: 844 });
       await page.getByRole('navigation').getByRole('link', { name: 'Create' }).click();
       await page.getByTestId('node-output').waitFor();
+      // Measured and shot once the Run bar shows its estimate (its final height).
+      await page.locator('.run-bar[data-settled="true"]').waitFor();
       const bar = await page.getByRole('region', { name: 'Run' }).boundingBox();
       const canvas = await page.getByRole('region', { name: 'Workflow canvas' }).boundingBox();
       const panel = await page.getByRole('complementary').boundingBox();

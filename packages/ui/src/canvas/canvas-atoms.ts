@@ -1,10 +1,26 @@
 import { type Atom, atom } from 'jotai';
 import { createContext } from 'react';
+import { graphAtom } from '../atoms/graph.ts';
+import { isAwaitingPrompt } from '../graph/awaiting-prompt.ts';
 import { graphIssuesAtom } from '../graph/graph-issues-atom.ts';
 import type { LocalIssue } from '../graph/validate-graph.ts';
 
-/** The graph's problems found in the browser by the engine (recomputed on every edit), each on its node. */
-export const localIssuesAtom: Atom<readonly LocalIssue[]> = graphIssuesAtom;
+/**
+ * The graph's problems found in the browser by the engine (recomputed on every edit), each on its
+ * node and outlined in red; an empty prompt is not one of them (see {@link awaitingPromptAtom}).
+ */
+export const localIssuesAtom: Atom<readonly LocalIssue[]> = atom((get) => {
+  const graph = get(graphAtom);
+  return get(graphIssuesAtom).filter((issue) => !isAwaitingPrompt(issue, graph));
+});
+
+/** The prompt steps still without text: Run waits for them, and the Run bar says so calmly. */
+export const awaitingPromptAtom: Atom<readonly string[]> = atom((get) => {
+  const graph = get(graphAtom);
+  return get(graphIssuesAtom)
+    .filter((issue) => isAwaitingPrompt(issue, graph))
+    .map((issue) => issue.nodeId);
+});
 
 /** A problem the server reported (400 with node ids), shown on its node until the graph is accepted. */
 export interface ServerIssue {

@@ -52,6 +52,7 @@ describe('RunBar before a run', () => {
     const { bar } = renderBar();
     expect(screen.getByTestId('estimate').textContent).toBe('Estimating…');
     expect(screen.getByTestId('available').textContent).toBe('');
+    expect(bar.getAttribute('data-settled')).toBe('false');
     const run = within(bar).getByRole('button', { name: 'Run' }) as HTMLButtonElement;
     expect(run.disabled).toBe(true);
   });
@@ -104,6 +105,39 @@ describe('RunBar before a run', () => {
     ).toBe(true);
   });
 
+  it('asks calmly for the idea while the prompt is empty: the cost shown, Run waiting, nothing in red', () => {
+    const { bar } = renderBar({
+      estimate: estimate(42, 100),
+      store: (store) => store.set(graphAtom, shortVideoGraph({ prompt: '' })),
+    });
+    expect(screen.getByTestId('run-awaiting').textContent).toBe(
+      'Type your idea in the Prompt step, then Run.',
+    );
+    expect(screen.queryByTestId('run-invalid')).toBeNull();
+    expect(within(bar).queryByRole('alert')).toBeNull();
+    expect(
+      (within(bar).getByRole('button', { name: 'Run · 42 credits' }) as HTMLButtonElement).disabled,
+    ).toBe(true);
+    expect(bar.getAttribute('data-settled')).toBe('true');
+  });
+
+  it('counts a real problem in red even while the prompt is empty', () => {
+    renderBar({
+      estimate: estimate(42, 100),
+      store: (store) => {
+        const graph = shortVideoGraph({ prompt: '' });
+        store.set(graphAtom, {
+          ...graph,
+          edges: (graph.edges ?? []).filter((edge) => edge.id !== 'image-video'),
+        });
+      },
+    });
+    expect(screen.getByTestId('run-invalid').textContent).toBe(
+      'Fix 1 problem(s) before running: see the nodes outlined in red.',
+    );
+    expect(screen.queryByTestId('run-awaiting')).toBeNull();
+  });
+
   it('shows why the graph could not be estimated', () => {
     const { bar } = renderBar({
       store: (store) =>
@@ -127,7 +161,7 @@ describe('RunBar during and after a run', () => {
       estimate: estimate(42, 100),
       run: { runId: 'run-1', phase: 'queued' },
     });
-    expect(screen.getByTestId('run-phase').textContent).toBe('Run queued');
+    expect(screen.getByTestId('run-phase').textContent).toBe('Run: queued');
     expect(screen.getByTestId('run-phase').getAttribute('data-phase')).toBe('queued');
     expect(within(bar).queryByRole('button', { name: /^Run/ })).toBeNull();
     await user.click(within(bar).getByRole('button', { name: 'Cancel' }));
@@ -137,7 +171,7 @@ describe('RunBar during and after a run', () => {
 
   it('cannot cancel a run the server has not accepted yet', () => {
     const { bar } = renderBar({ estimate: estimate(42, 100), run: { runId: null, phase: 'starting' } });
-    expect(screen.getByTestId('run-phase').textContent).toBe('Run starting');
+    expect(screen.getByTestId('run-phase').textContent).toBe('Run: starting');
     expect((within(bar).getByRole('button', { name: 'Cancel' }) as HTMLButtonElement).disabled).toBe(true);
   });
 
@@ -146,7 +180,7 @@ describe('RunBar during and after a run', () => {
       estimate: estimate(42, 58),
       run: { runId: 'run-1', phase: 'completed', captured: 40 },
     });
-    expect(screen.getByTestId('run-phase').textContent).toBe('Run completed · charged 40 credits');
+    expect(screen.getByTestId('run-phase').textContent).toBe('Run: completed · charged 40 credits');
     expect(
       (within(bar).getByRole('button', { name: 'Run · 42 credits' }) as HTMLButtonElement).disabled,
     ).toBe(false);
@@ -157,7 +191,7 @@ describe('RunBar during and after a run', () => {
       estimate: estimate(42, 100),
       run: { runId: 'run-1', phase: 'failed', error: 'Your Runway key was rejected: update it in Settings' },
     });
-    expect(screen.getByTestId('run-phase').textContent).toBe('Run failed');
+    expect(screen.getByTestId('run-phase').textContent).toBe('Run: failed');
     expect(within(bar).getByRole('alert').textContent).toBe(
       'Your Runway key was rejected: update it in Settings',
     );

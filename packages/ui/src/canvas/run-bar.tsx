@@ -1,7 +1,7 @@
 import { useAtomValue } from 'jotai';
 import { useT } from '../atoms/language.ts';
 import { estimateAtom, runActiveAtom, runAtom, runErrorAtom } from '../atoms/run.ts';
-import { localIssuesAtom } from './canvas-atoms.ts';
+import { awaitingPromptAtom, localIssuesAtom } from './canvas-atoms.ts';
 
 /** The Run bar: cost and available credits before anything is spent, then Run or Cancel. */
 export function RunBar(props: { readonly onRun: () => void; readonly onCancel: () => void }) {
@@ -12,9 +12,12 @@ export function RunBar(props: { readonly onRun: () => void; readonly onCancel: (
   const short = estimate !== null && !estimate.enough;
   const issues = useAtomValue(localIssuesAtom);
   const invalid = issues.length > 0;
+  const awaiting = useAtomValue(awaitingPromptAtom).length > 0;
   const t = useT();
+  // Settled: the first estimate arrived, or the bar says why there is none (a bench waits for it).
+  const settled = estimate !== null || invalid || error !== null;
   return (
-    <section className="run-bar" aria-label={t('run.region')}>
+    <section className="run-bar" aria-label={t('run.region')} data-settled={settled ? 'true' : 'false'}>
       <span className="run-bar__cost" data-testid="estimate">
         {estimate === null ? t('run.estimating') : t('run.estimate', { credits: estimate.total })}
       </span>
@@ -43,7 +46,7 @@ export function RunBar(props: { readonly onRun: () => void; readonly onCancel: (
           type="button"
           className="button button--primary"
           onClick={props.onRun}
-          disabled={estimate === null || short || invalid}
+          disabled={estimate === null || short || invalid || awaiting}
         >
           {estimate === null ? t('run.run') : t('run.runCost', { credits: estimate.total })}
         </button>
@@ -51,6 +54,11 @@ export function RunBar(props: { readonly onRun: () => void; readonly onCancel: (
       {invalid && (
         <p className="run-bar__error" role="alert" data-testid="run-invalid">
           {t('run.invalid', { count: issues.length })}
+        </p>
+      )}
+      {awaiting && !invalid && !active && (
+        <p className="run-bar__hint" data-testid="run-awaiting">
+          {t('run.awaitingPrompt')}
         </p>
       )}
       {short && (

@@ -627,6 +627,16 @@ describe('StepNodeView with an invalid graph', () => {
   });
 });
 
+describe('StepNodeView before the idea is typed', () => {
+  it('leaves an empty prompt step calm: no red outline, no problem listed', () => {
+    renderCanvas({ prompt: '' });
+    const prompt = nodeOf('prompt');
+    expect(prompt.hasAttribute('data-invalid')).toBe(false);
+    expect(prompt.classList.contains('step-node--invalid')).toBe(false);
+    expect(screen.queryByTestId('issues-prompt')).toBeNull();
+  });
+});
+
 describe('StepNodeView and untrusted text', () => {
   it('shows markup in a prompt, an enhanced prompt, an error and an issue as text, never as HTML', () => {
     renderCanvas({

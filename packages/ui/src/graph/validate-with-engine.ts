@@ -82,7 +82,13 @@ function toLocalIssues(graph: WorkflowGraphInput, issue: GraphIssue): LocalIssue
         edge?.target ??
         (typeof index === 'number' ? graph.nodes[index]?.id : undefined) ??
         graph.nodes[0]?.id;
-      return nodeId === undefined ? [] : [on(nodeId, { message: issue.message })];
+      if (nodeId === undefined) return [];
+      // Shown on the node itself: "Node "prompt" config at text: " would say it twice.
+      const message =
+        issue.code === 'INVALID_CONFIG' && issue.nodeId === nodeId
+          ? issue.message.replace(/^Node "[^"]*" config(?: at [^:]*)?: /, '')
+          : issue.message;
+      return [on(nodeId, { message })];
     }
   }
 }

@@ -27,10 +27,11 @@ export const en = {
 
   'run.region': 'Run',
   'run.estimating': 'Estimating…',
+  'run.standInPrompt': 'your idea',
   'run.estimate': 'Estimated cost: {credits} credits',
   'run.available': 'Available: {credits} credits',
   'run.unlimited': 'unlimited',
-  'run.phase': 'Run {phase}',
+  'run.phase': 'Run: {phase}',
   'run.charged': ' · charged {credits} credits',
   'run.cancel': 'Cancel',
   'run.run': 'Run',
@@ -280,6 +281,7 @@ export const en = {
   'issue.UNSUPPORTED_VERSION': '{message}',
   // End of graph validation.
   'run.invalid': 'Fix {count} problem(s) before running: see the nodes outlined in red.',
+  'run.awaitingPrompt': 'Type your idea in the Prompt step, then Run.',
   'node.rerun': 'Rerun from here',
   'node.failedHint': 'Fix the cause (a key in Settings, or this step’s settings), then rerun from here.',
 } as const;
@@ -313,6 +315,7 @@ export const fr: Dictionary = {
 
   'run.region': 'Exécution',
   'run.estimating': 'Estimation…',
+  'run.standInPrompt': 'votre idée',
   'run.estimate': 'Coût estimé : {credits} crédits',
   'run.available': 'Disponible : {credits} crédits',
   'run.unlimited': 'illimité',
@@ -568,6 +571,7 @@ export const fr: Dictionary = {
   'issue.UNSUPPORTED_VERSION': '{message}',
   // End of graph validation.
   'run.invalid': '{count} problème(s) à corriger avant de lancer : voyez les nœuds entourés de rouge.',
+  'run.awaitingPrompt': 'Écrivez votre idée dans l’étape Prompt, puis lancez.',
   'node.rerun': 'Relancer d’ici',
   'node.failedHint':
     'Corrigez la cause (une clé dans Réglages, ou les réglages de cette étape), puis relancez d’ici.',

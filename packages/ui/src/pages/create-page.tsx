@@ -46,6 +46,7 @@ import { StepNodeView } from '../canvas/step-node.tsx';
 import { canvasEdgesOf, canvasNodesOf } from '../canvas/to-canvas.ts';
 import { PHONE_QUERY, useMediaQuery } from '../canvas/use-media-query.ts';
 import { VERTICAL_LAYOUT, verticalLayout } from '../canvas/vertical-layout.ts';
+import { withStandInPrompts } from '../graph/awaiting-prompt.ts';
 import { addEdge, removeElements } from '../graph/edit-graph.ts';
 import { graphValidationReadyAtom } from '../graph/graph-issues-atom.ts';
 import type { StepNode, WorkflowGraphInput } from '../graph/graph-types.ts';
@@ -90,6 +91,9 @@ export function CreatePage() {
   const location = useAtomValue(locationAtom);
   const [nodes, setNodes] = useState<StepNode[]>(() => canvasNodesOf(graph));
   const t = useT();
+  const standIn = t('run.standInPrompt');
+  const hasEstimate = useRef(false);
+  hasEstimate.current = useAtomValue(estimateAtom) !== null;
   const active = useAtomValue(runActiveAtom);
   const stopFollowing = useRef<(() => void) | undefined>(undefined);
   const phone = useMediaQuery(PHONE_QUERY);
@@ -131,25 +135,43 @@ export function CreatePage() {
       setServerIssues([]);
       return;
     }
-    const timer = setTimeout(() => {
-      request('post', '/api/workflow/estimate', { body: graph }).then(
-        (estimate) => {
-          setEstimate(estimate);
-          setRunError(null);
-          setServerIssues([]);
-        },
-        (error: unknown) => {
-          setRunError(messageOf(error));
-          showServerIssues(error, graph);
-        },
-      );
-    }, 250);
+    const timer = setTimeout(
+      () => {
+        // Before the creator has typed, the price is asked for with a stand-in prompt: the Run
+        // button shows the cost from the first screen (a price never depends on the words).
+        request('post', '/api/workflow/estimate', { body: withStandInPrompts(graph, standIn) }).then(
+          (estimate) => {
+            setEstimate(estimate);
+            setRunError(null);
+            setServerIssues([]);
+          },
+          (error: unknown) => {
+            setRunError(messageOf(error));
+            showServerIssues(error, graph);
+          },
+        );
+      },
+      // The first estimate at once (the page is not ready without it); later ones once typing pauses.
+      hasEstimate.current ? 250 : 0,
+    );
     return () => clearTimeout(timer);
-  }, [graph, localIssues, validationReady, setEstimate, setRunError, setServerIssues, showServerIssues]);
+  }, [
+    graph,
+    standIn,
+    localIssues,
+    validationReady,
+    setEstimate,
+    setRunError,
+    setServerIssues,
+    showServerIssues,
+  ]);
 
   const refreshEstimate = useCallback(() => {
-    request('post', '/api/workflow/estimate', { body: graph }).then(setEstimate, () => undefined);
-  }, [graph, setEstimate]);
+    request('post', '/api/workflow/estimate', { body: withStandInPrompts(graph, standIn) }).then(
+      setEstimate,
+      () => undefined,
+    );
+  }, [graph, standIn, setEstimate]);
 
   const loadContent = useCallback(
     async (runId: string) => {
