@@ -107,6 +107,46 @@ describe('pollJob', () => {
     expect(performance.now() - started).toBeLessThan(1_000);
   });
 
+  it('gives each look a signal of its own (listeners a client leaves on it do not pile up), aborted with the run', async () => {
+    const warnings: string[] = [];
+    const onWarning = (warning: Error) => warnings.push(warning.name);
+    process.on('warning', onWarning);
+    try {
+      const controller = new AbortController();
+      const seen = new Set<AbortSignal>();
+      let looks = 0;
+      const value = await pollJob(
+        async (signal) => {
+          seen.add(signal);
+          // As fetch does: a listener removed only when the request is garbage-collected.
+          signal.addEventListener('abort', () => undefined);
+          looks++;
+          return looks < 15 ? { done: false } : { done: true, value: 'done' };
+        },
+        { signal: controller.signal, ...fast },
+      );
+      expect(value).toBe('done');
+      expect(seen.size).toBe(15);
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(warnings).not.toContain('MaxListenersExceededWarning');
+
+      const aborted = new AbortController();
+      let lookSignal: AbortSignal | undefined;
+      const stopped = pollJob(
+        async (signal) => {
+          lookSignal = signal;
+          aborted.abort(new Error('cancelled'));
+          return { done: false };
+        },
+        { signal: aborted.signal, ...fast },
+      ).catch((error: unknown) => error);
+      expect(await stopped).toEqual(new Error('cancelled'));
+      expect(lookSignal?.aborted).toBe(true);
+    } finally {
+      process.off('warning', onWarning);
+    }
+  });
+
   it('retries transient failures up to the limit, then throws the last one', async () => {
     let looks = 0;
     const value = await pollJob(

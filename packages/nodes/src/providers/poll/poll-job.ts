@@ -153,7 +153,10 @@ export async function pollJob<T>(
       if (wait >= 0) await sleep(pollDelay(wait, options), lookSignal);
       let result: PollCheck<T>;
       try {
-        result = await check(lookSignal);
+        // A signal of its own per look: fetch (undici) drops its abort listener only when the
+        // request is garbage-collected, so one signal shared by every look of a long poll piled
+        // them up (MaxListenersExceededWarning after ten looks). A derived signal adds none.
+        result = await check(AbortSignal.any([lookSignal]));
         failures = 0;
       } catch (error) {
         signal.throwIfAborted();
