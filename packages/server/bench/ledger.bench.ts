@@ -2,13 +2,18 @@
  * Credits ledger benchmark: reserve → capture → release cycles with 50 concurrent clients, on
  * PostgreSQL (one account per client, then all clients on one shared account, then a drain of a
  * small shared balance) and on PGlite, against the database's own ceiling measured in the same
- * process: 50 clients running a single-row UPDATE + INSERT transaction (pgbench -N's shape).
+ * process: 50 clients running a single-row UPDATE + INSERT transaction (pgbench -N's shape). When
+ * PostgreSQL's pgbench is installed, `pgbench -N -c 50` itself runs too and is printed beside it
+ * (a C client, no Node in the way: the goal is judged against the Node ceiling, which runs the
+ * same client stack as the ledger).
  *
  * Env: BENCH_SECONDS (per phase, default 10), BENCH_CLIENTS (default 50), BENCH_DATABASE_URL or
  * TEST_DATABASE_URL (an admin URL; default postgres://postgres@127.0.0.1:5432/test). It creates
  * its own database and drops it. Exits non-zero on any overdraft or reconciliation drift.
  */
+import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { existsSync, readdirSync } from 'node:fs';
 import { type Kysely, sql } from 'kysely';
 import pg from 'pg';
 import { migrateToLatest } from '../src/db/migrate.ts';
@@ -79,6 +84,8 @@ async function main(): Promise<void> {
         txP99: Number.NaN,
       });
       rows.push(await pgCeiling(pool, 'ceiling: same, 1 shared row', () => 0));
+      const native = await pgbenchCeiling(url);
+      if (native !== undefined) rows.push(native);
       await cycles({ ...ledger, workload: 'ledger: 1 account, shared', accountOf: () => ledger.shared });
       await drain(ledger);
     } finally {
@@ -144,6 +151,47 @@ async function pgCeiling(pool: pg.Pool, workload: string, rowOf: (client: number
   } finally {
     for (const connection of clients) connection.release();
   }
+}
+
+/**
+ * `pgbench -N -c CLIENTS` on the bench database, when PostgreSQL's pgbench is installed (on PATH
+ * or under /usr/lib/postgresql/<version>/bin): the issue's own reference, a C client with no Node
+ * in the way, printed beside the Node ceiling the goal is judged against.
+ */
+async function pgbenchCeiling(url: string): Promise<Row | undefined> {
+  const found = [
+    'pgbench',
+    ...(existsSync('/usr/lib/postgresql')
+      ? readdirSync('/usr/lib/postgresql').map((version) => `/usr/lib/postgresql/${version}/bin/pgbench`)
+      : []),
+  ].find((candidate) => spawnSync(candidate, ['--version']).status === 0);
+  if (found === undefined) {
+    console.log('pgbench not found: its row is left out.');
+    return undefined;
+  }
+  // The pools' idle connections close after 200 ms: pgbench's own 50 then fit in max_connections.
+  await new Promise((resolve) => setTimeout(resolve, 600));
+  const init = spawnSync(found, ['-i', '-s', '1', '-q', url], { encoding: 'utf8' });
+  if (init.status !== 0) throw new Error(`pgbench -i failed: ${init.stderr}`);
+  const run = spawnSync(
+    found,
+    ['-N', '-c', String(CLIENTS), '-j', '2', '-T', String(Math.max(1, Math.round(SECONDS))), url],
+    { encoding: 'utf8' },
+  );
+  const tps = /tps = ([\d.]+)/.exec(run.stdout)?.[1];
+  const latency = /latency average = ([\d.]+) ms/.exec(run.stdout)?.[1];
+  if (run.status !== 0 || tps === undefined) throw new Error(`pgbench failed: ${run.stderr}`);
+  return {
+    lane: 'postgres',
+    workload: `pgbench -N -c ${CLIENTS} (C client, mean ${latency ?? '?'} ms)`,
+    cyclesPerSecond: null,
+    txPerSecond: Number(tps),
+    p50: Number.NaN,
+    p99: Number.NaN,
+    txP50: Number.NaN,
+    txP99: Number.NaN,
+    overdrafts: null,
+  };
 }
 
 /** The same transaction on PGlite (one connection: the clients queue for it). */
@@ -384,6 +432,7 @@ function printSummary(): void {
   const sharedCeiling = find('postgres', 'ceiling: same, 1 shared');
   const own = find('postgres', `ledger: ${CLIENTS}`);
   const shared = find('postgres', 'ledger: 1 account');
+  const native = find('postgres', 'pgbench');
   const liteCeiling = find('pglite', 'ceiling');
   const liteOwn = find('pglite', `ledger: ${CLIENTS}`);
   const ratio =
@@ -400,6 +449,9 @@ function printSummary(): void {
   console.log(
     `SUMMARY postgres: ledger ${own?.txPerSecond.toFixed(0)} tx/s (${own?.cyclesPerSecond?.toFixed(0)} cycles/s, p99 ${own?.p99.toFixed(1)} ms)` +
       ` = ${ratio.toFixed(2)} × ceiling ${ceiling?.txPerSecond.toFixed(0)} tx/s (mean of before and after) [goal ≥ ${GOAL}: ${ratio >= GOAL ? 'met' : 'NOT met'}];` +
+      (native === undefined || own === undefined
+        ? ''
+        : ` ${(own.txPerSecond / native.txPerSecond).toFixed(2)} × pgbench -N's ${native.txPerSecond.toFixed(0)} tps (a C client);`) +
       ` shared account ${shared?.txPerSecond.toFixed(0)} tx/s (${sharedRatio.toFixed(2)} × the 1-row ceiling ${sharedCeiling?.txPerSecond.toFixed(0)});` +
       ` pglite ${liteOwn?.txPerSecond.toFixed(0)} tx/s (${liteRatio.toFixed(2)} × its ceiling);` +
       ` overdrafts ${overdrafts}; ${failures === 0 ? 'OK' : `FAILED (${failures})`}`,
