@@ -103,7 +103,10 @@ const IDOR: Record<string, (t: TestApp, a: TestUser, b: TestUser) => Promise<voi
   'get /api/contents/{contentId}/media/{kind}': async (t, a, b) => {
     const id = await contentOf(t, a);
     expectDenied(await b.request('GET', `/api/contents/${id}/media/image`));
-    expect((await a.request('GET', `/api/contents/${id}/media/image`)).status).toBe(200);
+    const own = await a.request('GET', `/api/contents/${id}/media/image`);
+    expect(own.status).toBe(200);
+    // Read to the end: an unread body keeps its file open until garbage collection.
+    expect(new Uint8Array(await own.arrayBuffer())).toEqual(new Uint8Array([1]));
   },
   'get /api/workflow/runs/{runId}/nodes/{nodeId}/media/{port}': async (t, a, b) => {
     const runId = await imageNodeRunOf(t, a);
