@@ -1,3 +1,4 @@
+import type { BillingHooks } from '../cost/billing-hooks.ts';
 import type { NodeRecord, RunPatch, RunRecord, RunSnapshot } from './checkpoint-records.ts';
 
 /**
@@ -21,6 +22,20 @@ export interface CheckpointStore {
   saveNode(args: CheckpointStore.SaveNodeArgs): Promise<void>;
   /** Updates the run record. */
   saveRun(args: CheckpointStore.SaveRunArgs): Promise<void>;
+  /**
+   * Optional: saves a succeeded node's record and charges its price in one atomic write. A store
+   * that shares a database with the host's ledger implements it so that committing a paid node is
+   * one round trip instead of three (`saveNode`, `billing.capture`, `saveNode` again with
+   * `captured: true`). When it exists, the engine calls it for every paid success instead of those
+   * three, with the record already `captured: true`.
+   *
+   * It must do both or neither: either the record is saved and the node is charged once (a repeat
+   * with the same `capture.idempotencyKey` charges nothing more), or it throws and changes nothing.
+   * A stale fence rejects with `StaleFenceError`, like `saveNode`; any other error fails the run at
+   * this node, as a failed `billing.capture` does. Check it with the conformance suite's
+   * `commitNode: true` option.
+   */
+  commitNode?(args: CheckpointStore.CommitNodeArgs): Promise<void>;
 }
 
 /** Argument types of {@link CheckpointStore}. */
@@ -35,6 +50,10 @@ export declare namespace CheckpointStore {
     readonly node: NodeRecord;
     /** The run's latest event sequence number at the time of the write. */
     readonly seq: number;
+  }
+  interface CommitNodeArgs extends SaveNodeArgs {
+    /** The charge to make with the save: the same arguments `billing.capture` would get. */
+    readonly capture: BillingHooks.CaptureArgs;
   }
   interface SaveRunArgs {
     readonly runId: string;

@@ -1,6 +1,7 @@
 import type { EventEmitter } from 'eventemitter3';
 import type { NodeRecord, ReservationRecord, RunStatus } from '../checkpoint/checkpoint-records.ts';
 import type { CheckpointStore } from '../checkpoint/checkpoint-store.ts';
+import type { BillingHooks } from '../cost/billing-hooks.ts';
 import { EngineError } from '../errors/engine-error.ts';
 import { StaleFenceError } from '../errors/stale-fence-error.ts';
 import { toEngineError } from '../errors/to-engine-error.ts';
@@ -280,14 +281,20 @@ export async function executeRun(args: {
       };
       if (states[node.index] !== undefined) record.state = states[node.index];
       if (reused !== undefined) record.reused = reused;
-      try {
-        await store.saveNode({ runId, fence, node: record, seq });
-      } catch (error) {
-        writeFailed(error);
-        return;
+      if (needsCapture && store.commitNode !== undefined) {
+        // The store saves and charges in one atomic write.
+        if (!(await commitNode(node, cost, record))) return;
+        if (cacheKey !== undefined) await options.cache!.set({ key: cacheKey, value: output });
+      } else {
+        try {
+          await store.saveNode({ runId, fence, node: record, seq });
+        } catch (error) {
+          writeFailed(error);
+          return;
+        }
+        if (cacheKey !== undefined) await options.cache!.set({ key: cacheKey, value: output });
+        if (needsCapture && !(await captureNode(node, cost, record))) return;
       }
-      if (cacheKey !== undefined) await options.cache!.set({ key: cacheKey, value: output });
-      if (needsCapture && !(await captureNode(node, cost, record))) return;
       if (lost) return;
       outputs[node.index] = output;
       status[node.index] = DONE;
@@ -309,16 +316,18 @@ export async function executeRun(args: {
     }
   };
 
+  const captureArgs = (node: PlanNode, cost: number, reservationId: string): BillingHooks.CaptureArgs => ({
+    runId,
+    reservationId,
+    nodeId: node.id,
+    amount: cost,
+    idempotencyKey: `${runId}:${node.id}`,
+  });
+
   const captureNode = async (node: PlanNode, cost: number, record: NodeRecord): Promise<boolean> => {
     if (billing === undefined || reservation?.id === undefined || lost) return false;
     try {
-      await billing.capture({
-        runId,
-        reservationId: reservation.id,
-        nodeId: node.id,
-        amount: cost,
-        idempotencyKey: `${runId}:${node.id}`,
-      });
+      await billing.capture(captureArgs(node, cost, reservation.id));
     } catch (error) {
       stop('failed', { error: toEngineError(error), nodeId: node.id });
       return false;
@@ -326,6 +335,27 @@ export async function executeRun(args: {
     captured += cost;
     emit('cost.captured', { nodeId: node.id, amount: cost });
     return write(() => store.saveNode({ runId, fence, node: { ...record, captured: true }, seq }));
+  };
+
+  /** The store's one-write commit of a paid success: checkpoint and capture together. */
+  const commitNode = async (node: PlanNode, cost: number, record: NodeRecord): Promise<boolean> => {
+    if (reservation?.id === undefined || lost) return false;
+    try {
+      await store.commitNode!({
+        runId,
+        fence,
+        node: { ...record, captured: true },
+        seq,
+        capture: captureArgs(node, cost, reservation.id),
+      });
+    } catch (error) {
+      if (error instanceof StaleFenceError) lose(error);
+      else stop('failed', { error: toEngineError(error), nodeId: node.id });
+      return false;
+    }
+    captured += cost;
+    emit('cost.captured', { nodeId: node.id, amount: cost });
+    return true;
   };
 
   /** Counts a settled upstream for each dependent and launches those that became ready. */

@@ -36,18 +36,33 @@ export function describeCheckpointStoreConformance(
   args: ConformanceRunner & {
     readonly name: string;
     readonly createStore: () => CheckpointStore | Promise<CheckpointStore>;
+    /**
+     * For a store that implements `commitNode`: places a hold of `amount` credits for a run the
+     * suite created and returns its reservation id, so the suite's commits have something to
+     * charge. The commitNode cases run only with it.
+     */
+    readonly commitNode?: CommitNodeFixture;
   },
 ): void {
   args.describe(`CheckpointStore conformance: ${args.name}`, () => {
-    for (const c of checkpointStoreConformanceCases()) {
+    for (const c of checkpointStoreConformanceCases(args.commitNode)) {
       args.it(c.name, async () => c.run(await args.createStore()));
     }
   });
 }
 
-/** The conformance cases, for runners that want to drive them directly. */
-export function checkpointStoreConformanceCases(): readonly ConformanceCase[] {
-  return CASES;
+/** Places a hold for a run the conformance suite created; returns its reservation id. */
+export type CommitNodeFixture = (args: {
+  readonly runId: string;
+  readonly amount: number;
+}) => Promise<string>;
+
+/**
+ * The conformance cases, for runners that want to drive them directly; with `commitNode`, the
+ * cases of `CheckpointStore.commitNode` too.
+ */
+export function checkpointStoreConformanceCases(commitNode?: CommitNodeFixture): readonly ConformanceCase[] {
+  return commitNode === undefined ? CASES : [...CASES, ...commitNodeCases(commitNode)];
 }
 
 const newId = () => `conformance-${globalThis.crypto.randomUUID()}`;
@@ -288,3 +303,88 @@ const CASES: readonly ConformanceCase[] = [
     },
   },
 ];
+
+function commitNodeCases(reserve: CommitNodeFixture): readonly ConformanceCase[] {
+  const commitOf = (store: CheckpointStore) => {
+    check(
+      store.commitNode !== undefined,
+      'the store has no commitNode, but the suite was given a fixture for it',
+    );
+    return store.commitNode.bind(store);
+  };
+  const capture = (runId: string, nodeId: string, reservationId: string, amount = 2) => ({
+    runId,
+    reservationId,
+    nodeId,
+    amount,
+    idempotencyKey: `${runId}:${nodeId}`,
+  });
+  return [
+    {
+      name: 'commitNode saves the record as saveNode does, replacing a running one',
+      async run(store) {
+        const commit = commitOf(store);
+        const runId = newId();
+        const { fence } = await store.createRun({ run: runRecord(runId) });
+        const reservationId = await reserve({ runId, amount: 4 });
+        await store.saveNode({
+          runId,
+          fence,
+          node: nodeRecord('a', { status: 'running', captured: false }),
+          seq: 1,
+        });
+        await commit({
+          runId,
+          fence,
+          node: nodeRecord('a'),
+          seq: 2,
+          capture: capture(runId, 'a', reservationId),
+        });
+        await commit({
+          runId,
+          fence,
+          node: nodeRecord('b'),
+          seq: 3,
+          capture: capture(runId, 'b', reservationId),
+        });
+        const snapshot = await store.loadRun({ runId });
+        same(byId(snapshot?.nodes ?? []), [nodeRecord('a'), nodeRecord('b')], 'nodes after commitNode');
+      },
+    },
+    {
+      name: 'commitNode with a stale fence rejects with STALE_FENCE and saves nothing',
+      async run(store) {
+        const commit = commitOf(store);
+        const runId = newId();
+        const { fence: old } = await store.createRun({ run: runRecord(runId) });
+        const reservationId = await reserve({ runId, amount: 4 });
+        const { fence } = await store.claimRun({ runId });
+        await rejectsWith(
+          commit({
+            runId,
+            fence: old,
+            node: nodeRecord('a'),
+            seq: 1,
+            capture: capture(runId, 'a', reservationId),
+          }),
+          'STALE_FENCE',
+          'stale commitNode',
+        );
+        same((await store.loadRun({ runId }))?.nodes, [], 'nodes after a stale commitNode');
+        // The current writer's commit still goes through: the stale one charged nothing.
+        await commit({
+          runId,
+          fence,
+          node: nodeRecord('a'),
+          seq: 1,
+          capture: capture(runId, 'a', reservationId, 4),
+        });
+        same(
+          (await store.loadRun({ runId }))?.nodes,
+          [nodeRecord('a')],
+          'nodes after the current commitNode',
+        );
+      },
+    },
+  ];
+}

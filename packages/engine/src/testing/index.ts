@@ -5,6 +5,7 @@
  */
 
 export {
+  type CommitNodeFixture,
   type ConformanceCase,
   type ConformanceRunner,
   checkpointStoreConformanceCases,

@@ -1,4 +1,4 @@
-import { sql } from 'kysely';
+import { type RawBuilder, sql } from 'kysely';
 import { prepared } from '../db/prepared-statements.ts';
 import type { HoldState } from '../db/schema.ts';
 import { ApiError } from '../errors/api-error.ts';
@@ -79,9 +79,25 @@ export async function capture(ctx: LedgerContext, args: CaptureArgs): Promise<Ca
 
 /** The one statement; the hold's remaining credits, or undefined when it changed nothing. */
 async function chargeNode(ctx: LedgerContext, args: CaptureArgs): Promise<number | undefined> {
-  const now = ctx.now();
   const { rows } = await sql<CapturedRow>`${prepared('ledger.capture')}
-    with hold as (
+    with ${captureSteps({ ...args, now: ctx.now() })}
+    select hold.amount, hold.captured from hold, account`.execute(ctx.db);
+  const row = rows[0];
+  return row === undefined ? undefined : row.amount - row.captured;
+}
+
+/**
+ * The capture's steps as the CTEs `hold`, `node_capture`, `account` and `entry`, for a statement
+ * to select from (`hold.amount`, `hold.captured`: one row when the node was charged, none when
+ * nothing changed). `gate` is a further condition on the hold's update, so a caller's own CTE
+ * (a checkpoint write) can decide whether the capture happens in the same statement.
+ * @internal
+ */
+export function captureSteps(
+  args: CaptureArgs & { readonly now: Date; readonly gate?: RawBuilder<unknown> },
+): RawBuilder<unknown> {
+  const { now } = args;
+  return sql`hold as (
       update credit_holds
          set captured = captured + ${args.amount}
        where id = ${args.holdId}
@@ -91,6 +107,7 @@ async function chargeNode(ctx: LedgerContext, args: CaptureArgs): Promise<number
            select 1 from credit_captures where hold_id = ${args.holdId} and node_id = ${args.nodeId}
          )
          ${fenceCondition(args.fence)}
+         ${args.gate ?? sql``}
       returning id, user_id, run_id, amount, captured
     ), node_capture as (
       insert into credit_captures (hold_id, node_id, amount, created_at)
@@ -121,10 +138,7 @@ async function chargeNode(ctx: LedgerContext, args: CaptureArgs): Promise<number
              ${args.nodeId}::text, hold.id, ${entryKeys.capture(args.holdId, args.nodeId)}::text,
              ${now}::timestamptz
         from account, hold
-    )
-    select hold.amount, hold.captured from hold, account`.execute(ctx.db);
-  const row = rows[0];
-  return row === undefined ? undefined : row.amount - row.captured;
+    )`;
 }
 
 async function whyNotCaptured(ctx: LedgerContext, args: CaptureArgs): Promise<CaptureResult | 'retry'> {

@@ -1,7 +1,8 @@
-import { type BillingHooks, InsufficientCreditsError, NonRetryableError } from '@vidgenie/engine';
+import { type BillingHooks, InsufficientCreditsError } from '@vidgenie/engine';
 import { ApiError } from '../errors/api-error.ts';
 import type { LeaseFence } from '../runs/lease-fence.ts';
 import type { CreditLedger } from './credit-ledger.ts';
+import { holdResolvedError } from './hold-resolved-error.ts';
 
 /** Options of {@link createLedgerBillingHooks}. */
 export interface LedgerBillingHooksOptions {
@@ -72,11 +73,7 @@ export function createLedgerBillingHooks(options: LedgerBillingHooksOptions): Bi
         amount: args.amount,
         ...(fence === undefined ? {} : { fence }),
       });
-      if (!result.captured) {
-        throw new NonRetryableError(
-          `The credit hold of run ${args.runId} was ${result.state} before node ${args.nodeId} could be charged; the run stops.`,
-        );
-      }
+      if (!result.captured) throw holdResolvedError(args.runId, args.nodeId, result.state);
     },
     async release(args: BillingHooks.ReleaseArgs) {
       const fence = options.fenceOf?.(args.runId);

@@ -208,7 +208,7 @@ export function createRunExecutor(options: RunExecutorOptions): RunExecutor {
 
   const engine = createEngine({
     registry,
-    store: createSqlCheckpointStore({ db, fenceOf }),
+    store: createSqlCheckpointStore({ db, fenceOf, captureOnCommit: true, now }),
     // Media of a run lands under its owner's prefix: `users/<userId>/runs/<runId>/…`.
     services: {
       ...media,

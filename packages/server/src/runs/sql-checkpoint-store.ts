@@ -6,8 +6,12 @@ import {
   type RunPatch,
   StaleFenceError,
 } from '@vidgenie/engine';
-import { type Kysely, sql } from 'kysely';
+import { type Kysely, type RawBuilder, sql } from 'kysely';
+import { prepared } from '../db/prepared-statements.ts';
 import type { DB } from '../db/schema.ts';
+import { capture, captureSteps } from '../ledger/capture.ts';
+import { holdResolvedError } from '../ledger/hold-resolved-error.ts';
+import { retryTransient } from '../ledger/retry-transient.ts';
 import { assertFence, fenceCondition, type LeaseFence } from './lease-fence.ts';
 import { checkFormatVersion, type RunCheckpointRow, readRunSnapshot } from './read-run-snapshot.ts';
 
@@ -24,6 +28,15 @@ export interface SqlCheckpointStoreOptions {
    * so a worker that lost its lease (frozen, partitioned) cannot write over the new owner's run.
    */
   readonly fenceOf?: (runId: string) => LeaseFence | undefined;
+  /**
+   * Implement `commitNode` on the credits ledger in the same database: a paid node's checkpoint
+   * and its capture (the credit hold's id is the engine's reservation id) are one statement
+   * instead of three. Set it when the engine's billing hooks are the ledger's
+   * (`createLedgerBillingHooks`), as the run executor does.
+   */
+  readonly captureOnCommit?: boolean;
+  /** The clock that stamps captures' ledger entries (default: the system clock). */
+  readonly now?: () => Date;
 }
 
 /**
@@ -54,7 +67,16 @@ export interface SqlCheckpointStoreOptions {
  */
 export function createSqlCheckpointStore(options: SqlCheckpointStoreOptions): CheckpointStore {
   const { db } = options;
+  const now = options.now ?? (() => new Date());
   const leaseOf = (runId: string) => fenceCondition(options.fenceOf?.(runId));
+
+  /** The CTE `run`: the run's row, updated only under the writer's fence (its row lock orders writes). */
+  const runStep = (runId: string, fence: number, seq: number) => sql`run as (
+      update run_checkpoints
+         set last_seq = greatest(last_seq, ${seq}), updated_at = now()
+       where run_id = ${runId} and fence = ${fence} ${leaseOf(runId)}
+      returning run_id
+    )`;
 
   /** A conditional write changed nothing: say why (a read after the fact, for the error only). */
   const rejectWrite = async (runId: string, fence: number): Promise<never> => {
@@ -66,7 +88,53 @@ export function createSqlCheckpointStore(options: SqlCheckpointStoreOptions): Ch
     throw new StaleFenceError({ runId, fence, current });
   };
 
+  const saveNode: CheckpointStore['saveNode'] = async ({ runId, fence, node, seq }) => {
+    // One statement: the fenced update of the run (its row lock orders this write against
+    // claims) feeds the node upsert, so a stale writer changes neither.
+    const { rows } = await sql<{ node_id: string }>`
+      with ${runStep(runId, fence, seq)}
+      ${nodeUpsert(runId, node, seq, sql`from run`)}
+      returning node_id`.execute(db);
+    if (rows.length === 0) await rejectWrite(runId, fence);
+  };
+
+  /**
+   * Checkpoint and capture in one statement: the fenced run update gates the hold's update, and
+   * the node is saved only with the capture. When it changes nothing (a stale writer, a capture
+   * already made, a resolved hold), the three writes it stands for run one by one, and explain
+   * themselves as they always have.
+   */
+  const commitNode: CheckpointStore['commitNode'] = async ({ runId, fence, node, seq, capture: charge }) => {
+    const lease = options.fenceOf?.(runId);
+    const args = {
+      holdId: charge.reservationId,
+      nodeId: charge.nodeId,
+      amount: charge.amount,
+      ...(lease === undefined ? {} : { fence: lease }),
+    };
+    const committed = await retryTransient(
+      async () => {
+        const { rows } = await sql<{ node_id: string }>`${prepared('checkpoint.commit-node')}
+          with ${runStep(runId, fence, seq)},
+          ${captureSteps({ ...args, now: now(), gate: sql`and exists (select 1 from run)` })},
+          node as (
+            ${nodeUpsert(runId, node, seq, sql`from run, hold`)}
+            returning node_id
+          )
+          select hold.id from hold, account`.execute(db);
+        return rows.length > 0;
+      },
+      { onUniqueViolation: true },
+    );
+    if (committed) return;
+    await saveNode({ runId, fence, node: { ...node, captured: false }, seq });
+    const result = await capture({ db, now }, args);
+    if (!result.captured) throw holdResolvedError(runId, charge.nodeId, result.state);
+    await saveNode({ runId, fence, node, seq });
+  };
+
   return {
+    ...(options.captureOnCommit === true ? { commitNode } : {}),
     async createRun({ run, nodes = [] }) {
       // Last record wins for a repeated node id, as a map would keep it.
       const unique = new Map<string, NodeRecord>();
@@ -119,25 +187,7 @@ export function createSqlCheckpointStore(options: SqlCheckpointStoreOptions): Ch
       return row === undefined ? undefined : readRunSnapshot(row);
     },
 
-    async saveNode({ runId, fence, node, seq }) {
-      // One statement: the fenced update of the run (its row lock orders this write against
-      // claims) feeds the node upsert, so a stale writer changes neither.
-      const { rows } = await sql<{ node_id: string }>`
-        with run as (
-          update run_checkpoints
-             set last_seq = greatest(last_seq, ${seq}), updated_at = now()
-           where run_id = ${runId} and fence = ${fence} ${leaseOf(runId)}
-          returning run_id
-        )
-        insert into node_checkpoints (run_id, node_id, status, record, seq, updated_at)
-        select run_id, ${node.nodeId}, ${node.status}, ${JSON.stringify(node)}::json, ${seq}, now()
-          from run
-        on conflict (run_id, node_id) do update
-           set status = excluded.status, record = excluded.record, seq = excluded.seq,
-               updated_at = excluded.updated_at
-        returning node_id`.execute(db);
-      if (rows.length === 0) await rejectWrite(runId, fence);
-    },
+    saveNode,
 
     async saveRun({ runId, fence, patch }) {
       const { lastSeq, ...fields } = patch;
@@ -153,6 +203,16 @@ export function createSqlCheckpointStore(options: SqlCheckpointStoreOptions): Ch
       if (rows.length === 0) await rejectWrite(runId, fence);
     },
   };
+}
+
+/** The node's upsert, its row selected `from` the CTEs that must have written first. */
+function nodeUpsert(runId: string, node: NodeRecord, seq: number, from: RawBuilder<unknown>) {
+  return sql`insert into node_checkpoints (run_id, node_id, status, record, seq, updated_at)
+      select ${runId}, ${node.nodeId}, ${node.status}, ${JSON.stringify(node)}::json, ${seq}, now()
+        ${from}
+      on conflict (run_id, node_id) do update
+         set status = excluded.status, record = excluded.record, seq = excluded.seq,
+             updated_at = excluded.updated_at`;
 }
 
 /** The run and its nodes in one query (one snapshot), or undefined. */
