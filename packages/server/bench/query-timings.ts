@@ -58,8 +58,11 @@ export interface QueryRecord {
   u?: string;
   /** The node (checkpoint, capture) it was for. */
   readonly n?: string;
-  /** Event inserts: `[seq, nodeId or '']` of each event in the batch. */
-  readonly e?: readonly (readonly [number, string])[];
+  /**
+   * Event inserts: `[seq, nodeId or '', runId]` of each event in the statement (a process stores
+   * the events of many runs in one).
+   */
+  readonly e?: readonly (readonly [number, string, string])[];
   /** Milliseconds from sending the statement to its result. */
   readonly ms: number;
   /** Milliseconds waited for a pool connection before it (first statement after `connect`). */
@@ -225,7 +228,7 @@ function attribute(params: readonly unknown[]): Partial<QueryRecord> {
     h?: string;
     u?: string;
     n?: string;
-    e?: (readonly [number, string])[];
+    e?: (readonly [number, string, string])[];
   } = {};
   for (const param of params) {
     if (typeof param !== 'string') continue;
@@ -240,10 +243,19 @@ function attribute(params: readonly unknown[]): Partial<QueryRecord> {
     } else if (param.startsWith('{"') && param.includes('"seq"')) {
       // An event's payload (the engine event as emitted): its seq and node.
       try {
-        const event = JSON.parse(param) as { seq?: unknown; type?: unknown; nodeId?: unknown };
+        const event = JSON.parse(param) as {
+          seq?: unknown;
+          type?: unknown;
+          nodeId?: unknown;
+          runId?: unknown;
+        };
         if (typeof event.seq === 'number' && typeof event.type === 'string') {
           found.e ??= [];
-          found.e.push([event.seq, typeof event.nodeId === 'string' ? event.nodeId : '']);
+          found.e.push([
+            event.seq,
+            typeof event.nodeId === 'string' ? event.nodeId : '',
+            typeof event.runId === 'string' ? event.runId : '',
+          ]);
         }
       } catch {
         // Not an event.

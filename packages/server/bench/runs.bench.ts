@@ -471,8 +471,27 @@ async function analyse(args: {
     list.push(cost(record));
     byKind.set(record.k, list);
     if (record.w > 0) waits.push(record.w);
-    const runId = runOf(record);
     if (record.k === 'event-read') continue; // delivery, not execution
+    if (record.k === 'event' && record.e !== undefined && record.e.length > 0) {
+      // One statement stores the events of many runs: each event bears its share.
+      const share = cost(record) / record.e.length;
+      for (const [seq, nodeId, eventRun] of record.e) {
+        const runId = eventRun === '' ? runOf(record) : eventRun;
+        if (runId === undefined) {
+          unattributed += share;
+          continue;
+        }
+        acks.set(`${runId}|${seq}`, record.t);
+        add(dbPerRun, runId, share);
+        if (nodeId === '') continue;
+        const key = `${runId}|${nodeId}`;
+        add(perNode, key, share);
+        add(perNodeExec, key, record.ms / record.e.length);
+      }
+      attributedStatements++;
+      continue;
+    }
+    const runId = runOf(record);
     if (runId === undefined) {
       unattributed += cost(record);
       continue;
@@ -485,16 +504,6 @@ async function analyse(args: {
       add(perNode, key, cost(record));
       add(perNodePath, key, cost(record));
       add(perNodeExec, key, record.ms);
-    }
-    if (record.k === 'event' && record.e !== undefined && record.e.length > 0) {
-      const share = cost(record) / record.e.length;
-      for (const [seq, nodeId] of record.e) {
-        acks.set(`${runId}|${seq}`, record.t);
-        if (nodeId === '') continue;
-        const key = `${runId}|${nodeId}`;
-        add(perNode, key, share);
-        add(perNodeExec, key, record.ms / record.e.length);
-      }
     }
   }
   const nodeCosts = [...perNode.values()];

@@ -31,7 +31,7 @@ import type { LeaseFence } from './lease-fence.ts';
 import type { RunDispatch } from './pg-boss-dispatch.ts';
 import { RUN_CANCEL_CHANNEL, RUN_DISPATCH_CHANNEL, RUN_EVENTS_CHANNEL } from './pg-event-bridge.ts';
 import { createRunEventBus, type RunEventBus } from './run-event-bus.ts';
-import { createRunEventWriter, type RunEventWriter } from './run-event-writer.ts';
+import { createRunEventSink, type RunEventWriter } from './run-event-sink.ts';
 import {
   acquireRunLease,
   giveUpRunLease,
@@ -44,8 +44,8 @@ import { createSqlCheckpointStore } from './sql-checkpoint-store.ts';
 import { isTerminalRunEvent } from './terminal-run-events.ts';
 
 /**
- * How long a run's events wait to be stored together: a node's bursts (progress, capture,
- * completion, the next start) become one insert and one NOTIFY, for at most this much latency.
+ * How long events wait to be stored together: a node's bursts (progress, capture, completion, the
+ * next start) and other runs' events become one insert, for at most this much latency.
  */
 const EVENT_BATCH_DELAY_MS = 10;
 
@@ -184,6 +184,13 @@ export function createRunExecutor(options: RunExecutorOptions): RunExecutor {
     media: createFfmpegMediaTools(),
   };
   const bus = createRunEventBus();
+  const eventSink = createRunEventSink({
+    db,
+    bus,
+    log,
+    batchDelayMs: EVENT_BATCH_DELAY_MS,
+    ...(notifyChannel === undefined ? {} : { notifyChannel }),
+  });
   /** The owner of each run this process is executing: billing and secrets are per user. */
   const owners = new Map<string, string>();
   /** The lease each run executing here writes under; a lost lease gets epoch -1 (every write fails). */
@@ -442,16 +449,7 @@ export function createRunExecutor(options: RunExecutorOptions): RunExecutor {
       .executeTakeFirstOrThrow();
     const last = await lastStoredEvent(runId);
     const lastSeq = last?.seq ?? 0;
-    const writer = createRunEventWriter({
-      db,
-      bus,
-      runId,
-      log,
-      lastSeq,
-      fence,
-      batchDelayMs: EVENT_BATCH_DELAY_MS,
-      ...(notifyChannel === undefined ? {} : { notifyChannel }),
-    });
+    const writer = eventSink.writer({ runId, lastSeq, fence });
     const onEvent = (event: { readonly type: string; readonly seq: number }) => {
       if (fences.get(runId)?.epoch !== -1) writer.push(event);
     };
