@@ -69,7 +69,7 @@ export interface QueryRecord {
   readonly w: number;
   /** When the result arrived: epoch ms (fractional), this process's clock. */
   readonly t: number;
-  /** The start of the SQL, for statements classified `other`. */
+  /** The start of the SQL, for statements classified `other` (all with BENCH_STATEMENT_TEXT=1). */
   readonly s?: string;
 }
 
@@ -176,7 +176,9 @@ function record(client: Instrumented, text: string, params: readonly unknown[], 
     ms,
     w,
     t: clock(),
-    ...(k === 'other' ? { s: text.replace(/\s+/g, ' ').trim().slice(0, 60) } : {}),
+    ...(k === 'other' || process.env.BENCH_STATEMENT_TEXT === '1'
+      ? { s: text.replace(/\s+/g, ' ').trim().slice(0, 60) }
+      : {}),
   };
   if (begins) client[TX] = [];
   const tx = client[TX];

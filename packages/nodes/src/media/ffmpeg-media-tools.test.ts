@@ -51,6 +51,15 @@ describe('createFfmpegMediaTools', () => {
     expect(Buffer.from(early.bytes).equals(Buffer.from(late.bytes))).toBe(false);
   });
 
+  it("uses the caller's duration instead of probing again", async () => {
+    const probed = await media.posterFrame({ path: clip });
+    const same = await media.posterFrame({ path: clip, durationSeconds: 3 });
+    expect(Buffer.from(same.bytes).equals(Buffer.from(probed.bytes))).toBe(true);
+    // A duration of 0.5 s puts the default poster at 0.25 s: another frame, so no probe was made.
+    const hinted = await media.posterFrame({ path: clip, durationSeconds: 0.5 });
+    expect(Buffer.from(hinted.bytes).equals(Buffer.from(probed.bytes))).toBe(false);
+  });
+
   it('honours an aborted signal', async () => {
     await expect(
       media.probeVideo({ path: clip, signal: AbortSignal.abort(new Error('no')) }),

@@ -29,11 +29,13 @@ export function createFfmpegMediaTools(): MediaTools {
 
   const tools: MediaTools = {
     probeVideo,
-    async posterFrame({ path, atSeconds, signal }): Promise<ImageResult> {
-      const probe = await probeVideo({ path, ...(signal === undefined ? {} : { signal }) });
-      const wanted = atSeconds ?? Math.min(1, probe.durationSeconds / 2);
+    async posterFrame({ path, atSeconds, durationSeconds, signal }): Promise<ImageResult> {
+      const duration =
+        durationSeconds ??
+        (await probeVideo({ path, ...(signal === undefined ? {} : { signal }) })).durationSeconds;
+      const wanted = atSeconds ?? Math.min(1, duration / 2);
       // Stay a frame's length (at most) before the end, where a frame still exists.
-      const at = Math.max(0, Math.min(wanted, probe.durationSeconds - 0.1));
+      const at = Math.max(0, Math.min(wanted, duration - 0.1));
       const { stdout, stderr } = await runFfmpeg(
         ['-ss', at.toFixed(3), '-i', path, '-frames:v', '1', '-f', 'image2pipe', '-c:v', 'png', 'pipe:1'],
         { signal },

@@ -20,6 +20,8 @@ export interface MediaTools {
   posterFrame(args: {
     readonly path: string;
     readonly atSeconds?: number;
+    /** The video's duration when the caller has probed it already (saves reading it again). */
+    readonly durationSeconds?: number;
     readonly signal?: AbortSignal;
   }): Promise<ImageResult>;
 }

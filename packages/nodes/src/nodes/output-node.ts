@@ -19,7 +19,7 @@ export const outputNode = defineNode({
     const path = await services.blobs.localPath({ key: input.video.key });
     const probe = await services.media.probeVideo({ path, signal });
     progress(0.5, 'Making the thumbnail');
-    const frame = await services.media.posterFrame({ path, signal });
+    const frame = await services.media.posterFrame({ path, durationSeconds: probe.durationSeconds, signal });
     const thumbnail = await services.blobs.put({
       key: `runs/${runId}/${nodeId}-thumbnail.png`,
       body: frame.bytes,

@@ -1,7 +1,8 @@
 import type { EngineErrorJSON } from '@vidgenie/engine';
 import type { Kysely } from 'kysely';
 import type { DB } from '../db/schema.ts';
-import { type AnalyticsEvent, recordAnalyticsEvents } from './record-analytics-event.ts';
+import { createAnalyticsBatcher } from './analytics-batcher.ts';
+import type { AnalyticsEvent } from './record-analytics-event.ts';
 import type { RunFact, RunFactsListener } from './tap-run-facts.ts';
 
 /** The provider failure kind of an engine error (`invalid_key`, `rate_limited`…), when it has one. */
@@ -198,10 +199,11 @@ function generationEvents(fact: RunFact, output: unknown, durationMs: number): A
 }
 
 /**
- * The tap listener that records each batch's analytics events (see {@link analyticsEventsOf}) in
- * one insert.
+ * The tap listener that records each batch's analytics events (see {@link analyticsEventsOf}),
+ * the batches of all runs heard meanwhile in one insert.
  * @internal
  */
 export function runAnalyticsListener(options: { readonly db: Kysely<DB> }): RunFactsListener {
-  return (facts) => recordAnalyticsEvents(options.db, facts.flatMap(analyticsEventsOf));
+  const record = createAnalyticsBatcher(options.db);
+  return (facts) => record(facts.flatMap(analyticsEventsOf));
 }

@@ -199,6 +199,8 @@ export function createRunExecutor(options: RunExecutorOptions): RunExecutor {
   /** Cancels asked for while a run was between the queue and the engine. */
   const cancelRequests = new Map<string, string>();
   const hooksByUser = new Map<string, BillingHooks>();
+  /** The credit hold of each run executing here, placed when it was accepted. */
+  const holds = new Map<string, string>();
   let closed = false;
 
   const fenceOf = (runId: string) => fences.get(runId);
@@ -222,7 +224,12 @@ export function createRunExecutor(options: RunExecutorOptions): RunExecutor {
       blobs: createUserScopedBlobStore({ blobs: media.blobs, ownerOf: (runId) => owners.get(runId) }),
     },
     billing: {
-      reserve: (args) => hooksFor(args.runId).reserve(args),
+      // The hold was placed when the run was accepted: the engine's reserve finds it here
+      // instead of asking the ledger to replay it.
+      reserve: async (args) => {
+        const holdId = holds.get(args.runId);
+        return holdId === undefined ? hooksFor(args.runId).reserve(args) : { reservationId: holdId };
+      },
       capture: (args) => hooksFor(args.runId).capture(args),
       release: (args) => hooksFor(args.runId).release(args),
     },
@@ -450,9 +457,13 @@ export function createRunExecutor(options: RunExecutorOptions): RunExecutor {
     const last = await lastStoredEvent(runId);
     const lastSeq = last?.seq ?? 0;
     const writer = eventSink.writer({ runId, lastSeq, fence });
+    /** Whether the engine released the hold (then the release below has nothing to do). */
+    let released = false;
     const onEvent = (event: { readonly type: string; readonly seq: number }) => {
+      if (event.type === 'cost.released') released = true;
       if (fences.get(runId)?.epoch !== -1) writer.push(event);
     };
+    if (row.hold_id !== null) holds.set(runId, row.hold_id);
     let outcome: RunOutcome;
     try {
       const snapshot = await engine.store.loadRun({ runId });
@@ -485,6 +496,7 @@ export function createRunExecutor(options: RunExecutorOptions): RunExecutor {
       };
     } finally {
       handles.delete(runId);
+      holds.delete(runId);
       cancelRequests.delete(runId);
     }
     await writer.flush();
@@ -509,9 +521,9 @@ export function createRunExecutor(options: RunExecutorOptions): RunExecutor {
       await writer.flush();
     }
     // The hold was placed when the run was accepted; the engine releases it only if it reserved
-    // (a run cancelled or failed before its reserve step did not). A second release is a no-op.
+    // (a run cancelled or failed before its reserve step did not, nor one whose release failed).
     try {
-      if (row.hold_id !== null) await ledger.release({ holdId: row.hold_id, fence });
+      if (row.hold_id !== null && !released) await ledger.release({ holdId: row.hold_id, fence });
     } catch (error) {
       if (toEngineError(error).code === 'STALE_FENCE') {
         log.warn({ runId }, 'run taken over before it could finish here');

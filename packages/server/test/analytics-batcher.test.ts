@@ -1,0 +1,45 @@
+import { sql } from 'kysely';
+import { expect, it } from 'vitest';
+import { createAnalyticsBatcher } from '../src/analytics/analytics-batcher.ts';
+import { uniqueId } from './support/ledger-fixtures.ts';
+import { describeEachDatabase } from './support/test-databases.ts';
+
+describeEachDatabase('analytics batcher', ({ db }) => {
+  const rowsOf = async (marker: string) => {
+    const { rows } = await sql<{ call: number; tx: string }>`
+      select (properties->>'call')::integer as call, xmin::text as tx from analytics_events
+       where properties->>'marker' = ${marker} order by (properties->>'call')::integer`.execute(db());
+    return rows;
+  };
+  const event = (marker: string, call: number) => ({
+    name: 'test.batched' as const,
+    userId: null,
+    properties: { marker, call },
+  });
+
+  it('events handed in while an insert is in flight share the next insert; each call resolves once stored', async () => {
+    const record = createAnalyticsBatcher(db());
+    const marker = uniqueId('batch');
+    const calls = [0, 1, 2, 3].map((call) => record([event(marker, call)]));
+    await Promise.all(calls);
+    const rows = await rowsOf(marker);
+    expect(rows.map((row) => row.call)).toEqual([0, 1, 2, 3]);
+    // The first call went alone; the three made while it was in flight went together.
+    expect(rows[0]?.tx).not.toBe(rows[1]?.tx);
+    expect(new Set(rows.slice(1).map((row) => row.tx)).size).toBe(1);
+  });
+
+  it("one call's refused event fails that call only; the others are stored", async () => {
+    const record = createAnalyticsBatcher(db());
+    const marker = uniqueId('batch');
+    const first = record([event(marker, 0)]);
+    const good = record([event(marker, 1)]);
+    const bad = record([
+      { name: 'test.batched', userId: null, properties: { marker, call: 2, prompt: 'secret words' } },
+    ]);
+    const alsoGood = record([event(marker, 3)]);
+    await expect(bad).rejects.toThrow(/"prompt" refused/);
+    await Promise.all([first, good, alsoGood]);
+    expect((await rowsOf(marker)).map((row) => row.call)).toEqual([0, 1, 3]);
+  });
+});
