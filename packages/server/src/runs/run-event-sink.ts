@@ -87,17 +87,31 @@ export function createRunEventSink(args: {
   const waiting = new Set<RunState>();
   let draining = false;
   let timer: NodeJS.Timeout | undefined;
+  /** When the timer fires (ms), or Infinity without one. */
+  let timerAt = Number.POSITIVE_INFINITY;
 
-  const wake = (now: boolean) => {
-    if (draining) return;
+  /** Drains at `at` (ms) at the latest: an earlier request moves the timer forward, never back. */
+  const schedule = (at: number) => {
+    if (draining) return; // the loop in progress takes what was pushed
     if (timer !== undefined) {
-      if (!now) return;
+      if (timerAt <= at) return;
       clearTimeout(timer);
       timer = undefined;
+      timerAt = Number.POSITIVE_INFINITY;
     }
-    if (now || delay === 0) void drain();
-    else timer = setTimeout(() => void drain(), delay);
+    const wait = at - Date.now();
+    if (wait <= 0) {
+      void drain();
+      return;
+    }
+    timerAt = at;
+    timer = setTimeout(() => {
+      timer = undefined;
+      timerAt = Number.POSITIVE_INFINITY;
+      void drain();
+    }, wait);
   };
+  const wake = (now: boolean) => schedule(now || delay === 0 ? 0 : Date.now() + delay);
 
   const settle = (run: RunState) => {
     if (run.pending.length > 0 || run.inFlight.length > 0) return;
@@ -107,7 +121,6 @@ export function createRunEventSink(args: {
   };
 
   const drain = async () => {
-    timer = undefined;
     if (draining) return;
     draining = true;
     try {
@@ -128,12 +141,9 @@ export function createRunEventSink(args: {
       }
     } finally {
       draining = false;
+      // Runs waiting to retry after a failure: their time, unless an event comes sooner.
       const next = Math.min(...[...waiting].map((run) => run.retryAt));
-      if (Number.isFinite(next)) {
-        const wait = next - Date.now();
-        if (wait <= 0) wake(true);
-        else timer = setTimeout(() => void drain(), wait);
-      }
+      if (Number.isFinite(next)) schedule(next);
     }
   };
 

@@ -36,7 +36,7 @@ import {
   acquireRunLease,
   giveUpRunLease,
   markDispatched,
-  renewRunLease,
+  renewRunLeases,
   sweepLapsedLeases,
 } from './run-lease.ts';
 import { createRunQueue, type RunQueueJob } from './run-queue.ts';
@@ -298,31 +298,58 @@ export function createRunExecutor(options: RunExecutorOptions): RunExecutor {
     return { ...base, type: 'run.completed', durationMs: 0, captured: outcome.cost.captured, saved: 0 };
   };
 
-  /** Keeps a lease alive; on loss fences this process out of the run and stops it here. */
-  const startHeartbeat = (fence: LeaseFence) => {
+  /**
+   * Keeps the leases of the runs executing here alive: one statement every third of the lease
+   * renews them all. A run whose lease was lost is fenced out and stopped here; one whose cancel
+   * was asked for elsewhere (and its NOTIFY missed) is cancelled.
+   */
+  const heartbeat = (() => {
     let beating = false;
-    const timer = setInterval(
-      () => {
-        if (beating) return;
-        beating = true;
-        renewRunLease(db, { fence, owner: workerId, ttlMs: leaseTtlMs })
-          .then((renewal) => {
-            if (!renewal.held) {
-              loseLease(fence.runId, 'lease lost: another worker holds the run');
+    let timer: NodeJS.Timeout | undefined;
+    const beat = async () => {
+      const held = [...fences.values()].filter((fence) => fence.epoch !== -1);
+      if (held.length === 0) return;
+      try {
+        const renewals = await renewRunLeases(db, { fences: held, owner: workerId, ttlMs: leaseTtlMs });
+        for (const fence of held) {
+          // A run that ended (or started again) meanwhile is not this beat's business any more.
+          if (fences.get(fence.runId) !== fence) continue;
+          const renewal = renewals.get(fence.runId);
+          if (renewal === undefined) continue;
+          if (!renewal.held) loseLease(fence.runId, 'lease lost: another worker holds the run');
+          else if (renewal.cancelRequested !== null) cancelHere(fence.runId, renewal.cancelRequested);
+        }
+      } catch (error) {
+        log.warn({ err: error, runs: held.length }, 'lease heartbeat failed');
+      }
+    };
+    return {
+      /** Starts beating with the first run held here. */
+      start() {
+        if (timer !== undefined) return;
+        timer = setInterval(
+          () => {
+            if (beating) return;
+            if (fences.size === 0) {
+              clearInterval(timer);
+              timer = undefined;
               return;
             }
-            if (renewal.cancelRequested !== null) cancelHere(fence.runId, renewal.cancelRequested);
-          })
-          .catch((error: unknown) => log.warn({ err: error, runId: fence.runId }, 'lease heartbeat failed'))
-          .finally(() => {
-            beating = false;
-          });
+            beating = true;
+            void beat().finally(() => {
+              beating = false;
+            });
+          },
+          Math.max(50, Math.floor(leaseTtlMs / 3)),
+        );
+        timer.unref();
       },
-      Math.max(50, Math.floor(leaseTtlMs / 3)),
-    );
-    timer.unref();
-    return () => clearInterval(timer);
-  };
+      stop() {
+        clearInterval(timer);
+        timer = undefined;
+      },
+    };
+  })();
 
   /**
    * Stops a run here without writing anything more (its lease is, or is about to be, someone
@@ -364,11 +391,10 @@ export function createRunExecutor(options: RunExecutorOptions): RunExecutor {
     fences.set(runId, fence);
     owners.set(runId, userId);
     if (lease.cancelRequested !== null) cancelRequests.set(runId, lease.cancelRequested);
-    const stopHeartbeat = startHeartbeat(fence);
+    heartbeat.start();
     try {
       await executeLeased(fence, userId);
     } finally {
-      stopHeartbeat();
       fences.delete(runId);
       owners.delete(runId);
     }
@@ -741,7 +767,10 @@ export function createRunExecutor(options: RunExecutorOptions): RunExecutor {
       const settled = queue.close();
       const first = await Promise.race([settled.then(() => 'done' as const), grace]);
       clearTimeout(timer);
-      if (first === 'done') return;
+      if (first === 'done') {
+        heartbeat.stop();
+        return;
+      }
       // Past the grace period: give the leases up so another worker (or the next start) resumes
       // these runs at once, and stop them here without writing anything more.
       const left = [...fences.values()].filter((fence) => fence.epoch !== -1);
@@ -751,6 +780,7 @@ export function createRunExecutor(options: RunExecutorOptions): RunExecutor {
           log.warn({ err: error, runId: fence.runId }, 'could not give the lease up; it will lapse'),
         );
       }
+      heartbeat.stop();
       await Promise.race([settled, new Promise((resolve) => setTimeout(resolve, 2_000).unref())]);
     },
   });

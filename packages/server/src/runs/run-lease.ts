@@ -87,27 +87,34 @@ export async function acquireRunLease(db: Kysely<DB>, args: AcquireRunLeaseArgs)
   });
 }
 
-/** What a heartbeat found. */
+/** What a heartbeat found for one run. */
 export type LeaseRenewal =
   | { readonly held: true; readonly cancelRequested: string | null }
   | { readonly held: false };
 
 /**
- * Extends a lease by `ttlMs` from the database clock, while the epoch is still the fence's and the
- * run unfinished. `held: false`: another worker took the run (or it ended); stop writing.
+ * Extends the leases of many runs (a worker's heartbeat) by `ttlMs` from the database clock, in
+ * one statement: each only while its epoch is still the fence's, the owner is `owner` and the run
+ * unfinished. Every fence gets an answer: `held: false` means another worker took the run (or it
+ * ended); stop writing.
  * @internal
  */
-export async function renewRunLease(
+export async function renewRunLeases(
   db: Kysely<DB>,
-  args: { readonly fence: LeaseFence; readonly owner: string; readonly ttlMs: number },
-): Promise<LeaseRenewal> {
-  const { rows } = await sql<{ cancel_requested: string | null }>`
+  args: { readonly fences: readonly LeaseFence[]; readonly owner: string; readonly ttlMs: number },
+): Promise<Map<string, LeaseRenewal>> {
+  const renewals = new Map<string, LeaseRenewal>();
+  if (args.fences.length === 0) return renewals;
+  const leases = sql.join(args.fences.map((fence) => sql`(${fence.runId}, ${fence.epoch}::integer)`));
+  const { rows } = await sql<{ id: string; cancel_requested: string | null }>`
     update runs set lease_expires_at = now() + ${interval(args.ttlMs)}
-     where id = ${args.fence.runId} and lease_epoch = ${args.fence.epoch} and lease_owner = ${args.owner}
-       and status in ('queued', 'running')
-    returning cancel_requested`.execute(db);
-  const row = rows[0];
-  return row === undefined ? { held: false } : { held: true, cancelRequested: row.cancel_requested };
+      from (values ${leases}) as held(id, epoch)
+     where runs.id = held.id and runs.lease_epoch = held.epoch and runs.lease_owner = ${args.owner}
+       and runs.status in ('queued', 'running')
+    returning runs.id, runs.cancel_requested`.execute(db);
+  for (const fence of args.fences) renewals.set(fence.runId, { held: false });
+  for (const row of rows) renewals.set(row.id, { held: true, cancelRequested: row.cancel_requested });
+  return renewals;
 }
 
 /**
