@@ -159,7 +159,11 @@ describeEachDatabase('media of failed and cancelled runs', ({ database }) => {
   it('collects the media of a cancelled run too', async () => {
     const runId = await start('hold', 'a city at night');
     await waitUntil('the video step to start', async () => (control.held > 0 ? true : undefined));
-    const running = await waitForRun(a, runId, () => true);
+    // The status folds the stored events, which the process stores beside the run: wait for the
+    // image step's completion to be among them.
+    const running = await waitForRun(a, runId, (run) =>
+      run.nodes.some((node) => node.nodeId === 'image' && node.status === 'completed'),
+    );
     const image = imageKeyOf(running);
     const cancelled = await a.request('POST', `/api/workflow/runs/${runId}/cancel`);
     expect(cancelled.status).toBe(202);
