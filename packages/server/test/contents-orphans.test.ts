@@ -176,6 +176,23 @@ describeEachDatabase('media of failed and cancelled runs', ({ database }) => {
     expect(await exists(image)).toBe(false);
   });
 
+  it('collects media a step wrote before a crash, which no checkpoint names', async () => {
+    const runId = await start('hold', 'a harbour at dawn');
+    await waitUntil('the video step to start', async () => (control.held > 0 ? true : undefined));
+    // What an earlier attempt of the video step left when its worker died before the checkpoint.
+    const stray = `users/${a.id}/runs/${runId}/video.mp4`;
+    await t.services.media.blobs.put({ key: stray, body: new Uint8Array([1, 2, 3]), mimeType: 'video/mp4' });
+    const cancelled = await a.request('POST', `/api/workflow/runs/${runId}/cancel`);
+    expect(cancelled.status).toBe(202);
+    expect((await waitForRun(a, runId, hasEnded)).status).toBe('cancelled');
+    const row = await waitUntil('the stray orphan row', () => orphanRow(stray));
+    expect(row).toMatchObject({ user_id: a.id, run_id: runId });
+    const ended = await finishedAt(runId);
+    expect(await exists(stray)).toBe(true);
+    await collect(new Date(ended.getTime() + 25 * HOUR));
+    expect(await exists(stray)).toBe(false);
+  });
+
   it('leaves completed runs’ media to their contents', async () => {
     const runId = await start('render', 'a meadow in spring');
     expect((await waitForRun(a, runId, hasEnded)).status).toBe('completed');

@@ -38,18 +38,25 @@ export function describeBlobStoreConformance(
   args: BlobStoreConformanceRunner & {
     readonly name: string;
     readonly createStore: () => BlobStore | Promise<BlobStore>;
+    /** The store implements the optional `list`: check it too. */
+    readonly list?: boolean;
   },
 ): void {
   args.describe(`BlobStore conformance: ${args.name}`, () => {
-    for (const c of blobStoreConformanceCases()) {
+    for (const c of blobStoreConformanceCases({ list: args.list ?? false })) {
       args.it(c.name, async () => c.run(await args.createStore()));
     }
   });
 }
 
-/** The conformance cases, for runners that want to drive them directly. */
-export function blobStoreConformanceCases(): readonly BlobStoreConformanceCase[] {
-  return CASES;
+/**
+ * The conformance cases, for runners that want to drive them directly; with `list`, the cases of
+ * the optional `BlobStore.list` too.
+ */
+export function blobStoreConformanceCases(
+  options: { readonly list?: boolean } = {},
+): readonly BlobStoreConformanceCase[] {
+  return options.list === true ? [...CASES, ...LIST_CASES] : CASES;
 }
 
 /** Keys every store must refuse, whatever it does underneath. */
@@ -290,6 +297,38 @@ const CASES: readonly BlobStoreConformanceCase[] = [
       const url = await store.url({ key, expiresInSeconds: 60 });
       check(typeof url === 'string' && url !== '', `url returned ${JSON.stringify(url)}`);
       check(URL.canParse(url), `url returned ${JSON.stringify(url)}, which does not parse as a URL`);
+    },
+  },
+];
+
+const listOf = async (store: BlobStore, prefix: string): Promise<string[]> => {
+  check(store.list !== undefined, 'the store has no list, but the suite was told it does');
+  const keys: string[] = [];
+  for await (const key of store.list({ prefix })) keys.push(key);
+  return keys.sort();
+};
+
+const LIST_CASES: readonly BlobStoreConformanceCase[] = [
+  {
+    name: 'list gives the keys under a folder, nested ones included, and no others',
+    async run(store) {
+      const prefix = newPrefix();
+      const keys = [`${prefix}/r1/a.png`, `${prefix}/r1/x/b.mp4`, `${prefix}/r1/c d é.txt`];
+      for (const key of [...keys, `${prefix}/r10/other.png`, `${prefix}/r2/other.png`])
+        await store.put({ key, body: encode(key), mimeType: 'application/octet-stream' });
+      same(await listOf(store, `${prefix}/r1/`), [...keys].sort(), 'keys under the folder');
+      await store.delete({ key: keys[0]! });
+      same(await listOf(store, `${prefix}/r1/`), keys.slice(1).sort(), 'keys after a delete');
+      same(await listOf(store, `${prefix}/never/`), [], 'keys of a folder never written');
+    },
+  },
+  {
+    name: 'list refuses a prefix that is not a folder path',
+    async run(store) {
+      check(store.list !== undefined, 'the store has no list, but the suite was told it does');
+      for (const prefix of ['runs/r1', '/runs/', '../', 'runs/../x/']) {
+        await rejects(() => listOf(store, prefix), `list of ${JSON.stringify(prefix)}`);
+      }
     },
   },
 ];

@@ -30,4 +30,11 @@ export interface BlobStore {
   localPath(args: { readonly key: string }): Promise<string>;
   /** A URL to download the object (a file URL, a presigned URL or a server route). */
   url(args: { readonly key: string; readonly expiresInSeconds?: number }): Promise<string>;
+  /**
+   * Optional: the keys of the objects under `prefix` (a folder: `runs/r1/` lists `runs/r1/a.png`
+   * and `runs/r1/x/b.mp4`, not `runs/r10/c.png`), in no particular order. Hosts use it to find
+   * media no record names (written by a step that crashed before it was checkpointed), so that
+   * cleanup can collect it. The conformance suite checks it when present.
+   */
+  list?(args: { readonly prefix: string }): AsyncIterable<string>;
 }

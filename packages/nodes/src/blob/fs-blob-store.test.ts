@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -29,6 +30,7 @@ describeBlobStoreConformance({
     conformanceRoots.push(dir);
     return createFsBlobStore({ root: dir });
   },
+  list: true,
   describe,
   it,
 });
@@ -44,6 +46,14 @@ async function collect(stream: AsyncIterable<Uint8Array>): Promise<string> {
 }
 
 describe('createFsBlobStore', () => {
+  it('lists objects only: not their type sidecars, nor the temporary files of writes in progress', async () => {
+    await blobs.put({ key: 'runs/r1/a.png', body: bytes('a'), mimeType: 'image/png' });
+    await writeFile(join(root, 'runs', 'r1', `a.png.${randomUUID()}.tmp`), 'half written');
+    const keys: string[] = [];
+    for await (const key of blobs.list?.({ prefix: 'runs/r1/' }) ?? []) keys.push(key);
+    expect(keys).toEqual(['runs/r1/a.png']);
+  });
+
   it('round-trips bytes, with size and mime type', async () => {
     const info = await blobs.put({
       key: 'runs/r1/a.bin',

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { mkdir, open, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import type { Dirent } from 'node:fs';
+import { mkdir, open, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, extname, join, resolve, sep } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { BlobInfo, BlobStore } from './blob-store.ts';
@@ -122,6 +123,10 @@ export function createFsBlobStore(options: { readonly root: string }): BlobStore
     },
     localPath: ({ key }) => existing(key),
     url: async ({ key }) => pathToFileURL(await existing(key)).href,
+    async *list({ prefix }) {
+      const folder = checkFolderPrefix(prefix);
+      yield* walk(pathOf(folder.slice(0, -1)), folder);
+    },
   };
   return Object.freeze(store);
 }
@@ -150,6 +155,39 @@ export function checkKey(key: string): string {
     );
   }
   return key;
+}
+
+/** Temporary files of writes in progress (`<name>.<uuid>.tmp`), which are not objects. */
+const TEMP_FILE = /\.[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\.tmp$/;
+
+/** The objects' keys in `dir` and below, `keyPrefix` naming `dir`. */
+async function* walk(dir: string, keyPrefix: string): AsyncGenerator<string> {
+  let entries: Dirent[];
+  try {
+    entries = await readdir(dir, { withFileTypes: true });
+  } catch (error) {
+    if (isNotFound(error)) return;
+    throw error;
+  }
+  for (const entry of entries) {
+    if (entry.isDirectory()) yield* walk(join(dir, entry.name), `${keyPrefix}${entry.name}/`);
+    else if (entry.isFile() && !entry.name.endsWith(META_SUFFIX) && !TEMP_FILE.test(entry.name))
+      yield `${keyPrefix}${entry.name}`;
+  }
+}
+
+/**
+ * Checks a `list` prefix: a folder, `/`-terminated, whose path is a valid key; returns it.
+ * @internal
+ */
+export function checkFolderPrefix(prefix: string): string {
+  if (typeof prefix !== 'string' || !prefix.endsWith('/')) {
+    throw new TypeError(
+      `Invalid blob prefix ${JSON.stringify(prefix)}: list takes a folder ending with "/", like "runs/r1/".`,
+    );
+  }
+  checkKey(prefix.slice(0, -1));
+  return prefix;
 }
 
 /** Writes `body` to a new temporary file beside `path` (removed again on failure). */

@@ -67,10 +67,17 @@ const makeStore = (options: Partial<S3BlobStoreOptions> = {}) => {
 };
 const bytes = (text: string) => new TextEncoder().encode(text);
 
-describeBlobStoreConformance({ name: 's3 (s3rver)', createStore: () => makeStore(), describe, it });
+describeBlobStoreConformance({
+  name: 's3 (s3rver)',
+  createStore: () => makeStore(),
+  list: true,
+  describe,
+  it,
+});
 describeBlobStoreConformance({
   name: 's3 (s3rver) with a prefix',
   createStore: () => makeStore({ prefix: `/tenants/${randomUUID()}/` }),
+  list: true,
   describe,
   it,
 });

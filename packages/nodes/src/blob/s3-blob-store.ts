@@ -9,13 +9,14 @@ import {
   type GetObjectCommandOutput,
   HeadObjectCommand,
   type HeadObjectCommandOutput,
+  ListObjectsV2Command,
   PutObjectCommand,
   S3Client,
   type S3ClientConfig,
 } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import type { BlobInfo, BlobStore } from './blob-store.ts';
-import { checkKey } from './fs-blob-store.ts';
+import { checkFolderPrefix, checkKey } from './fs-blob-store.ts';
 
 /** S3's limit for one PutObject: 5 GiB. */
 const MAX_PUT_BYTES = 5 * 1024 ** 3;
@@ -215,6 +216,20 @@ export function createS3BlobStore(options: S3BlobStoreOptions): S3BlobStore {
       const info = await head(key);
       if (info === undefined) return undefined;
       return { key, bytes: info.ContentLength ?? 0, mimeType: info.ContentType || DEFAULT_MIME };
+    },
+    async *list({ prefix: folder }) {
+      const Prefix = prefix === '' ? checkFolderPrefix(folder) : `${prefix}/${checkFolderPrefix(folder)}`;
+      let ContinuationToken: string | undefined;
+      do {
+        const page = await client.send(
+          new ListObjectsV2Command({ Bucket: bucket, Prefix, ContinuationToken }),
+        );
+        for (const object of page.Contents ?? []) {
+          if (object.Key !== undefined)
+            yield prefix === '' ? object.Key : object.Key.slice(prefix.length + 1);
+        }
+        ContinuationToken = page.IsTruncated === true ? page.NextContinuationToken : undefined;
+      } while (ContinuationToken !== undefined);
     },
     async delete({ key }) {
       await client.send(new DeleteObjectCommand({ Bucket: bucket, Key: objectKey(key) }));

@@ -1,3 +1,4 @@
+import type { BlobStore } from '@vidgenie/nodes';
 import type { Kysely } from 'kysely';
 import type { DB } from '../db/schema.ts';
 import type { RunEnded } from '../runs/run-executor.ts';
@@ -10,6 +11,11 @@ export interface QueueRunOrphansOptions {
   readonly now?: () => Date;
   /** `VIDGENIE_ORPHAN_MEDIA_HOURS` (default 24): how long the run's media stays for a rerun. */
   readonly graceHours?: number;
+  /**
+   * The blob store (unscoped keys). When it can `list`, every object under the run's folder is
+   * queued too: media a step wrote before a crash, that no checkpoint names.
+   */
+  readonly blobs?: BlobStore;
 }
 
 const HOUR_MS = 3_600_000;
@@ -29,7 +35,9 @@ function mediaKeysOf(output: unknown): string[] {
  * The run executor's `onRunEnded` listener for media no content will ever reference: when a run
  * fails or is cancelled, the media keys its nodes recorded (the completed rows of
  * `node_checkpoints`, so a run cancelled while no one executed it counts too, and the outcome's
- * outputs) are queued in `media_orphans`, eligible `graceHours` after the end. Reused keys of a
+ * outputs), and with a listing blob store every object under the run's folder (a step that wrote
+ * media and crashed before its checkpoint), are queued in `media_orphans`, eligible `graceHours`
+ * after the end. Reused keys of a
  * parent run are queued as well: the cleanup job (`collectOrphanMedia`) applies the reference rule
  * before deleting anything, so a key a content or a live run still uses stays. Only keys under the
  * owner's prefix (`users/<userId>/`) or the older `runs/` layout are queued. Completed runs queue
@@ -60,6 +68,10 @@ export async function queueRunOrphans(options: QueueRunOrphansOptions, ended: Ru
     ...nodes.flatMap((node) => mediaKeysOf(isRecord(node.record) ? node.record.output : undefined)),
     ...Object.values(ended.outcome.outputs).flatMap(mediaKeysOf),
   ]);
+  const list = options.blobs?.list?.bind(options.blobs);
+  if (list !== undefined) {
+    for await (const key of list({ prefix: `users/${ended.userId}/runs/${ended.runId}/` })) keys.add(key);
+  }
   const owned = [...keys].filter(
     (key) =>
       (key.startsWith(`users/${ended.userId}/runs/`) || key.startsWith('runs/')) &&

@@ -217,7 +217,10 @@ export async function createServices(
       onRunEnded: [
         (ended) => recordContent({ db: database.db, providers, now }, ended),
         (ended) =>
-          queueRunOrphans({ db: database.db, now, graceHours: config.VIDGENIE_ORPHAN_MEDIA_HOURS }, ended),
+          queueRunOrphans(
+            { db: database.db, now, graceHours: config.VIDGENIE_ORPHAN_MEDIA_HOURS, blobs: media.blobs },
+            ended,
+          ),
         async ({ runId, userId, status }) => {
           await userEvents.publish(userId, { type: 'run.finished', runId, status });
           await userEvents.publish(userId, { type: 'credits.changed' });
