@@ -67,13 +67,17 @@ const MAX_ENHANCED = 20_000;
 export async function recordContent(options: RecordContentOptions, ended: RunEnded): Promise<void> {
   if (ended.status !== 'completed' || ended.outcome.status !== 'completed') return;
   const { db, providers } = options;
-  const run = await db
-    .selectFrom('runs')
-    .select('graph')
-    .where('id', '=', ended.runId)
-    .where('user_id', '=', ended.userId)
-    .executeTakeFirst();
-  const graph = StoredGraph.safeParse(run?.graph);
+  const stored =
+    ended.graph ??
+    (
+      await db
+        .selectFrom('runs')
+        .select('graph')
+        .where('id', '=', ended.runId)
+        .where('user_id', '=', ended.userId)
+        .executeTakeFirst()
+    )?.graph;
+  const graph = StoredGraph.safeParse(stored);
   if (!graph.success) return;
   const outputs = ended.outcome.outputs;
   const pick = pickerFor(graph.data, outputs);

@@ -19,11 +19,11 @@ export interface UserEventHub {
   /** Hears the user's events until the returned function is called. */
   subscribe(userId: string, listener: (event: UserEvent) => void): () => void;
   /**
-   * Tells the user's streams, on every machine in distributed mode (one `NOTIFY`, delivered back
-   * to this machine too by the event bridge), else on this one. Never throws: a lost dashboard
-   * hint must not fail the work that caused it.
+   * Tells the user's streams, in order, on every machine in distributed mode (one statement with
+   * a `NOTIFY` per event, delivered back to this machine too by the event bridge), else on this
+   * one. Never throws: a lost dashboard hint must not fail the work that caused it.
    */
-  publish(userId: string, event: UserEvent): Promise<void>;
+  publish(userId: string, ...events: readonly UserEvent[]): Promise<void>;
   /** Delivers to this machine's streams (the event bridge calls it for notifications). */
   deliver(userId: string, event: UserEvent): void;
 }
@@ -66,14 +66,16 @@ export function createUserEventHub(options: { readonly db?: Kysely<DB> } = {}): 
         if (current?.size === 0) listeners.delete(userId);
       };
     },
-    async publish(userId: string, event: UserEvent) {
+    async publish(userId: string, ...events: readonly UserEvent[]) {
+      if (events.length === 0) return;
       if (options.db === undefined) {
-        deliver(userId, event);
+        for (const event of events) deliver(userId, event);
         return;
       }
-      await sql`select pg_notify(${USER_EVENTS_CHANNEL}, ${JSON.stringify({ userId, event })})`
-        .execute(options.db)
-        .catch(() => {});
+      const notifications = sql.join(
+        events.map((event) => sql`pg_notify(${USER_EVENTS_CHANNEL}, ${JSON.stringify({ userId, event })})`),
+      );
+      await sql`select ${notifications}`.execute(options.db).catch(() => {});
     },
     deliver,
   });

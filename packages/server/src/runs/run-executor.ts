@@ -62,6 +62,8 @@ export interface RunEnded {
   readonly status: Finish;
   /** The engine's outcome: outputs (media references), cost, and the error of a failed run. */
   readonly outcome: RunOutcome;
+  /** The graph stored with the run, when the executor read it (listeners need not read it again). */
+  readonly graph?: unknown;
 }
 
 /** Options of {@link createRunExecutor}. */
@@ -255,15 +257,6 @@ export function createRunExecutor(options: RunExecutorOptions): RunExecutor {
       }
     }
   };
-
-  const lastStoredEvent = async (runId: string) =>
-    db
-      .selectFrom('run_events')
-      .select(['seq', 'type'])
-      .where('run_id', '=', runId)
-      .orderBy('seq', 'desc')
-      .limit(1)
-      .executeTakeFirst();
 
   /** Writes the final status over an unfinished one, under the lease; false when the lease was lost. */
   const finishRow = async (fence: LeaseFence, status: Finish, error?: EngineError) => {
@@ -475,13 +468,32 @@ export function createRunExecutor(options: RunExecutorOptions): RunExecutor {
 
   const executeLeased = async (fence: LeaseFence, userId: string): Promise<void> => {
     const { runId } = fence;
+    // The run's row and its last stored event, in one read.
     const row = await db
       .selectFrom('runs')
-      .select(['graph', 'hold_id', 'parent_run_id', 'rerun_from'])
+      .select((eb) => [
+        'graph',
+        'hold_id',
+        'parent_run_id',
+        'rerun_from',
+        eb
+          .selectFrom('run_events')
+          .select('seq')
+          .whereRef('run_events.run_id', '=', 'runs.id')
+          .orderBy('seq', 'desc')
+          .limit(1)
+          .as('last_seq'),
+        eb
+          .selectFrom('run_events')
+          .select('type')
+          .whereRef('run_events.run_id', '=', 'runs.id')
+          .orderBy('seq', 'desc')
+          .limit(1)
+          .as('last_type'),
+      ])
       .where('id', '=', runId)
       .executeTakeFirstOrThrow();
-    const last = await lastStoredEvent(runId);
-    const lastSeq = last?.seq ?? 0;
+    const lastSeq = row.last_seq ?? 0;
     const writer = eventSink.writer({ runId, lastSeq, fence });
     /** Whether the engine released the hold (then the release below has nothing to do). */
     let released = false;
@@ -541,7 +553,7 @@ export function createRunExecutor(options: RunExecutorOptions): RunExecutor {
       return;
     }
     const lastIsTerminal =
-      writer.ended || (writer.lastSeq === lastSeq && isTerminalRunEvent(last?.type ?? ''));
+      writer.ended || (writer.lastSeq === lastSeq && isTerminalRunEvent(row.last_type ?? ''));
     if (!lastIsTerminal) {
       writer.push(terminalEvent(runId, writer.lastSeq + 1, outcome));
       await writer.flush();
@@ -567,7 +579,7 @@ export function createRunExecutor(options: RunExecutorOptions): RunExecutor {
       return;
     }
     log.info({ runId, userId, status: outcome.status, captured: outcome.cost.captured }, 'run ended');
-    await notifyEnded({ runId, userId, status: outcome.status, outcome });
+    await notifyEnded({ runId, userId, status: outcome.status, outcome, graph: row.graph });
   };
 
   const queue = createRunQueue({

@@ -222,8 +222,11 @@ export async function createServices(
             ended,
           ),
         async ({ runId, userId, status }) => {
-          await userEvents.publish(userId, { type: 'run.finished', runId, status });
-          await userEvents.publish(userId, { type: 'credits.changed' });
+          await userEvents.publish(
+            userId,
+            { type: 'run.finished', runId, status },
+            { type: 'credits.changed' },
+          );
         },
       ],
       maxRuns: config.VIDGENIE_WORKER_CONCURRENCY,
