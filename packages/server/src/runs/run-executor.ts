@@ -471,26 +471,18 @@ export function createRunExecutor(options: RunExecutorOptions): RunExecutor {
     // The run's row and its last stored event, in one read.
     const row = await db
       .selectFrom('runs')
-      .select((eb) => [
-        'graph',
-        'hold_id',
-        'parent_run_id',
-        'rerun_from',
-        eb
-          .selectFrom('run_events')
-          .select('seq')
-          .whereRef('run_events.run_id', '=', 'runs.id')
-          .orderBy('seq', 'desc')
-          .limit(1)
-          .as('last_seq'),
-        eb
-          .selectFrom('run_events')
-          .select('type')
-          .whereRef('run_events.run_id', '=', 'runs.id')
-          .orderBy('seq', 'desc')
-          .limit(1)
-          .as('last_type'),
-      ])
+      .leftJoinLateral(
+        (eb) =>
+          eb
+            .selectFrom('run_events')
+            .select(['seq as last_seq', 'type as last_type'])
+            .whereRef('run_events.run_id', '=', 'runs.id')
+            .orderBy('seq', 'desc')
+            .limit(1)
+            .as('last'),
+        (join) => join.onTrue(),
+      )
+      .select(['graph', 'hold_id', 'parent_run_id', 'rerun_from', 'last.last_seq', 'last.last_type'])
       .where('id', '=', runId)
       .executeTakeFirstOrThrow();
     const lastSeq = row.last_seq ?? 0;
