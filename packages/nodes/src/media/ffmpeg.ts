@@ -1,5 +1,5 @@
-import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
+import { spawnOffThread } from './spawn-off-thread.ts';
 
 /** How many lines of ffmpeg's stderr an error message quotes. */
 const STDERR_TAIL_LINES = 12;
@@ -55,7 +55,8 @@ export interface FfmpegOutput {
 }
 
 /**
- * Runs ffmpeg with `args` (no shell; `-hide_banner -nostdin` are prepended). Resolves with its
+ * Runs ffmpeg with `args` (no shell; `-hide_banner -nostdin` are prepended), started from a helper
+ * thread so that forking never stalls the event loop ({@link spawnOffThread}). Resolves with its
  * output when it exits with 0; rejects with an error quoting the last lines of stderr otherwise.
  * Aborting `signal` kills the process (SIGKILL) and rejects with the signal's reason. @internal
  */
@@ -67,10 +68,6 @@ export function runFfmpeg(args: readonly string[], options: RunFfmpegOptions = {
       return;
     }
     const binary = ffmpegPath();
-    const child = spawn(binary, ['-hide_banner', '-nostdin', ...args], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-      windowsHide: true,
-    });
     const stdout: Buffer[] = [];
     let stderr = '';
     let settled = false;
@@ -80,41 +77,38 @@ export function runFfmpeg(args: readonly string[], options: RunFfmpegOptions = {
       signal?.removeEventListener('abort', onAbort);
       fn();
     };
+    const child = spawnOffThread(binary, ['-hide_banner', '-nostdin', ...args], {
+      onStdout: (chunk) => {
+        if (onStdout === undefined) stdout.push(chunk);
+        else onStdout(chunk);
+      },
+      onStderr: (text) => {
+        stderr += text;
+        if (stderr.length > STDERR_MAX_CHARS) stderr = stderr.slice(-STDERR_MAX_CHARS / 2);
+      },
+      onError: (error) =>
+        settle(() =>
+          reject(
+            new Error(
+              `Could not start ffmpeg at "${binary}": ${error.message}. Set VIDGENIE_FFMPEG to a working ffmpeg.`,
+              { cause: error },
+            ),
+          ),
+        ),
+      onClose: (code, killedBy) => {
+        if (code === 0) {
+          settle(() => resolve({ stdout: Buffer.concat(stdout), stderr }));
+          return;
+        }
+        const status = code === null ? `was killed by ${killedBy ?? 'a signal'}` : `exited with code ${code}`;
+        settle(() => reject(new Error(`ffmpeg ${status}:\n${stderrTail(stderr)}`)));
+      },
+    });
     const onAbort = () => {
-      child.kill('SIGKILL');
+      child.kill();
       settle(() => reject(signal?.reason));
     };
     signal?.addEventListener('abort', onAbort, { once: true });
-
-    child.stdout.on('data', (chunk: Buffer) => {
-      if (onStdout === undefined) stdout.push(chunk);
-      else onStdout(chunk);
-    });
-    child.stderr.setEncoding('utf8');
-    child.stderr.on('data', (chunk: string) => {
-      stderr += chunk;
-      if (stderr.length > STDERR_MAX_CHARS) stderr = stderr.slice(-STDERR_MAX_CHARS / 2);
-    });
-    child.on('error', (error) => {
-      settle(() =>
-        reject(
-          new Error(
-            `Could not start ffmpeg at "${binary}": ${error.message}. Set VIDGENIE_FFMPEG to a working ffmpeg.`,
-            {
-              cause: error,
-            },
-          ),
-        ),
-      );
-    });
-    child.on('close', (code, killedBy) => {
-      if (code === 0) {
-        settle(() => resolve({ stdout: Buffer.concat(stdout), stderr }));
-        return;
-      }
-      const status = code === null ? `was killed by ${killedBy ?? 'a signal'}` : `exited with code ${code}`;
-      settle(() => reject(new Error(`ffmpeg ${status}:\n${stderrTail(stderr)}`)));
-    });
   });
 }
 
