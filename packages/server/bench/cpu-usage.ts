@@ -14,31 +14,42 @@ export interface CpuSnapshot {
   readonly at: number;
   /** Jiffies: busy and total, over every core. */
   readonly machine: { readonly busy: number; readonly total: number };
-  /** CPU ms by pid. */
+  /** CPU ms by pid (its waited-for children included). */
   readonly processes: ReadonlyMap<number, number>;
+  /** CPU ms of each pid's waited-for children (ffmpeg) alone. */
+  readonly children: ReadonlyMap<number, number>;
 }
 
 /** Takes a snapshot of the machine and of `pids` plus the backends of `database`. */
 export function cpuSnapshot(pids: readonly number[], database: string): CpuSnapshot {
   const processes = new Map<number, number>();
+  const children = new Map<number, number>();
   for (const pid of [...pids, ...postgresBackends(database)]) {
     const ms = processCpuMs(pid);
-    if (!Number.isNaN(ms)) processes.set(pid, ms);
+    if (Number.isNaN(ms.own)) continue;
+    processes.set(pid, ms.own + ms.children);
+    children.set(pid, ms.children);
   }
-  return { at: performance.now(), machine: machineJiffies(), processes };
+  return { at: performance.now(), machine: machineJiffies(), processes, children };
 }
 
 /** What happened between two snapshots: the machine's busy share and each process's CPU seconds. */
 export function cpuBetween(
   from: CpuSnapshot,
   to: CpuSnapshot,
-): { readonly busy: number; readonly cores: number; readonly seconds: (pid: number) => number } {
+): {
+  readonly busy: number;
+  readonly cores: number;
+  readonly seconds: (pid: number) => number;
+  readonly childSeconds: (pid: number) => number;
+} {
   const total = to.machine.total - from.machine.total;
   return {
     busy: total > 0 ? (to.machine.busy - from.machine.busy) / total : Number.NaN,
     cores: cpus().length,
     // A process born during the phase counts from zero.
     seconds: (pid) => ((to.processes.get(pid) ?? 0) - (from.processes.get(pid) ?? 0)) / 1000,
+    childSeconds: (pid) => ((to.children.get(pid) ?? 0) - (from.children.get(pid) ?? 0)) / 1000,
   };
 }
 
@@ -63,15 +74,15 @@ export function postgresBackends(database: string): number[] {
   return found;
 }
 
-function processCpuMs(pid: number): number {
+function processCpuMs(pid: number): { own: number; children: number } {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     // Fields after the command name (which may hold spaces): state is field 3, utime 14 … cstime 17.
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    const ticks = [11, 12, 13, 14].reduce((sum, i) => sum + Number(fields[i] ?? 0), 0);
-    return ticks * TICK_MS;
+    const ticks = (indexes: number[]) => indexes.reduce((sum, i) => sum + Number(fields[i] ?? 0), 0);
+    return { own: ticks([11, 12]) * TICK_MS, children: ticks([13, 14]) * TICK_MS };
   } catch {
-    return Number.NaN;
+    return { own: Number.NaN, children: Number.NaN };
   }
 }
 

@@ -32,7 +32,9 @@
  * BENCH_CLIP_SCALE (the fake clip's size relative to 720x1280, default 0.25),
  * BENCH_TIMEOUT_SECONDS (per round, default 600), BENCH_DATABASE_URL or TEST_DATABASE_URL (an
  * admin URL; default postgres://postgres@127.0.0.1:5432/test), BENCH_DUMP_DIR (writes each
- * round's timed statements and client timings there as JSON, for a closer look). Each round
+ * round's timed statements and client timings there as JSON, for a closer look), BENCH_CPU_PROFILE
+ * (a folder: writes a V8 CPU profile of this process over each round's run phase there and prints
+ * where its time went). Each round
  * creates its own database and drops it. Exits 1 if any run is lost, 0 otherwise (goals missed
  * included: this is a measurement, not a test).
  */
@@ -63,6 +65,7 @@ import { createLogger } from '../src/log/create-logger.ts';
 import { startServer } from '../src/server/start-server.ts';
 import { createServices } from '../src/services/create-services.ts';
 import { adminQuery, withDatabase } from '../test/support/admin-database.ts';
+import { startCpuProfile, summariseCpuProfile } from './cpu-profile.ts';
 import { cpuBetween, cpuSnapshot } from './cpu-usage.ts';
 import { followSse } from './follow-sse.ts';
 import type { ProviderFakesOptions, ProviderFakesReady } from './provider-fakes.ts';
@@ -80,6 +83,7 @@ const WORKERS = Number(env.BENCH_WORKERS ?? 3);
 const POOL = Number(env.BENCH_POOL ?? 10);
 const CLIP_SCALE = Number(env.BENCH_CLIP_SCALE ?? 0.25);
 const TIMEOUT_MS = Number(env.BENCH_TIMEOUT_SECONDS ?? 600) * 1000;
+const PROFILE_DIR = env.BENCH_CPU_PROFILE;
 const ADMIN_URL =
   env.BENCH_DATABASE_URL ?? env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 
@@ -299,6 +303,7 @@ async function round(args: {
     const pids = () => [process.pid, args.fakesPid, ...workers.map((worker) => worker.child.pid ?? 0)];
     const cpuFrom = cpuSnapshot(pids(), name);
     const timeout = AbortSignal.timeout(TIMEOUT_MS);
+    const stopProfile = PROFILE_DIR === undefined ? undefined : await startCpuProfile();
     recording = true;
     const measureFrom = clock();
     const runs = await Promise.all(
@@ -323,14 +328,17 @@ async function round(args: {
     recording = false;
     const measureTo = clock();
     loop.disable();
+    const profile = await stopProfile?.();
     const cpuTo = cpuSnapshot(pids(), name);
     const cpu = cpuBetween(cpuFrom, cpuTo);
     const backends = [...cpuTo.processes.keys()].filter((pid) => !pids().includes(pid));
     const seconds = (list: readonly number[]) =>
       list.reduce((sum, pid) => sum + cpu.seconds(pid), 0).toFixed(1);
+    const childSeconds = (list: readonly number[]) =>
+      list.reduce((sum, pid) => sum + cpu.childSeconds(pid), 0).toFixed(1);
     const processes: string[] = [
       `CPU over the ${((measureTo - measureFrom) / 1000).toFixed(1)} s run phase: machine ${(cpu.busy * 100).toFixed(0)} % busy (${cpu.cores} cores);` +
-        ` this process ${seconds([process.pid])} s${mode === 'one' ? ' (ffmpeg included)' : ''}, ${mode === 'workers' ? `workers ${seconds(workers.map((worker) => worker.child.pid ?? 0))} s (ffmpeg included), ` : ''}` +
+        ` this process ${seconds([process.pid])} s (ffmpeg ${childSeconds([process.pid])} s), ${mode === 'workers' ? `workers ${seconds(workers.map((worker) => worker.child.pid ?? 0))} s (ffmpeg ${childSeconds(workers.map((worker) => worker.child.pid ?? 0))} s), ` : ''}` +
         `PostgreSQL backends of the database ${seconds(backends)} s, provider fakes ${seconds([args.fakesPid])} s (nice 10)`,
     ];
     let loops = `event-loop delay p99: this process ${(loop.percentile(99) / 1e6).toFixed(0)} ms`;
@@ -350,6 +358,11 @@ async function round(args: {
       }
     }
     processes.push(loops, rss);
+    if (profile !== undefined && PROFILE_DIR !== undefined) {
+      const file = join(PROFILE_DIR, `runs-bench-${mode}-${n}.cpuprofile`);
+      writeFileSync(file, JSON.stringify(profile));
+      processes.push(...summariseCpuProfile(profile), `CPU profile written to ${file}`);
+    }
     if (env.BENCH_DUMP_DIR !== undefined) {
       writeFileSync(
         join(env.BENCH_DUMP_DIR, `runs-bench-${mode}-${n}.json`),

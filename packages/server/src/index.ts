@@ -171,7 +171,13 @@ export {
 } from './providers/sql-key-backoff-store.ts';
 export { DURATION_FIGURES, estimateRunSeconds } from './runs/estimate-duration.ts';
 // Durable runs
-export { type FollowRunEventsOptions, followRunEvents } from './runs/follow-run-events.ts';
+export {
+  type FollowRunEventsOptions,
+  followRunEvents,
+  type OpenedRunEvents,
+  type OpenRunEventsOptions,
+  openRunEvents,
+} from './runs/follow-run-events.ts';
 export {
   IDEMPOTENCY_KEY_TTL_MS,
   type IdempotentRequest,

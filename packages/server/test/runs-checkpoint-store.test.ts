@@ -163,11 +163,12 @@ describeEachDatabase('sql checkpoint store', ({ lane, db, database }) => {
 
   it('writes for an unknown run reject with RUN_NOT_FOUND', async () => {
     const runId = newRunId();
+    // One at a time: a second write started early could reject before anything awaits it.
     for (const write of [
-      store().saveNode({ runId, fence: 1, node: nodeRecord('a'), seq: 1 }),
-      store().saveRun({ runId, fence: 1, patch: { status: 'failed' } }),
+      () => store().saveNode({ runId, fence: 1, node: nodeRecord('a'), seq: 1 }),
+      () => store().saveRun({ runId, fence: 1, patch: { status: 'failed' } }),
     ]) {
-      expect(await rejection(write)).toMatchObject({ code: 'RUN_NOT_FOUND' });
+      expect(await rejection(write())).toMatchObject({ code: 'RUN_NOT_FOUND' });
     }
   });
 

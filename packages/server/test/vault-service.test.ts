@@ -381,7 +381,9 @@ describeEachDatabase('the provider key vault', ({ db }) => {
     expect(
       (await rejection(vault.decryptForUse({ userId: alice, providerId: 'stability', purpose: 'run' }))).code,
     ).toBe('SERVICE_UNAVAILABLE');
-    const [failure] = await listAudit(db(), { subjectUserId: mallory });
+    // The attempt is recorded with the read, before the opening; the failure follows it.
+    const [failure, attempt] = await listAudit(db(), { subjectUserId: mallory });
+    expect(attempt).toMatchObject({ action: 'provider_key.decrypted', target: 'openai' });
     expect(failure).toMatchObject({
       action: 'provider_key.decrypt_failed',
       detail: { cause: 'unseal_failed' },

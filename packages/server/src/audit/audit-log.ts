@@ -50,7 +50,12 @@ export interface AuditEntry {
 /** Detail fields that would hold a secret: recording one is a bug. */
 const SECRET_NAMES = /^(key|api_?key|secret|password|token|plaintext|ciphertext|authorization|cookie)$/i;
 
-function assertNoSecretNames(value: unknown, path: string): void {
+/**
+ * Throws when `detail` (at any depth) has a field whose name would hold a secret (`key`,
+ * `token`…). Statements that write audit rows without {@link recordAudit} check their detail
+ * with it. @internal
+ */
+export function assertNoSecretNames(value: unknown, path = ''): void {
   if (value === null || typeof value !== 'object') return;
   for (const [name, inner] of Object.entries(value)) {
     if (SECRET_NAMES.test(name))

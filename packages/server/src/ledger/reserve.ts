@@ -1,4 +1,4 @@
-import { sql } from 'kysely';
+import { type RawBuilder, sql } from 'kysely';
 import { prepared } from '../db/prepared-statements.ts';
 import { ApiError } from '../errors/api-error.ts';
 import { newId } from '../ids/new-id.ts';
@@ -25,6 +25,16 @@ export interface ReserveArgs {
 /** A reserved hold; `replayed` is true when the run already had it (nothing new was held). */
 export type ReserveResult = CreditHold & { readonly replayed: boolean };
 
+/** Options of {@link reserve}. @internal */
+export interface ReserveOptions {
+  /**
+   * More common table expressions (`name as (…)`, comma-separated) for the hold's statement: they
+   * may read `hold`, the placed hold (no row when none was placed), so a write that needs the hold
+   * commits with it or not at all, e.g. the run that the hold pays for.
+   */
+  readonly alongside?: RawBuilder<unknown>;
+}
+
 /**
  * Places a hold with **one conditional `UPDATE`** of the account (`held += amount` only while
  * `balance - held` covers it, or the account is unlimited), the hold row and its `reserve` entry,
@@ -42,7 +52,11 @@ export type ReserveResult = CreditHold & { readonly replayed: boolean };
  * `required`, `available`, `cap`).
  * @internal
  */
-export async function reserve(ctx: LedgerContext, args: ReserveArgs): Promise<ReserveResult> {
+export async function reserve(
+  ctx: LedgerContext,
+  args: ReserveArgs,
+  options: ReserveOptions = {},
+): Promise<ReserveResult> {
   assertCredits('amount', args.amount, 0);
   if (!Number.isFinite(args.expiresInMs) || args.expiresInMs <= 0) {
     throw new RangeError('"expiresInMs" must be a positive number of milliseconds.');
@@ -50,7 +64,7 @@ export async function reserve(ctx: LedgerContext, args: ReserveArgs): Promise<Re
   return retryTransient(
     async () => {
       for (let attempt = 0; attempt < 5; attempt++) {
-        const placed = await placeHold(ctx, args);
+        const placed = await placeHold(ctx, args, options);
         if (placed !== undefined) return { ...toCreditHold(placed), replayed: false };
         const why = await whyNotPlaced(ctx, args);
         if (why !== 'retry') return why;
@@ -61,7 +75,11 @@ export async function reserve(ctx: LedgerContext, args: ReserveArgs): Promise<Re
   );
 }
 
-async function placeHold(ctx: LedgerContext, args: ReserveArgs): Promise<HoldRow | undefined> {
+async function placeHold(
+  ctx: LedgerContext,
+  args: ReserveArgs,
+  options: ReserveOptions,
+): Promise<HoldRow | undefined> {
   const now = ctx.now();
   const holdId = newId('hold');
   const expiresAt = new Date(now.getTime() + args.expiresInMs);
@@ -88,7 +106,7 @@ async function placeHold(ctx: LedgerContext, args: ReserveArgs): Promise<HoldRow
              ${reason}::text, ${args.runId}::text, ${holdId}::text, ${entryKeys.reserve(holdId)}::text,
              ${now}::timestamptz
         from account
-    )
+    )${options.alongside === undefined ? sql`` : sql`, ${options.alongside}`}
     select * from hold`.execute(ctx.db);
   return rows[0];
 }

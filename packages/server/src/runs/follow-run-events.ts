@@ -3,13 +3,118 @@ import type { DB } from '../db/schema.ts';
 import type { RunEventBus, StoredRunEvent } from './run-event-bus.ts';
 import { isTerminalRunEvent } from './terminal-run-events.ts';
 
-/** Options of {@link followRunEvents}. */
-export interface FollowRunEventsOptions {
+/** What {@link openRunEvents} needs. */
+export interface OpenRunEventsOptions {
   readonly db: Kysely<DB>;
   readonly bus: RunEventBus;
   readonly runId: string;
-  /** Send only events whose `seq` is greater (the client's `Last-Event-ID`; 0 for all). */
+  /** Replay only events whose `seq` is greater (the client's `Last-Event-ID`; 0 for all). */
   readonly after: number;
+  /** Only this user's run: another user's run is answered as missing. */
+  readonly userId?: string;
+}
+
+/**
+ * A run's event stream, opened: subscribed to the bus, its stored events after `after` read.
+ * Pass it to {@link followRunEvents} (which closes it), or `close` it.
+ */
+export interface OpenedRunEvents {
+  /** What it was opened with. */
+  readonly options: OpenRunEventsOptions;
+  /** Stops listening to the bus (idempotent). */
+  close(): void;
+}
+
+/** What an opened stream holds, by stream (kept out of the public shape). */
+const states = new WeakMap<OpenedRunEvents, OpenedState>();
+
+interface OpenedState {
+  /** The stored events read at opening, in `seq` order. */
+  stored: readonly StoredRunEvent[];
+  /** Live events heard since the subscription, in `seq` order. */
+  readonly live: StoredRunEvent[];
+  /** The run's row was finished when read, or the bus said the run ended. */
+  ended: boolean;
+  /** Wakes the follower waiting for live events. */
+  wake: (() => void) | undefined;
+}
+
+/**
+ * Subscribes to a run's live events, then reads the run's row and its stored events after `after`
+ * in one statement (the same snapshot: every event is stored before the row's final status, so a
+ * finished row means the replay is complete). Resolves undefined, subscribed to nothing, when the
+ * run does not exist or, with `userId`, is not that user's.
+ *
+ * @example
+ * ```ts
+ * import { createServices, followRunEvents, loadConfig, openRunEvents } from '@vidgenie/server';
+ * const services = await createServices(loadConfig({ VIDGENIE_DATA_DIR: './.vidgenie-example' }));
+ * const opened = await openRunEvents({ db: services.db, bus: services.runs.events, runId: 'run_1', after: 0 });
+ * if (opened === undefined) console.log('no such run');
+ * else await followRunEvents({ ...opened.options, opened, send: async (event) => console.log(event.seq) });
+ * await services.close();
+ * ```
+ */
+export async function openRunEvents(options: OpenRunEventsOptions): Promise<OpenedRunEvents | undefined> {
+  const { db, bus, runId, userId } = options;
+  const state: OpenedState = { stored: [], live: [], ended: false, wake: undefined };
+  const poke = () => {
+    const resolve = state.wake;
+    state.wake = undefined;
+    resolve?.();
+  };
+  const unsubscribe = bus.subscribe(runId, {
+    onEvents: (events) => {
+      state.live.push(...events);
+      poke();
+    },
+    onEnd: () => {
+      state.ended = true;
+      poke();
+    },
+  });
+  let open = true;
+  const close = () => {
+    if (!open) return;
+    open = false;
+    unsubscribe();
+    poke();
+  };
+  try {
+    const rows = await db
+      .selectFrom('runs as r')
+      .leftJoin('run_events as e', (join) =>
+        join.onRef('e.run_id', '=', 'r.id').on('e.seq', '>', options.after),
+      )
+      .select(['r.status', 'e.seq', 'e.type', 'e.payload'])
+      .where('r.id', '=', runId)
+      .$if(userId !== undefined, (query) => query.where('r.user_id', '=', userId as string))
+      .orderBy('e.seq')
+      .execute();
+    const run = rows[0];
+    if (run === undefined) {
+      close();
+      return undefined;
+    }
+    const stored: StoredRunEvent[] = [];
+    for (const row of rows)
+      if (row.seq !== null && row.type !== null && row.payload !== null)
+        stored.push({ seq: row.seq, type: row.type, payload: row.payload });
+    state.stored = stored;
+    if (run.status !== 'queued' && run.status !== 'running') state.ended = true;
+  } catch (error) {
+    close();
+    throw error;
+  }
+  const opened: OpenedRunEvents = { options, close };
+  states.set(opened, state);
+  return opened;
+}
+
+/** Options of {@link followRunEvents}. */
+export interface FollowRunEventsOptions extends OpenRunEventsOptions {
+  /** The stream already opened with {@link openRunEvents} (so a caller can answer 404 first). */
+  readonly opened?: OpenedRunEvents;
   /** Receives each event once, in `seq` order, with no gap. */
   readonly send: (event: StoredRunEvent) => Promise<void>;
   /** Called after `heartbeatMs` without an event (an SSE comment keeps proxies from closing). */
@@ -22,8 +127,9 @@ export interface FollowRunEventsOptions {
 /**
  * Replays a run's stored events after `after`, then follows new ones until the run's terminal
  * event (or its row's final status) has been sent. It subscribes to the bus before reading the
- * table, and the bus publishes only committed events in `seq` order, so the union of the replay
- * and the live events has no gap; duplicates are dropped by `seq`.
+ * table ({@link openRunEvents}), and the bus publishes only committed events in `seq` order, so
+ * the union of the replay and the live events has no gap; duplicates are dropped by `seq`. A run
+ * that does not exist (or, with `userId`, is not that user's) sends nothing.
  *
  * @example
  * ```ts
@@ -41,26 +147,16 @@ export interface FollowRunEventsOptions {
  * ```
  */
 export async function followRunEvents(options: FollowRunEventsOptions): Promise<void> {
-  const { db, bus, runId, send, signal } = options;
-  let lastSent = options.after;
-  const live: StoredRunEvent[] = [];
-  let ended = false;
-  let wake: (() => void) | undefined;
+  const { send, signal } = options;
+  const opened = options.opened ?? (await openRunEvents(options));
+  const state = opened === undefined ? undefined : states.get(opened);
+  if (opened === undefined || state === undefined) return;
+  let lastSent = opened.options.after;
   const poke = () => {
-    const resolve = wake;
-    wake = undefined;
+    const resolve = state.wake;
+    state.wake = undefined;
     resolve?.();
   };
-  const unsubscribe = bus.subscribe(runId, {
-    onEvents: (events) => {
-      live.push(...events);
-      poke();
-    },
-    onEnd: () => {
-      ended = true;
-      poke();
-    },
-  });
   signal?.addEventListener('abort', poke, { once: true });
 
   /** Sends an event unless already sent; true when it ended the run. */
@@ -72,34 +168,24 @@ export async function followRunEvents(options: FollowRunEventsOptions): Promise<
   };
 
   try {
-    const stored = await db
-      .selectFrom('run_events')
-      .select(['seq', 'type', 'payload'])
-      .where('run_id', '=', runId)
-      .where('seq', '>', options.after)
-      .orderBy('seq')
-      .execute();
-    for (const event of stored) if (await deliver(event)) return;
-    // Every event is stored before the row's final status: a finished row has nothing more to send.
-    const row = await db.selectFrom('runs').select('status').where('id', '=', runId).executeTakeFirst();
-    if (row === undefined || (row.status !== 'queued' && row.status !== 'running')) ended = true;
+    for (const event of state.stored) if (await deliver(event)) return;
     for (;;) {
-      while (live.length > 0) {
+      while (state.live.length > 0) {
         if (signal?.aborted) return;
-        if (await deliver(live.shift() as StoredRunEvent)) return;
+        if (await deliver(state.live.shift() as StoredRunEvent)) return;
       }
-      if (ended || signal?.aborted) return;
+      if (state.ended || signal?.aborted) return;
       let timer: NodeJS.Timeout | undefined;
       const idle = await new Promise<boolean>((resolve) => {
-        wake = () => resolve(false);
+        state.wake = () => resolve(false);
         timer = setTimeout(() => resolve(true), options.heartbeatMs ?? 15_000);
       });
       clearTimeout(timer);
-      wake = undefined;
+      state.wake = undefined;
       if (idle) await options.heartbeat?.();
     }
   } finally {
-    unsubscribe();
+    opened.close();
     signal?.removeEventListener('abort', poke);
   }
 }

@@ -116,8 +116,11 @@ export interface RunExecutor {
   readonly events: RunEventBus;
   /** The lifetime to give a run's credit hold. */
   readonly holdTtlMs: number;
-  /** Queues a run whose row (status `queued`) and hold exist. Ignored after `close`. */
-  submit(runId: string): Promise<void>;
+  /**
+   * Queues a run whose row (status `queued`) and hold exist. Pass its owner's id when it is at hand
+   * (it saves reading the row). Ignored after `close`.
+   */
+  submit(runId: string, userId?: string): Promise<void>;
   /**
    * Cancels a run: a waiting one ends `cancelled` at once (its hold released); a running one is
    * cancelled through the engine and ends within a tick. Returns the run's status after the
@@ -675,19 +678,22 @@ export function createRunExecutor(options: RunExecutorOptions): RunExecutor {
     events: bus,
     holdTtlMs,
     workerId,
-    async submit(runId: string) {
+    async submit(runId: string, knownUserId?: string) {
       if (closed) return;
-      const row = await db.selectFrom('runs').select('user_id').where('id', '=', runId).executeTakeFirst();
-      if (row === undefined) return;
-      const job = { runId, userId: row.user_id };
+      const userId =
+        knownUserId ??
+        (await db.selectFrom('runs').select('user_id').where('id', '=', runId).executeTakeFirst())?.user_id;
+      if (userId === undefined) return;
+      const job = { runId, userId };
       if (dispatch === undefined) {
         queue.add(job);
         return;
       }
       await dispatch.send(job);
-      // Idle workers everywhere are woken to take it (else they find it at their next poll).
-      await sql`select pg_notify(${RUN_DISPATCH_CHANNEL}, '')`.execute(db);
-      await markDispatched(db, runId);
+      // Marked as sent (so the lease sweep leaves it alone a while), and idle workers everywhere
+      // woken to take it (else they find it at their next poll), in one statement.
+      await sql`with sent as (update runs set dispatched_at = now() where id = ${runId} returning id)
+                select pg_notify(${RUN_DISPATCH_CHANNEL}, '') from sent`.execute(db);
       if (work) void take();
     },
     async cancel(runId: string, reason = 'Cancelled by the user.') {

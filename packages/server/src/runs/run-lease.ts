@@ -34,57 +34,35 @@ export interface AcquireRunLeaseArgs {
 const interval = (ms: number) => sql`make_interval(secs => ${ms / 1000}::double precision)`;
 
 /**
- * Takes a run's lease, in one transaction: the lease is free (never taken, or lapsed by the
- * database clock), the run is unfinished and, with `perUserLimit`, its owner has fewer live leases
- * than that (counted under a per-user advisory lock, so two workers cannot both take the fifth
- * slot). The epoch (fencing token) goes up by one; the run becomes `running`.
+ * Takes a run's lease in one statement (the `vidgenie_acquire_run_lease` function of migration
+ * 0013): the lease is free (never taken, or lapsed by the database clock), the run is unfinished
+ * and, with `perUserLimit`, its owner has fewer live leases than that (counted under a per-user
+ * advisory lock, so two workers cannot both take the fifth slot). The epoch (fencing token) goes
+ * up by one; the run becomes `running`.
  * @internal
  */
 export async function acquireRunLease(db: Kysely<DB>, args: AcquireRunLeaseArgs): Promise<LeaseAcquisition> {
-  return db.transaction().execute(async (trx) => {
-    const run = await trx
-      .selectFrom('runs')
-      .select(['user_id', 'status'])
-      .where('id', '=', args.runId)
-      .executeTakeFirst();
-    if (run === undefined || (run.status !== 'queued' && run.status !== 'running'))
-      return { kind: 'finished' };
-    const limit =
-      args.perUserLimit === undefined
-        ? sql``
-        : sql`and (select count(*) from runs other
-                    where other.user_id = runs.user_id and other.id <> runs.id
-                      and other.status = 'running' and other.lease_expires_at > now()) < ${args.perUserLimit}`;
-    if (args.perUserLimit !== undefined) {
-      await sql`select pg_advisory_xact_lock(hashtext(${`vidgenie.runs.user:${run.user_id}`}))`.execute(trx);
-    }
-    const { rows } = await sql<{ lease_epoch: number; cancel_requested: string | null }>`
-      update runs
-         set lease_owner = ${args.owner}, lease_epoch = lease_epoch + 1,
-             lease_expires_at = now() + ${interval(args.ttlMs)},
-             status = 'running', started_at = coalesce(started_at, ${args.now})
-       where id = ${args.runId} and status in ('queued', 'running')
-         and (lease_expires_at is null or lease_expires_at <= now())
-         ${limit}
-      returning lease_epoch, cancel_requested`.execute(trx);
-    const row = rows[0];
-    if (row !== undefined) {
-      return {
-        kind: 'acquired',
-        fence: { runId: args.runId, epoch: row.lease_epoch },
-        userId: run.user_id,
-        cancelRequested: row.cancel_requested,
-      };
-    }
-    const { rows: why } = await sql<{ live: boolean; status: string }>`
-      select status, coalesce(lease_expires_at > now(), false) as live from runs where id = ${args.runId}`.execute(
-      trx,
-    );
-    const now = why[0];
-    if (now === undefined || (now.status !== 'queued' && now.status !== 'running'))
-      return { kind: 'finished' };
-    return now.live ? { kind: 'held' } : { kind: 'user-limit' };
-  });
+  const { rows } = await sql<{
+    outcome: 'acquired' | 'held' | 'user-limit' | 'finished';
+    epoch: number | null;
+    owner_user_id: string | null;
+    cancel_reason: string | null;
+  }>`select outcome, epoch, owner_user_id, cancel_reason
+       from vidgenie_acquire_run_lease(${args.runId}, ${args.owner}, ${args.ttlMs}::double precision,
+                                       ${args.perUserLimit ?? null}::integer, ${args.now}::timestamptz)`.execute(
+    db,
+  );
+  const row = rows[0];
+  if (row === undefined) throw new Error(`acquiring the lease of run ${args.runId} answered nothing`);
+  if (row.outcome !== 'acquired') return { kind: row.outcome };
+  if (row.epoch === null || row.owner_user_id === null)
+    throw new Error(`acquiring the lease of run ${args.runId} answered no epoch or owner`);
+  return {
+    kind: 'acquired',
+    fence: { runId: args.runId, epoch: row.epoch },
+    userId: row.owner_user_id,
+    cancelRequested: row.cancel_reason,
+  };
 }
 
 /** What a heartbeat found for one run. */

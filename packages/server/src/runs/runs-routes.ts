@@ -10,7 +10,7 @@ import { createRouter, errorResponse } from '../http/create-router.ts';
 import { decodePageCursor, encodePageCursor } from '../http/page-cursor.ts';
 import { requireUser } from '../http/require-auth.ts';
 import { canonicalJson } from './canonical-json.ts';
-import { followRunEvents } from './follow-run-events.ts';
+import { followRunEvents, openRunEvents } from './follow-run-events.ts';
 import { hashIdempotentRequest } from './idempotency-keys.ts';
 import { readNodeMediaKey } from './read-node-media-key.ts';
 import { readRunStatus } from './read-run-status.ts';
@@ -312,23 +312,23 @@ export function runsRoutes() {
       const { runId } = c.req.valid('param');
       const after = replayFrom(c.req.header('last-event-id'), c.req.valid('query').after);
       const services = c.get('services');
-      const row = await services.db
-        .selectFrom('runs')
-        .select('id')
-        .where('id', '=', runId)
-        .where('user_id', '=', userId)
-        .executeTakeFirst();
-      if (row === undefined) throw new ApiError('NOT_FOUND', 'No such run.');
+      // Ownership, the replay and the row's status in one statement, before any byte is sent.
+      const opened = await openRunEvents({
+        db: services.db,
+        bus: services.runs.events,
+        runId,
+        after,
+        userId,
+      });
+      if (opened === undefined) throw new ApiError('NOT_FOUND', 'No such run.');
       return streamSSE(
         c,
         async (stream) => {
           const aborted = new AbortController();
           stream.onAbort(() => aborted.abort());
           await followRunEvents({
-            db: services.db,
-            bus: services.runs.events,
-            runId,
-            after,
+            ...opened.options,
+            opened,
             signal: aborted.signal,
             send: (event) =>
               stream.writeSSE({
@@ -340,6 +340,7 @@ export function runsRoutes() {
           });
         },
         async (error) => {
+          opened.close();
           services.log.error({ err: error, requestId: c.get('requestId'), runId }, 'event stream failed');
         },
       );

@@ -1,4 +1,6 @@
 import { validateGraph, type WorkflowGraph } from '@vidgenie/engine';
+import { type Kysely, type RawBuilder, sql } from 'kysely';
+import type { DB } from '../db/schema.ts';
 import { ApiError } from '../errors/api-error.ts';
 import type { AppServices } from '../http/app-env.ts';
 import { newId } from '../ids/new-id.ts';
@@ -140,43 +142,46 @@ export async function startWorkflowRun(
     status: 'queued',
   };
   const now = services.now();
-  const winner = await services.db.transaction().execute(async (trx) => {
-    if (idempotency !== undefined) {
-      const stored = await claimIdempotencyKey(trx, {
-        userId,
-        request: idempotency,
-        response: { statusCode: 202, body: { ...started } },
-        now,
-      });
-      if (stored !== undefined) return stored;
+  /** The run's row; `hold` is its hold's id, read `from` the hold's CTE (or a value and no from). */
+  const runRow = (hold: RawBuilder<unknown>, from: RawBuilder<unknown> = sql``) => sql`
+    insert into runs (id, user_id, status, graph, estimated_cost, estimated_duration_seconds, hold_id,
+                      parent_run_id, rerun_from, created_at)
+    select ${runId}::text, ${userId}::text, 'queued', ${JSON.stringify(checked.graph)}::json, ${amount}::integer,
+           ${started.estimatedDurationSeconds}::integer, ${hold}, ${parent?.id ?? null}::text,
+           ${args.rerun?.fromNodeId ?? null}::text,
+           -- Millisecond timestamps from the app clock: the history cursor compares them exactly.
+           ${now}::timestamptz
+    ${from}`;
+  /** The hold and the run in one statement: both commit, or neither (402 and nothing stored). */
+  const placeRun = async (db: Kysely<DB>) => {
+    if (amount === 0) {
+      await runRow(sql`null`).execute(db);
+      return;
     }
-    const hold =
-      amount > 0
-        ? await reserve(
-            { db: trx, now: services.now, dailyCreditCap: services.ledger.dailyCreditCap },
-            { userId, runId, amount, expiresInMs: services.runs.holdTtlMs, reason: `Hold for run ${runId}` },
-          )
-        : undefined;
-    await trx
-      .insertInto('runs')
-      .values({
-        id: runId,
-        user_id: userId,
-        status: 'queued',
-        graph: JSON.stringify(checked.graph),
-        estimated_cost: amount,
-        estimated_duration_seconds: started.estimatedDurationSeconds,
-        hold_id: hold?.id ?? null,
-        parent_run_id: parent?.id ?? null,
-        rerun_from: args.rerun?.fromNodeId ?? null,
-        // Millisecond timestamps from the app clock: the history cursor compares them exactly.
-        created_at: now,
-      })
-      .execute();
-    return undefined;
-  });
+    const hold = await reserve(
+      { db, now: services.now, dailyCreditCap: services.ledger.dailyCreditCap },
+      { userId, runId, amount, expiresInMs: services.runs.holdTtlMs, reason: `Hold for run ${runId}` },
+      { alongside: sql`run as (${runRow(sql`hold.id`, sql`from hold`)})` },
+    );
+    // A hold found already in place (never for a new run id) was placed without the run.
+    if (hold.replayed) await runRow(sql`${hold.id}::text`).execute(db);
+  };
+  const winner =
+    idempotency === undefined
+      ? await placeRun(services.db)
+      : await services.db.transaction().execute(async (trx) => {
+          const stored = await claimIdempotencyKey(trx, {
+            userId,
+            request: idempotency,
+            response: { statusCode: 202, body: { ...started } },
+            now,
+          });
+          if (stored !== undefined) return stored;
+          await placeRun(trx);
+          return undefined;
+        });
   if (winner !== undefined) return replayed(winner);
-  await services.runs.submit(runId);
+  await services.runs.submit(runId, userId);
   return { ...started, replayed: false };
 }
 

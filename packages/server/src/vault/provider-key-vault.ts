@@ -1,6 +1,6 @@
 import type { ProviderRegistry } from '@vidgenie/nodes';
 import { type Kysely, type Selectable, sql } from 'kysely';
-import { recordAudit } from '../audit/audit-log.ts';
+import { assertNoSecretNames, recordAudit } from '../audit/audit-log.ts';
 import type { DB, KeyStatus, ProviderKeysTable } from '../db/schema.ts';
 import { ApiError } from '../errors/api-error.ts';
 import { newId } from '../ids/new-id.ts';
@@ -396,29 +396,33 @@ export function createProviderKeyVault(options: ProviderKeyVaultOptions): Provid
     },
 
     async decryptForUse(args) {
-      const row = await findRow(args.userId, args.providerId);
+      const actorUserId = args.actorUserId ?? args.userId;
+      const detail = {
+        providerId: args.providerId,
+        purpose: args.purpose.slice(0, 100),
+        ...(args.runId === undefined ? {} : { runId: args.runId }),
+      };
+      assertNoSecretNames(detail);
+      // The read and its audit record in one statement: the record is committed before the key
+      // is opened (an opening that then fails adds provider_key.decrypt_failed).
+      const { rows } = await sql<Row>`
+        with k as (
+          select * from provider_keys where user_id = ${args.userId} and provider_id = ${args.providerId}
+        ), audit as (
+          insert into audit_log (id, actor_user_id, subject_user_id, action, target, detail, created_at)
+          select ${newId('aud')}::text, ${actorUserId}::text, k.user_id, 'provider_key.decrypted', k.provider_id,
+                 ${JSON.stringify(detail)}::jsonb || jsonb_build_object('keyId', k.key_id), ${now()}::timestamptz
+            from k
+        )
+        select * from k`.execute(db);
+      const row = rows[0];
       if (row === undefined) {
         const slot = slotById.get(args.providerId);
         const users =
           slot === undefined ? '' : ` to use ${slot.providers.map((p) => p.displayName).join(' or ')}`;
         throw noKey(args.providerId, `Add your ${labelOf(args.providerId)} in Settings${users}.`);
       }
-      const actorUserId = args.actorUserId ?? args.userId;
-      const key = await openRow(row, actorUserId);
-      await recordAudit(db, {
-        actorUserId,
-        subjectUserId: args.userId,
-        action: 'provider_key.decrypted',
-        target: args.providerId,
-        detail: {
-          providerId: args.providerId,
-          keyId: row.key_id,
-          purpose: args.purpose.slice(0, 100),
-          ...(args.runId === undefined ? {} : { runId: args.runId }),
-        },
-        at: now(),
-      });
-      return key;
+      return await openRow(row, actorUserId);
     },
 
     rewrap: (rewrapOptions = {}) =>

@@ -11,6 +11,7 @@ import * as runLeases from './0009-run-leases.ts';
 import * as captureCountsInline from './0010-capture-counts-inline.ts';
 import * as mediaOrphans from './0011-media-orphans.ts';
 import * as earlierRunOrphans from './0012-earlier-run-orphans.ts';
+import * as acquireRunLease from './0013-acquire-run-lease.ts';
 
 /**
  * Every migration, in order. Names are permanent: a new schema change is a new entry, never an edit.
@@ -30,4 +31,5 @@ export const migrations: Readonly<Record<string, Migration>> = {
   '0010-capture-counts-inline': captureCountsInline,
   '0011-media-orphans': mediaOrphans,
   '0012-earlier-run-orphans': earlierRunOrphans,
+  '0013-acquire-run-lease': acquireRunLease,
 };

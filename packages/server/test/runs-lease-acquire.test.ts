@@ -1,0 +1,88 @@
+import { sql } from 'kysely';
+import { expect, it } from 'vitest';
+import { acquireRunLease } from '../src/runs/run-lease.ts';
+import { insertUser, uniqueId } from './support/ledger-fixtures.ts';
+import { describeEachDatabase } from './support/test-databases.ts';
+
+describeEachDatabase('taking a run lease', ({ db }) => {
+  const insertRun = async (userId: string, status: 'queued' | 'running' | 'completed' = 'queued') => {
+    const id = uniqueId('run');
+    await sql`insert into runs (id, user_id, status, graph, estimated_cost, finished_at)
+              values (${id}, ${userId}, ${status}, '{"version":1,"nodes":[],"edges":[]}', 0,
+                      ${status === 'completed' ? sql`now()` : null})`.execute(db());
+    return id;
+  };
+  const take = (runId: string, owner: string, perUserLimit?: number) =>
+    acquireRunLease(db(), {
+      runId,
+      owner,
+      ttlMs: 30_000,
+      now: new Date('2026-01-02T03:04:05Z'),
+      ...(perUserLimit === undefined ? {} : { perUserLimit }),
+    });
+
+  it('takes a free lease: epoch +1, the run running and started, the owner and any cancel asked', async () => {
+    const userId = await insertUser(db());
+    const runId = await insertRun(userId);
+    await sql`update runs set cancel_requested = 'stop' where id = ${runId}`.execute(db());
+    const lease = await take(runId, 'worker-a');
+    expect(lease).toEqual({ kind: 'acquired', fence: { runId, epoch: 1 }, userId, cancelRequested: 'stop' });
+    const { rows } = await sql<{ status: string; lease_owner: string; started_at: Date; ttl: number }>`
+      select status, lease_owner, started_at,
+             extract(epoch from (lease_expires_at - now()))::float8 as ttl from runs where id = ${runId}`.execute(
+      db(),
+    );
+    expect(rows[0]).toMatchObject({ status: 'running', lease_owner: 'worker-a' });
+    expect(rows[0]?.started_at.toISOString()).toBe('2026-01-02T03:04:05.000Z');
+    expect(rows[0]?.ttl).toBeGreaterThan(25);
+  });
+
+  it('says held while another worker holds a live lease, and takes over a lapsed one with a new epoch', async () => {
+    const userId = await insertUser(db());
+    const runId = await insertRun(userId);
+    expect(await take(runId, 'worker-a')).toMatchObject({ kind: 'acquired', fence: { epoch: 1 } });
+    expect(await take(runId, 'worker-b')).toEqual({ kind: 'held' });
+    await sql`update runs set lease_expires_at = now() - interval '1 second' where id = ${runId}`.execute(
+      db(),
+    );
+    expect(await take(runId, 'worker-b')).toMatchObject({ kind: 'acquired', fence: { runId, epoch: 2 } });
+    const { rows } = await sql<{ started_at: Date }>`select started_at from runs where id = ${runId}`.execute(
+      db(),
+    );
+    expect(rows[0]?.started_at.toISOString()).toBe('2026-01-02T03:04:05.000Z'); // kept from the first start
+  });
+
+  it('says finished for a run that ended or does not exist', async () => {
+    const userId = await insertUser(db());
+    expect(await take(await insertRun(userId, 'completed'), 'worker-a')).toEqual({ kind: 'finished' });
+    expect(await take(uniqueId('run'), 'worker-a')).toEqual({ kind: 'finished' });
+  });
+
+  it('gives at most the limit of live leases to one user when workers race, and the rest wait', async () => {
+    const userId = await insertUser(db());
+    const other = await insertUser(db());
+    const runs = await Promise.all(Array.from({ length: 8 }, () => insertRun(userId)));
+    const otherRun = await insertRun(other);
+    const results = await Promise.all([
+      ...runs.map((runId, i) => take(runId, `worker-${i % 3}`, 5)),
+      take(otherRun, 'worker-0', 5),
+    ]);
+    const kinds = results.slice(0, 8).map((result) => result.kind);
+    expect(kinds.filter((kind) => kind === 'acquired')).toHaveLength(5);
+    expect(kinds.filter((kind) => kind === 'user-limit')).toHaveLength(3);
+    expect(results[8]?.kind).toBe('acquired'); // another user's slots are their own
+    const { rows } = await sql<{ n: number }>`
+      select count(*)::int as n from runs where user_id = ${userId} and lease_owner is not null`.execute(
+      db(),
+    );
+    expect(rows[0]?.n).toBe(5);
+
+    // A slot frees up when a run ends: the next one gets it.
+    const done = results.findIndex((result) => result.kind === 'acquired');
+    await sql`update runs set status = 'completed', finished_at = now(), lease_owner = null,
+                              lease_expires_at = null where id = ${runs[done] ?? ''}`.execute(db());
+    const waiting = runs.filter((_, i) => results[i]?.kind === 'user-limit');
+    expect((await take(waiting[0] ?? '', 'worker-1', 5)).kind).toBe('acquired');
+    expect((await take(waiting[1] ?? '', 'worker-1', 5)).kind).toBe('user-limit');
+  });
+});
