@@ -54,7 +54,7 @@ export async function startRunDispatch(args: {
   });
   boss.on('error', (error) => args.log.error({ err: error }, 'pg-boss error'));
   await boss.start();
-  await boss.createQueue(RUN_QUEUE_NAME, { name: RUN_QUEUE_NAME, policy: 'short', retryLimit: 0 });
+  await createQueue(boss, RUN_QUEUE_NAME, { policy: 'short', retryLimit: 0 });
   return Object.freeze({
     async send(job: RunQueueJob, options: { readonly delaySeconds?: number } = {}) {
       await boss.send(
@@ -83,7 +83,7 @@ export async function startRunDispatch(args: {
       task: () => Promise<void>,
       options: { readonly work: boolean; readonly pollingIntervalSeconds?: number },
     ) {
-      await boss.createQueue(name, { name, policy: 'short', retryLimit: 2, retryDelay: 60 });
+      await createQueue(boss, name, { policy: 'short', retryLimit: 2, retryDelay: 60 });
       await boss.schedule(name, cron);
       if (options.work) {
         await boss.work(name, { pollingIntervalSeconds: options.pollingIntervalSeconds ?? 30 }, () => task());
@@ -93,4 +93,30 @@ export async function startRunDispatch(args: {
       await boss.stop({ graceful: false, close: true, wait: true });
     },
   });
+}
+
+/** PostgreSQL's codes for a deadlock and a unique violation. */
+const RACED = new Set(['40P01', '23505']);
+
+/**
+ * Creates a queue unless it exists. pg-boss creates a queue's partition table (DDL) and records it
+ * in one transaction, so processes starting at once on a fresh database can deadlock each other
+ * (PostgreSQL then aborts one of them: a worker died at start in the chaos run). The loser tries
+ * again after a short random pause and finds the queue made.
+ */
+async function createQueue(
+  boss: PgBoss,
+  name: string,
+  options: Omit<Parameters<PgBoss['createQueue']>[1] & object, 'name'>,
+): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await boss.createQueue(name, { ...options, name });
+      return;
+    } catch (error) {
+      const code = (error as { code?: unknown }).code;
+      if (attempt >= 5 || typeof code !== 'string' || !RACED.has(code)) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 50 + Math.random() * 200 * attempt));
+    }
+  }
 }
