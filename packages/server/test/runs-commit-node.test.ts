@@ -1,31 +1,14 @@
 import { randomUUID } from 'node:crypto';
-import {
-  CHECKPOINT_FORMAT_VERSION,
-  type CheckpointStore,
-  type NodeRecord,
-  NonRetryableError,
-  type RunRecord,
-} from '@vidgenie/engine';
-import { describeCheckpointStoreConformance } from '@vidgenie/engine/testing';
+import { type CheckpointStore, type NodeRecord, NonRetryableError } from '@vidgenie/engine';
+import { describeCheckpointStoreConformance, sampleRunRecord } from '@vidgenie/engine/testing';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { type CreditLedger, createCreditLedger } from '../src/ledger/credit-ledger.ts';
 import { createSqlCheckpointStore } from '../src/runs/sql-checkpoint-store.ts';
 import { userWithAccount } from './support/ledger-fixtures.ts';
+
 import { describeEachDatabase } from './support/test-databases.ts';
 
 const HOUR = 3_600_000;
-
-function runRecord(runId: string): RunRecord {
-  return {
-    version: CHECKPOINT_FORMAT_VERSION,
-    runId,
-    graph: { version: 1, nodes: [], edges: [] } as unknown as RunRecord['graph'],
-    status: 'running',
-    createdAt: 1_700_000_000_000,
-    updatedAt: 1_700_000_000_000,
-    lastSeq: 0,
-  };
-}
 
 const completed = (nodeId: string, cost: number): NodeRecord => ({
   nodeId,
@@ -53,6 +36,11 @@ describeEachDatabase(
         const userId = await userWithAccount(db(), ledger, { balance: 100 });
         return (await ledger.reserve({ userId, runId, amount, expiresInMs: HOUR })).id;
       },
+      commitRunEnd: async ({ runId, amount }) => {
+        const ledger = createCreditLedger({ db: db() });
+        const userId = await userWithAccount(db(), ledger, { balance: 100 });
+        return (await ledger.reserve({ userId, runId, amount, expiresInMs: HOUR })).id;
+      },
       describe,
       it,
     });
@@ -61,7 +49,7 @@ describeEachDatabase(
     const runWithHold = async (amount: number) => {
       const runId = `run-${randomUUID()}`;
       const s = store();
-      const { fence } = await s.createRun({ run: runRecord(runId) });
+      const { fence } = await s.createRun({ run: sampleRunRecord(runId) });
       const userId = await userWithAccount(db(), ledger, { balance: 100 });
       const hold = await ledger.reserve({ userId, runId, amount, expiresInMs: HOUR });
       const commit = (nodeId: string, cost: number, at: { fence?: number } = {}) =>

@@ -36,6 +36,20 @@ export interface CheckpointStore {
    * `commitNode: true` option.
    */
   commitNode?(args: CheckpointStore.CommitNodeArgs): Promise<void>;
+  /**
+   * Optional: saves a run's end and releases the rest of its hold in one atomic write, where the
+   * engine would otherwise make three (`saveRun` with the release pending, `billing.release`,
+   * `saveRun` again). When it exists, the engine calls it at the end of every run that reserved,
+   * with `patch.releasePending: false`.
+   *
+   * It resolves `true` when it did both: the patch is saved and the hold released once (a repeat
+   * with the same `release.idempotencyKey` releases nothing more). It resolves `false`, having
+   * changed nothing, when it cannot do both at once (a stale fence, a hold already resolved); the
+   * engine then makes the three writes, which report why as they always have. A rejection also
+   * means nothing changed; the engine then falls back to the same three writes. Check it with the
+   * conformance suite's `commitRunEnd` option.
+   */
+  commitRunEnd?(args: CheckpointStore.CommitRunEndArgs): Promise<boolean>;
 }
 
 /** Argument types of {@link CheckpointStore}. */
@@ -59,5 +73,9 @@ export declare namespace CheckpointStore {
     readonly runId: string;
     readonly fence: number;
     readonly patch: RunPatch;
+  }
+  interface CommitRunEndArgs extends SaveRunArgs {
+    /** The release to make with the save: the same arguments `billing.release` would get. */
+    readonly release: BillingHooks.ReleaseArgs;
   }
 }

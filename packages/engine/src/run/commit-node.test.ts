@@ -1,8 +1,8 @@
 import { describe, expect, it, vi } from 'vitest';
 import { z } from 'zod';
+import { recordingBilling } from '../../test/support/recording-billing.ts';
 import type { CheckpointStore } from '../checkpoint/checkpoint-store.ts';
 import { createMemoryCheckpointStore } from '../checkpoint/memory-checkpoint-store.ts';
-import type { BillingHooks } from '../cost/billing-hooks.ts';
 import { NonRetryableError } from '../errors/non-retryable-error.ts';
 import { StaleFenceError } from '../errors/stale-fence-error.ts';
 import type { RunEvent } from '../events/run-events.ts';
@@ -52,13 +52,7 @@ function setup(options: { commit?: (args: CheckpointStore.CommitNodeArgs) => Pro
     return memory.saveNode(args);
   });
   const store: CheckpointStore = { ...memory, saveNode, commitNode };
-  const billing = {
-    reserve: vi.fn<BillingHooks['reserve']>(async () => ({ reservationId: 'hold-1' })),
-    capture: vi.fn<BillingHooks['capture']>(async () => {}),
-    release: vi.fn<BillingHooks['release']>(async (args) => {
-      log.push(`release:${args.amount}`);
-    }),
-  } satisfies BillingHooks;
+  const billing = recordingBilling(log);
   const engine = createEngine({
     registry: createNodeRegistry([paid]),
     store,

@@ -480,31 +480,34 @@ export async function executeRun(args: {
     // `resume` repeats (idempotently), never a running one whose nodes could charge a released hold.
     const releaseId = billing === undefined ? undefined : reservation?.id;
     let released = releaseId === undefined ? 0 : Math.max(0, reservation!.amount - captured);
-    await write(() =>
-      store.saveRun({
-        runId,
-        fence,
-        patch: {
-          status: finalStatus,
-          released,
-          releasePending: releaseId !== undefined,
-          cost: costSummary(released),
-          lastSeq: seq + (releaseId === undefined ? 1 : 2),
-          ...(failure === undefined ? {} : { error: failure.error.toJSON() }),
-          ...(failure?.nodeId === undefined ? {} : { failedNodeId: failure.nodeId }),
-          ...(cancelReason === undefined ? {} : { cancelReason }),
-        },
-      }),
-    );
+    const endPatch = {
+      status: finalStatus,
+      released,
+      releasePending: releaseId !== undefined,
+      cost: costSummary(released),
+      lastSeq: seq + (releaseId === undefined ? 1 : 2),
+      ...(failure === undefined ? {} : { error: failure.error.toJSON() }),
+      ...(failure?.nodeId === undefined ? {} : { failedNodeId: failure.nodeId }),
+      ...(cancelReason === undefined ? {} : { cancelReason }),
+    };
+    const releaseArgs =
+      releaseId === undefined
+        ? undefined
+        : { runId, reservationId: releaseId, amount: released, idempotencyKey: `${runId}:release` };
+    // The store's one-write end, when it has one: the end saved and the hold released together.
+    // Anything short of both changed nothing, and the three writes below take over.
+    const committedEnd =
+      releaseArgs !== undefined &&
+      store.commitRunEnd !== undefined &&
+      (await store
+        .commitRunEnd({ runId, fence, patch: { ...endPatch, releasePending: false }, release: releaseArgs })
+        .catch(() => false));
+    if (committedEnd) emit('cost.released', { amount: released });
+    else await write(() => store.saveRun({ runId, fence, patch: endPatch }));
     if (lost) return;
-    if (releaseId !== undefined) {
+    if (releaseArgs !== undefined && !committedEnd) {
       try {
-        await billing!.release({
-          runId,
-          reservationId: releaseId,
-          amount: released,
-          idempotencyKey: `${runId}:release`,
-        });
+        await billing!.release(releaseArgs);
         emit('cost.released', { amount: released });
         await write(() => store.saveRun({ runId, fence, patch: { releasePending: false } }));
       } catch {

@@ -42,10 +42,15 @@ export function describeCheckpointStoreConformance(
      * charge. The commitNode cases run only with it.
      */
     readonly commitNode?: CommitNodeFixture;
+    /**
+     * For a store that implements `commitRunEnd`: places a hold as for `commitNode`, so the suite's
+     * run ends have something to release. The commitRunEnd cases run only with it.
+     */
+    readonly commitRunEnd?: CommitNodeFixture;
   },
 ): void {
   args.describe(`CheckpointStore conformance: ${args.name}`, () => {
-    for (const c of checkpointStoreConformanceCases(args.commitNode)) {
+    for (const c of checkpointStoreConformanceCases(args.commitNode, args.commitRunEnd)) {
       args.it(c.name, async () => c.run(await args.createStore()));
     }
   });
@@ -58,16 +63,36 @@ export type CommitNodeFixture = (args: {
 }) => Promise<string>;
 
 /**
- * The conformance cases, for runners that want to drive them directly; with `commitNode`, the
- * cases of `CheckpointStore.commitNode` too.
+ * The conformance cases, for runners that want to drive them directly; with `commitNode` and
+ * `commitRunEnd`, the cases of those optional methods too.
  */
-export function checkpointStoreConformanceCases(commitNode?: CommitNodeFixture): readonly ConformanceCase[] {
-  return commitNode === undefined ? CASES : [...CASES, ...commitNodeCases(commitNode)];
+export function checkpointStoreConformanceCases(
+  commitNode?: CommitNodeFixture,
+  commitRunEnd?: CommitNodeFixture,
+): readonly ConformanceCase[] {
+  return [
+    ...CASES,
+    ...(commitNode === undefined ? [] : commitNodeCases(commitNode)),
+    ...(commitRunEnd === undefined ? [] : commitRunEndCases(commitRunEnd)),
+  ];
 }
 
 const newId = () => `conformance-${globalThis.crypto.randomUUID()}`;
 
-function runRecord(runId: string, extra: Partial<RunRecord> = {}): RunRecord {
+/**
+ * A running run's record with an empty graph, as the conformance cases store it: for a store
+ * implementer's own tests (`extra` overrides fields).
+ *
+ * @example
+ * ```ts
+ * import { createMemoryCheckpointStore } from '@vidgenie/engine';
+ * import { sampleRunRecord } from '@vidgenie/engine/testing';
+ * const store = createMemoryCheckpointStore();
+ * const { fence } = await store.createRun({ run: sampleRunRecord('run-1') });
+ * console.log(fence); // 1
+ * ```
+ */
+export function sampleRunRecord(runId: string, extra: Partial<RunRecord> = {}): RunRecord {
   return {
     version: CHECKPOINT_FORMAT_VERSION,
     runId,
@@ -121,10 +146,10 @@ const CASES: readonly ConformanceCase[] = [
     async run(store) {
       const runId = newId();
       const nodes = [nodeRecord('a'), nodeRecord('b', { reused: 'rerun', cost: 0 })];
-      const { fence } = await store.createRun({ run: runRecord(runId), nodes });
+      const { fence } = await store.createRun({ run: sampleRunRecord(runId), nodes });
       const snapshot = await store.loadRun({ runId });
       check(snapshot !== undefined, 'loadRun returned nothing for a created run');
-      same(snapshot.run, runRecord(runId), 'run record');
+      same(snapshot.run, sampleRunRecord(runId), 'run record');
       same(byId(snapshot.nodes), byId(nodes), 'node records');
       check(
         snapshot.fence === fence,
@@ -136,8 +161,8 @@ const CASES: readonly ConformanceCase[] = [
     name: 'createRun rejects an id that exists with RUN_EXISTS',
     async run(store) {
       const runId = newId();
-      await store.createRun({ run: runRecord(runId) });
-      await rejectsWith(store.createRun({ run: runRecord(runId) }), 'RUN_EXISTS', 'second createRun');
+      await store.createRun({ run: sampleRunRecord(runId) });
+      await rejectsWith(store.createRun({ run: sampleRunRecord(runId) }), 'RUN_EXISTS', 'second createRun');
     },
   },
   {
@@ -154,7 +179,7 @@ const CASES: readonly ConformanceCase[] = [
     name: 'claimRun increases the fence and returns the stored nodes',
     async run(store) {
       const runId = newId();
-      const { fence } = await store.createRun({ run: runRecord(runId), nodes: [nodeRecord('a')] });
+      const { fence } = await store.createRun({ run: sampleRunRecord(runId), nodes: [nodeRecord('a')] });
       const first = await store.claimRun({ runId });
       const second = await store.claimRun({ runId });
       check(first.fence > fence && second.fence > first.fence, 'fences did not strictly increase');
@@ -165,7 +190,7 @@ const CASES: readonly ConformanceCase[] = [
     name: 'saveNode inserts and replaces by node id, leaving other nodes alone',
     async run(store) {
       const runId = newId();
-      const { fence } = await store.createRun({ run: runRecord(runId) });
+      const { fence } = await store.createRun({ run: sampleRunRecord(runId) });
       await store.saveNode({
         runId,
         fence,
@@ -186,7 +211,7 @@ const CASES: readonly ConformanceCase[] = [
     name: 'writes with a stale fence are rejected with STALE_FENCE and change nothing',
     async run(store) {
       const runId = newId();
-      const { fence: old } = await store.createRun({ run: runRecord(runId) });
+      const { fence: old } = await store.createRun({ run: sampleRunRecord(runId) });
       const { fence } = await store.claimRun({ runId });
       await rejectsWith(
         store.saveNode({ runId, fence: old, node: nodeRecord('a'), seq: 1 }),
@@ -208,7 +233,7 @@ const CASES: readonly ConformanceCase[] = [
     name: 'saveRun applies the patch and keeps the other fields',
     async run(store) {
       const runId = newId();
-      const { fence } = await store.createRun({ run: runRecord(runId, { parentRunId: 'parent-1' }) });
+      const { fence } = await store.createRun({ run: sampleRunRecord(runId, { parentRunId: 'parent-1' }) });
       await store.saveRun({ runId, fence, patch: { reservation: { id: 'hold-1', amount: 35 } } });
       await store.saveRun({
         runId,
@@ -231,7 +256,15 @@ const CASES: readonly ConformanceCase[] = [
           run?.parentRunId,
           run?.graph,
         ],
-        ['failed', { id: 'hold-1', amount: 35 }, 20, 'NODE_FAILED', 'v', 'parent-1', runRecord(runId).graph],
+        [
+          'failed',
+          { id: 'hold-1', amount: 35 },
+          20,
+          'NODE_FAILED',
+          'v',
+          'parent-1',
+          sampleRunRecord(runId).graph,
+        ],
         'run after patches',
       );
     },
@@ -240,7 +273,7 @@ const CASES: readonly ConformanceCase[] = [
     name: 'lastSeq keeps the highest sequence number written',
     async run(store) {
       const runId = newId();
-      const { fence } = await store.createRun({ run: runRecord(runId) });
+      const { fence } = await store.createRun({ run: sampleRunRecord(runId) });
       await store.saveNode({ runId, fence, node: nodeRecord('a'), seq: 7 });
       await store.saveRun({ runId, fence, patch: { lastSeq: 3 } });
       same((await store.loadRun({ runId }))?.run.lastSeq, 7, 'lastSeq after a lower write');
@@ -252,7 +285,7 @@ const CASES: readonly ConformanceCase[] = [
     name: 'stored values are copies: mutating written or read objects changes nothing stored',
     async run(store) {
       const runId = newId();
-      const { fence } = await store.createRun({ run: runRecord(runId) });
+      const { fence } = await store.createRun({ run: sampleRunRecord(runId) });
       const output = { list: [1, 2], nested: { text: 'é漢🎬' } };
       await store.saveNode({ runId, fence, node: nodeRecord('a', { output }), seq: 1 });
       output.list.push(3);
@@ -275,7 +308,7 @@ const CASES: readonly ConformanceCase[] = [
     name: 'concurrent claims get distinct fences and only the newest may write',
     async run(store) {
       const runId = newId();
-      await store.createRun({ run: runRecord(runId) });
+      await store.createRun({ run: sampleRunRecord(runId) });
       const claims = await Promise.all([1, 2, 3, 4, 5].map(() => store.claimRun({ runId })));
       const fences = claims.map((c) => c.fence);
       check(new Set(fences).size === fences.length, `concurrent claims shared a fence: ${fences.join(', ')}`);
@@ -295,8 +328,8 @@ const CASES: readonly ConformanceCase[] = [
     async run(store) {
       const a = newId();
       const b = newId();
-      await store.createRun({ run: runRecord(a) });
-      const { fence } = await store.createRun({ run: runRecord(b) });
+      await store.createRun({ run: sampleRunRecord(a) });
+      const { fence } = await store.createRun({ run: sampleRunRecord(b) });
       await store.claimRun({ runId: a });
       await store.saveNode({ runId: b, fence, node: nodeRecord('x'), seq: 1 });
       same((await store.loadRun({ runId: b }))?.nodes.length, 1, 'nodes of the other run');
@@ -304,14 +337,18 @@ const CASES: readonly ConformanceCase[] = [
   },
 ];
 
+/** An optional method the suite was given a fixture for, bound to its store. */
+function optionalMethod<K extends 'commitNode' | 'commitRunEnd'>(
+  store: CheckpointStore,
+  method: K,
+): NonNullable<CheckpointStore[K]> {
+  const found = store[method];
+  check(found !== undefined, `the store has no ${method}, but the suite was given a fixture for it`);
+  return found.bind(store) as NonNullable<CheckpointStore[K]>;
+}
+
 function commitNodeCases(reserve: CommitNodeFixture): readonly ConformanceCase[] {
-  const commitOf = (store: CheckpointStore) => {
-    check(
-      store.commitNode !== undefined,
-      'the store has no commitNode, but the suite was given a fixture for it',
-    );
-    return store.commitNode.bind(store);
-  };
+  const commitOf = (store: CheckpointStore) => optionalMethod(store, 'commitNode');
   const capture = (runId: string, nodeId: string, reservationId: string, amount = 2) => ({
     runId,
     reservationId,
@@ -325,7 +362,7 @@ function commitNodeCases(reserve: CommitNodeFixture): readonly ConformanceCase[]
       async run(store) {
         const commit = commitOf(store);
         const runId = newId();
-        const { fence } = await store.createRun({ run: runRecord(runId) });
+        const { fence } = await store.createRun({ run: sampleRunRecord(runId) });
         const reservationId = await reserve({ runId, amount: 4 });
         await store.saveNode({
           runId,
@@ -356,7 +393,7 @@ function commitNodeCases(reserve: CommitNodeFixture): readonly ConformanceCase[]
       async run(store) {
         const commit = commitOf(store);
         const runId = newId();
-        const { fence: old } = await store.createRun({ run: runRecord(runId) });
+        const { fence: old } = await store.createRun({ run: sampleRunRecord(runId) });
         const reservationId = await reserve({ runId, amount: 4 });
         const { fence } = await store.claimRun({ runId });
         await rejectsWith(
@@ -384,6 +421,62 @@ function commitNodeCases(reserve: CommitNodeFixture): readonly ConformanceCase[]
           [nodeRecord('a')],
           'nodes after the current commitNode',
         );
+      },
+    },
+  ];
+}
+
+function commitRunEndCases(reserve: CommitNodeFixture): readonly ConformanceCase[] {
+  const commitOf = (store: CheckpointStore) => optionalMethod(store, 'commitRunEnd');
+  const end = (runId: string, reservationId: string, status: 'completed' | 'failed', lastSeq: number) => ({
+    patch: { status, released: 3, releasePending: false, lastSeq },
+    release: { runId, reservationId, amount: 3, idempotencyKey: `${runId}:release` },
+  });
+  return [
+    {
+      name: 'commitRunEnd saves the end as saveRun does and says so; a repeat changes nothing',
+      async run(store) {
+        const commit = commitOf(store);
+        const runId = newId();
+        const { fence } = await store.createRun({ run: sampleRunRecord(runId) });
+        const reservationId = await reserve({ runId, amount: 3 });
+        same(
+          await commit({ runId, fence, ...end(runId, reservationId, 'completed', 7) }),
+          true,
+          'commitRunEnd',
+        );
+        const run = (await store.loadRun({ runId }))?.run;
+        same(
+          [run?.status, run?.released, run?.releasePending, run?.lastSeq],
+          ['completed', 3, false, 7],
+          'the run after commitRunEnd',
+        );
+        // The hold is released already: a second end cannot do both, so it does neither.
+        same(await commit({ runId, fence, ...end(runId, reservationId, 'failed', 9) }), false, 'a repeat');
+        same((await store.loadRun({ runId }))?.run.status, 'completed', 'the run after a repeat');
+      },
+    },
+    {
+      name: 'commitRunEnd with a stale fence saves nothing; the current writer still can',
+      async run(store) {
+        const commit = commitOf(store);
+        const runId = newId();
+        const { fence: old } = await store.createRun({ run: sampleRunRecord(runId) });
+        const reservationId = await reserve({ runId, amount: 3 });
+        const { fence } = await store.claimRun({ runId });
+        const stale = await commit({ runId, fence: old, ...end(runId, reservationId, 'failed', 5) }).then(
+          (done) => (done ? 'committed' : 'refused'),
+          (error: unknown) =>
+            error instanceof EngineError && error.code === 'STALE_FENCE' ? 'refused' : String(error),
+        );
+        same(stale, 'refused', 'a stale commitRunEnd');
+        same((await store.loadRun({ runId }))?.run.status, 'running', 'the run after a stale commitRunEnd');
+        same(
+          await commit({ runId, fence, ...end(runId, reservationId, 'completed', 5) }),
+          true,
+          'the current one',
+        );
+        same((await store.loadRun({ runId }))?.run.status, 'completed', 'the run after the current one');
       },
     },
   ];

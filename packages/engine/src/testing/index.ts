@@ -10,5 +10,6 @@ export {
   type ConformanceRunner,
   checkpointStoreConformanceCases,
   describeCheckpointStoreConformance,
+  sampleRunRecord,
 } from './checkpoint-store-conformance.ts';
 export { type RunNodeOptions, type RunNodeResult, runNode } from './run-node.ts';

@@ -24,6 +24,9 @@ export interface ReleaseResult {
   readonly replayed: boolean;
 }
 
+/** The history's line for a run's release. @internal */
+export const RELEASE_REASON = 'Run ended: unused credits returned';
+
 /**
  * Releases what remains of a hold, once (see `resolveHold`). Unknown hold: 404.
  * @internal
@@ -35,7 +38,7 @@ export async function release(ctx: LedgerContext, args: ReleaseArgs): Promise<Re
         const returned = await resolveHold(ctx, {
           holdId: args.holdId,
           state: 'released',
-          reason: args.reason ?? 'Run ended: unused credits returned',
+          reason: args.reason ?? RELEASE_REASON,
           ...(args.fence === undefined ? {} : { fence: args.fence }),
         });
         if (returned !== undefined) return { returned, state: 'released', replayed: false };

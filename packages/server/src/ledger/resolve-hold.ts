@@ -1,4 +1,4 @@
-import { sql } from 'kysely';
+import { type RawBuilder, sql } from 'kysely';
 import { prepared } from '../db/prepared-statements.ts';
 import { newId } from '../ids/new-id.ts';
 import { fenceCondition, type LeaseFence } from '../runs/lease-fence.ts';
@@ -30,13 +30,34 @@ export async function resolveHold(
     readonly fence?: LeaseFence;
   },
 ): Promise<number | undefined> {
-  const now = ctx.now();
-  const expiredOnly = args.state === 'expired' ? sql`and expires_at <= ${now}` : sql``;
   const { rows } = await sql<ResolvedRow>`${prepared('ledger.resolve')}
-    with hold as (
+    with ${resolveSteps({ ...args, now: ctx.now() })}
+    select hold.returned from hold, account`.execute(ctx.db);
+  return rows[0]?.returned;
+}
+
+/**
+ * The resolution's steps as the CTEs `hold`, `account` and `entry`, for a statement to select
+ * from (`hold.returned`: one row when the hold was resolved, none when nothing changed). `gate` is
+ * a further condition on the hold's update, so a caller's own CTE (a checkpoint write) can decide
+ * whether the resolution happens in the same statement.
+ * @internal
+ */
+export function resolveSteps(args: {
+  readonly holdId: string;
+  readonly state: ResolvedState;
+  readonly reason: string;
+  readonly fence?: LeaseFence;
+  readonly now: Date;
+  readonly gate?: RawBuilder<unknown>;
+}): RawBuilder<unknown> {
+  const { now } = args;
+  const expiredOnly = args.state === 'expired' ? sql`and expires_at <= ${now}` : sql``;
+  return sql`hold as (
       update credit_holds
          set state = ${args.state}, returned = amount - captured, resolved_at = ${now}
        where id = ${args.holdId} and state = 'pending' ${expiredOnly} ${fenceCondition(args.fence)}
+         ${args.gate ?? sql``}
       returning id, user_id, run_id, returned
     ), account as (
       update credit_accounts
@@ -51,7 +72,5 @@ export async function resolveHold(
              -hold.returned, account.balance, account.held, ${args.reason}::text, hold.run_id, hold.id,
              ${entryKeys.resolve(args.holdId)}::text, ${now}::timestamptz
         from account, hold
-    )
-    select hold.returned from hold, account`.execute(ctx.db);
-  return rows[0]?.returned;
+    )`;
 }

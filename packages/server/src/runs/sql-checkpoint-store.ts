@@ -11,6 +11,8 @@ import { prepared } from '../db/prepared-statements.ts';
 import type { DB } from '../db/schema.ts';
 import { capture, captureSteps } from '../ledger/capture.ts';
 import { holdResolvedError } from '../ledger/hold-resolved-error.ts';
+import { RELEASE_REASON } from '../ledger/release.ts';
+import { resolveSteps } from '../ledger/resolve-hold.ts';
 import { retryTransient } from '../ledger/retry-transient.ts';
 import { assertFence, fenceCondition, type LeaseFence } from './lease-fence.ts';
 import { checkFormatVersion, type RunCheckpointRow, readRunSnapshot } from './read-run-snapshot.ts';
@@ -29,10 +31,10 @@ export interface SqlCheckpointStoreOptions {
    */
   readonly fenceOf?: (runId: string) => LeaseFence | undefined;
   /**
-   * Implement `commitNode` on the credits ledger in the same database: a paid node's checkpoint
-   * and its capture (the credit hold's id is the engine's reservation id) are one statement
-   * instead of three. Set it when the engine's billing hooks are the ledger's
-   * (`createLedgerBillingHooks`), as the run executor does.
+   * Implement `commitNode` and `commitRunEnd` on the credits ledger in the same database: a paid
+   * node's checkpoint and its capture, and a run's end and its hold's release (the credit hold's
+   * id is the engine's reservation id), are one statement each instead of three. Set it when the
+   * engine's billing hooks are the ledger's (`createLedgerBillingHooks`), as the run executor does.
    */
   readonly captureOnCommit?: boolean;
   /** The clock that stamps captures' ledger entries (default: the system clock). */
@@ -77,6 +79,23 @@ export function createSqlCheckpointStore(options: SqlCheckpointStoreOptions): Ch
        where run_id = ${runId} and fence = ${fence} ${leaseOf(runId)}
       returning run_id
     )`;
+
+  /** The run record's fenced update with `patch` (and a further `condition`), without `returning`. */
+  const runUpdate = (
+    runId: string,
+    fence: number,
+    patch: RunPatch,
+    condition: RawBuilder<unknown> = sql``,
+  ) => {
+    const { lastSeq, ...fields } = patch;
+    return sql`update run_checkpoints
+         set patch = patch || ${patchJson(fields)}::jsonb
+               || jsonb_build_object('updatedAt', floor(extract(epoch from now()) * 1000)::bigint),
+             status = coalesce(${fields.status ?? null}::text, status),
+             last_seq = greatest(last_seq, ${lastSeq ?? 0}),
+             updated_at = now()
+       where run_id = ${runId} and fence = ${fence} ${leaseOf(runId)} ${condition}`;
+  };
 
   /** A conditional write changed nothing: say why (a read after the fact, for the error only). */
   const rejectWrite = async (runId: string, fence: number): Promise<never> => {
@@ -133,8 +152,41 @@ export function createSqlCheckpointStore(options: SqlCheckpointStoreOptions): Ch
     await saveNode({ runId, fence, node, seq });
   };
 
+  /**
+   * The run's end and its hold's release in one statement: the hold is locked first and must be
+   * pending, the fenced run update needs it, and the release needs the run update. Anything else
+   * (a stale writer, a hold resolved already) changes nothing and answers false: the engine then
+   * makes the three writes, which explain themselves.
+   */
+  const commitRunEnd: CheckpointStore['commitRunEnd'] = async ({ runId, fence, patch, release }) => {
+    const lease = options.fenceOf?.(runId);
+    return retryTransient(
+      async () => {
+        const { rows } = await sql<{ returned: number }>`${prepared('checkpoint.commit-run-end')}
+          with pending as (
+            select id from credit_holds
+             where id = ${release.reservationId} and state = 'pending' ${fenceCondition(lease)}
+               for update
+          ), run as (
+            ${runUpdate(runId, fence, patch, sql`and exists (select 1 from pending)`)}
+            returning run_id
+          ), ${resolveSteps({
+            holdId: release.reservationId,
+            state: 'released',
+            reason: RELEASE_REASON,
+            ...(lease === undefined ? {} : { fence: lease }),
+            now: now(),
+            gate: sql`and exists (select 1 from run)`,
+          })}
+          select hold.returned from hold, account`.execute(db);
+        return rows.length > 0;
+      },
+      { onUniqueViolation: true },
+    );
+  };
+
   return {
-    ...(options.captureOnCommit === true ? { commitNode } : {}),
+    ...(options.captureOnCommit === true ? { commitNode, commitRunEnd } : {}),
     async createRun({ run, nodes = [] }) {
       // Last record wins for a repeated node id, as a map would keep it.
       const unique = new Map<string, NodeRecord>();
@@ -190,15 +242,8 @@ export function createSqlCheckpointStore(options: SqlCheckpointStoreOptions): Ch
     saveNode,
 
     async saveRun({ runId, fence, patch }) {
-      const { lastSeq, ...fields } = patch;
       const { rows } = await sql<{ fence: number }>`
-        update run_checkpoints
-           set patch = patch || ${patchJson(fields)}::jsonb
-                 || jsonb_build_object('updatedAt', floor(extract(epoch from now()) * 1000)::bigint),
-               status = coalesce(${fields.status ?? null}::text, status),
-               last_seq = greatest(last_seq, ${lastSeq ?? 0}),
-               updated_at = now()
-         where run_id = ${runId} and fence = ${fence} ${leaseOf(runId)}
+        ${runUpdate(runId, fence, patch)}
         returning fence`.execute(db);
       if (rows.length === 0) await rejectWrite(runId, fence);
     },
