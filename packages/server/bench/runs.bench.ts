@@ -65,9 +65,9 @@ import { createLogger } from '../src/log/create-logger.ts';
 import { startServer } from '../src/server/start-server.ts';
 import { createServices } from '../src/services/create-services.ts';
 import { adminQuery, withDatabase } from '../test/support/admin-database.ts';
+import { type BenchUsersOptions, parseBenchUsersResult, type UserRun } from './bench-users.ts';
 import { startCpuProfile, summariseCpuProfile } from './cpu-profile.ts';
 import { cpuBetween, cpuSnapshot } from './cpu-usage.ts';
-import { followSse } from './follow-sse.ts';
 import type { ProviderFakesOptions, ProviderFakesReady } from './provider-fakes.ts';
 import { clock, instrumentPg, type QueryKind, type QueryRecord } from './query-timings.ts';
 import { percentile } from './run-clients.ts';
@@ -100,6 +100,7 @@ const here = dirname(fileURLToPath(import.meta.url));
 const CLI = join(here, '../src/cli/main.ts');
 const PRELOAD = join(here, 'query-timings-preload.ts');
 const FAKES = join(here, 'provider-fakes.ts');
+const USERS = join(here, 'bench-users.ts');
 const NODE_FLAGS = ['--conditions=@vidgenie/source', '--import', 'tsx'];
 
 const GRAPH = shortVideoTemplate({
@@ -196,16 +197,34 @@ interface Worker {
   readonly exited: Promise<void>;
 }
 
-interface UserRun {
-  readonly user: number;
-  readonly began: number;
-  readonly ended: number;
-  readonly runId?: string;
-  readonly error?: string;
-  readonly openedAt?: number;
-  readonly received?: ReadonlyMap<number, number>;
-  readonly terminal?: string | undefined;
-  readonly reconnects?: number;
+/**
+ * The users' HTTP clients in a child process, ready to go: `go()` starts every user's run at once
+ * and resolves with what each client saw.
+ */
+async function startUsers(options: BenchUsersOptions) {
+  const child = spawn(process.execPath, [...NODE_FLAGS, USERS, JSON.stringify(options)], {
+    cwd: join(here, '..'),
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
+  const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream });
+  const next = () =>
+    new Promise<string>((resolve, reject) => {
+      const onExit = (code: number | null) => reject(new Error(`the bench users exited (${code})`));
+      child.once('exit', onExit);
+      lines.once('line', (line) => {
+        child.off('exit', onExit);
+        resolve(line);
+      });
+    });
+  if ((await next()) !== 'ready') throw new Error('the bench users did not start');
+  return {
+    child,
+    go: async (): Promise<UserRun[]> => {
+      const answer = next();
+      child.stdin?.write('go\n');
+      return parseBenchUsersResult(await answer);
+    },
+  };
 }
 
 /** One round: a fresh database, the processes of the mode, N users running at once, the figures. */
@@ -298,19 +317,20 @@ async function round(args: {
 
     // The measured part: every user executes the template at once and follows its events.
     console.log(`[${mode} ×${n}] ${n} users run the template at once`);
+    const users = await startUsers({ base, cookies, graph: GRAPH, timeoutMs: TIMEOUT_MS });
     const loop = monitorEventLoopDelay({ resolution: 10 });
     loop.enable();
-    const pids = () => [process.pid, args.fakesPid, ...workers.map((worker) => worker.child.pid ?? 0)];
+    const pids = () => [
+      process.pid,
+      args.fakesPid,
+      users.child.pid ?? 0,
+      ...workers.map((worker) => worker.child.pid ?? 0),
+    ];
     const cpuFrom = cpuSnapshot(pids(), name);
-    const timeout = AbortSignal.timeout(TIMEOUT_MS);
     const stopProfile = PROFILE_DIR === undefined ? undefined : await startCpuProfile();
     recording = true;
     const measureFrom = clock();
-    const runs = await Promise.all(
-      Array.from({ length: n }, (_, user) =>
-        runOne({ base, cookie: cookies[user] as string, user, timeout }),
-      ),
-    );
+    const runs = await users.go();
     const runIds = runs.flatMap((run) => (run.runId === undefined ? [] : [run.runId]));
     // The terminal event is stored before the hold's release and the final status: wait for those.
     const deadline = Date.now() + 30_000;
@@ -339,7 +359,7 @@ async function round(args: {
     const processes: string[] = [
       `CPU over the ${((measureTo - measureFrom) / 1000).toFixed(1)} s run phase: machine ${(cpu.busy * 100).toFixed(0)} % busy (${cpu.cores} cores);` +
         ` this process ${seconds([process.pid])} s (ffmpeg ${childSeconds([process.pid])} s), ${mode === 'workers' ? `workers ${seconds(workers.map((worker) => worker.child.pid ?? 0))} s (ffmpeg ${childSeconds(workers.map((worker) => worker.child.pid ?? 0))} s), ` : ''}` +
-        `PostgreSQL backends of the database ${seconds(backends)} s, provider fakes ${seconds([args.fakesPid])} s (nice 10)`,
+        `PostgreSQL backends of the database ${seconds(backends)} s, provider fakes ${seconds([args.fakesPid])} s (nice 10), users' HTTP clients ${seconds([users.child.pid ?? 0])} s`,
     ];
     let loops = `event-loop delay p99: this process ${(loop.percentile(99) / 1e6).toFixed(0)} ms`;
     let rss = `peak RSS (whole life): this process ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MB`;
@@ -385,36 +405,6 @@ async function round(args: {
     logStream.end();
     await adminQuery(ADMIN_URL, `drop database if exists ${name} with (force)`);
     rmSync(dataDir, { recursive: true, force: true });
-  }
-}
-
-/** One user's run: execute, then follow the events to the end. */
-async function runOne(args: {
-  readonly base: string;
-  readonly cookie: string;
-  readonly user: number;
-  readonly timeout: AbortSignal;
-}): Promise<UserRun> {
-  const { base, cookie, user } = args;
-  const began = clock();
-  try {
-    const response = await fetch(`${base}/api/workflow/execute`, {
-      method: 'POST',
-      headers: { origin: base, cookie, 'content-type': 'application/json' },
-      body: JSON.stringify({ graph: GRAPH, initialPrompt: `a lighthouse in a storm, take ${user + 1}` }),
-      signal: args.timeout,
-    });
-    if (response.status !== 202)
-      return { user, began, ended: clock(), error: `execute: ${response.status} ${await response.text()}` };
-    const { runId } = (await response.json()) as { runId: string };
-    const stream = await followSse({
-      url: `${base}/api/workflow/runs/${runId}/events`,
-      headers: { origin: base, cookie },
-      signal: args.timeout,
-    });
-    return { user, began, ended: clock(), runId, ...stream };
-  } catch (error) {
-    return { user, began, ended: clock(), error: String(error) };
   }
 }
 
