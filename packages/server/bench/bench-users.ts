@@ -4,7 +4,7 @@
  * because the server kept that loop busy). Started by `runs.bench.ts` with one JSON argument
  * ({@link BenchUsersOptions}); prints `ready`, waits for a `go` line on stdin, then every user
  * executes the template at once and follows its run's events to the end; prints one JSON line
- * ({@link BenchUsersResult}) and exits. Times are epoch ms (`performance.timeOrigin + now()`), the
+ * ({@link BenchUsersResult}), and exits at the next line on stdin (or when stdin closes). Times are epoch ms (`performance.timeOrigin + now()`), the
  * same clock as the bench process.
  */
 import { createInterface } from 'node:readline';
@@ -98,7 +98,13 @@ async function main(): Promise<void> {
       ...(received === undefined ? {} : { received: [...received] }),
     })),
   };
-  process.stdout.write(`${JSON.stringify(result)}\n`, () => process.exit(0));
+  process.stdout.write(`${JSON.stringify(result)}\n`);
+  // Alive until told (or stdin closes), so the bench reads this process's CPU before it ends.
+  await new Promise<void>((resolve) => {
+    lines.once('line', () => resolve());
+    lines.once('close', () => resolve());
+  });
+  process.exit(0);
 }
 
 if (process.argv[1]?.endsWith('bench-users.ts')) await main();

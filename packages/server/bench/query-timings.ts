@@ -203,7 +203,8 @@ function record(client: Instrumented, text: string, params: readonly unknown[], 
 
 function classify(text: string, txControl: boolean): QueryKind {
   if (txControl) return 'tx';
-  const sql = text.toLowerCase();
+  // Without a leading prepared-statement mark (`/* prepare:… */`), so `^with` still matches.
+  const sql = text.toLowerCase().replace(/^\s*\/\*[^*]*\*\/\s*/, '');
   if (sql.includes('credit_captures')) return 'capture';
   if (/insert\s+into\s+"?run_events"?/.test(sql)) return 'event';
   if (sql.includes('run_events')) return 'event-read';

@@ -217,12 +217,18 @@ async function startUsers(options: BenchUsersOptions) {
       });
     });
   if ((await next()) !== 'ready') throw new Error('the bench users did not start');
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   return {
     child,
     go: async (): Promise<UserRun[]> => {
       const answer = next();
       child.stdin?.write('go\n');
       return parseBenchUsersResult(await answer);
+    },
+    /** Lets the child exit (after its CPU was read). */
+    end: async () => {
+      child.stdin?.end('exit\n');
+      await exited;
     },
   };
 }
@@ -350,6 +356,7 @@ async function round(args: {
     loop.disable();
     const profile = await stopProfile?.();
     const cpuTo = cpuSnapshot(pids(), name);
+    await users.end();
     const cpu = cpuBetween(cpuFrom, cpuTo);
     const backends = [...cpuTo.processes.keys()].filter((pid) => !pids().includes(pid));
     const seconds = (list: readonly number[]) =>
