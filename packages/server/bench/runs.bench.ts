@@ -34,7 +34,9 @@
  * admin URL; default postgres://postgres@127.0.0.1:5432/test), BENCH_DUMP_DIR (writes each
  * round's timed statements and client timings there as JSON, for a closer look), BENCH_CPU_PROFILE
  * (a folder: writes a V8 CPU profile of this process over each round's run phase there and prints
- * where its time went). Each round
+ * where its time went), BENCH_WARMUP (runs made before each round's measured phase, by users of
+ * their own, so that the first runs' compilation and statement planning are not measured; default
+ * 1). Each round
  * creates its own database and drops it. Exits 1 if any run is lost, 0 otherwise (goals missed
  * included: this is a measurement, not a test).
  */
@@ -84,6 +86,7 @@ const POOL = Number(env.BENCH_POOL ?? 10);
 const CLIP_SCALE = Number(env.BENCH_CLIP_SCALE ?? 0.25);
 const TIMEOUT_MS = Number(env.BENCH_TIMEOUT_SECONDS ?? 600) * 1000;
 const PROFILE_DIR = env.BENCH_CPU_PROFILE;
+const WARMUP = Number(env.BENCH_WARMUP ?? 1);
 const ADMIN_URL =
   env.BENCH_DATABASE_URL ?? env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 
@@ -289,9 +292,9 @@ async function round(args: {
       for (let i = 0; i < WORKERS; i++) workers.push(spawnWorker(i, dataDir, serverEnv));
     }
 
-    // Users: sign-up, credits, keys (not measured).
-    const cookies: string[] = new Array(n);
-    await eachLimited(n, 8, async (i) => {
+    // Users: sign-up, credits, keys (not measured); the last WARMUP ones only warm the server up.
+    const cookies: string[] = new Array(n + WARMUP);
+    await eachLimited(n + WARMUP, 8, async (i) => {
       const signup = await fetch(`${base}/api/auth/signup`, {
         method: 'POST',
         headers: { origin: base, 'content-type': 'application/json' },
@@ -306,7 +309,7 @@ async function round(args: {
       const { user } = (await signup.json()) as { user: { id: string } };
       await services?.ledger.grant({ userId: user.id, amount: 1_000_000, reason: 'bench' });
       for (const [provider, key] of [
-        ['openai', openaiKeyOf(i)],
+        ['openai', openaiKeyOf(i % n)],
         ['runway', RUNWAY_KEY],
       ] as const) {
         const saved = await fetch(`${base}/api/user/api-keys/${provider}`, {
@@ -320,10 +323,23 @@ async function round(args: {
     });
     await Promise.all(workers.map((worker) => waitForLine(worker.log, 'is taking runs', 120_000)));
     const offset = await clockOffset(url);
+    if (WARMUP > 0) {
+      // Not measured: the first runs compile the code paths and plan the statements.
+      const warm = await startUsers({ base, cookies: cookies.slice(n), graph: GRAPH, timeoutMs: TIMEOUT_MS });
+      const warmRuns = await warm.go();
+      await warm.end();
+      const done = warmRuns.filter((run) => run.terminal === 'run.completed').length;
+      console.log(`[${mode} ×${n}] warm-up: ${done} of ${WARMUP} run(s) completed`);
+    }
 
     // The measured part: every user executes the template at once and follows its events.
     console.log(`[${mode} ×${n}] ${n} users run the template at once`);
-    const users = await startUsers({ base, cookies, graph: GRAPH, timeoutMs: TIMEOUT_MS });
+    const users = await startUsers({
+      base,
+      cookies: cookies.slice(0, n),
+      graph: GRAPH,
+      timeoutMs: TIMEOUT_MS,
+    });
     const loop = monitorEventLoopDelay({ resolution: 10 });
     loop.enable();
     const pids = () => [
