@@ -36,6 +36,7 @@ describePostgres('chaos: workers killed, frozen and stopped while they hold runs
       savedVideoJobsResubmitted: report.savedVideoJobsResubmitted,
       leasesLeftToLapse: report.leasesLeftToLapse,
       freezeTimeouts: report.freezeTimeouts,
+      unexpectedExits: report.unexpectedExits,
       silentZombies: report.silentZombies,
     }).toEqual({
       lost: 0,
@@ -47,6 +48,7 @@ describePostgres('chaos: workers killed, frozen and stopped while they hold runs
       savedVideoJobsResubmitted: 0,
       leasesLeftToLapse: 0,
       freezeTimeouts: 0,
+      unexpectedExits: [],
       silentZombies: 0,
     });
     // Every duplicate submit is one the provider accepted whose id was never saved.

@@ -88,6 +88,15 @@ export interface ChaosReport {
   readonly frozenRunsTakenOver: number;
   /** Freezes after which no worker took the frozen runs within 60 s: must be 0. */
   readonly freezeTimeouts: number;
+  /**
+   * Workers that exited on their own (no signal from the chaos, exit code not 0), with the end of
+   * their log: must be none. One crashing at start once left a frozen worker's runs to no one.
+   */
+  readonly unexpectedExits: readonly {
+    readonly pid: number;
+    readonly code: number | null;
+    readonly log: string;
+  }[];
   readonly wallSeconds: number;
 }
 
@@ -130,6 +139,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   };
   let api: TestApp | undefined;
   const workers = new Set<Worker>();
+  const unexpectedExits: { pid: number; code: number | null; log: string }[] = [];
   const spawnWorker = (): Worker => {
     const logFile = join(dataDir, `worker-${Date.now()}-${randomBytes(3).toString('hex')}.log`);
     const fd = openSync(logFile, 'a');
@@ -139,7 +149,17 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       { env: { ...process.env, ...env, LOG_LEVEL: 'info' }, stdio: ['ignore', fd, fd] },
     );
     closeSync(fd);
-    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    const exited = new Promise<void>((resolve) =>
+      child.once('exit', (code, signal) => {
+        // The chaos stops workers with signals (SIGKILL, or SIGTERM for a clean exit 0).
+        if (signal === null && code !== 0) {
+          const log = readFileSync(logFile, 'utf8').split('\n').slice(-12).join('\n');
+          unexpectedExits.push({ pid: child.pid ?? 0, code, log });
+          say(`worker ${child.pid} exited on its own (code ${code})`);
+        }
+        resolve();
+      }),
+    );
     const worker = { child, logFile, exited };
     workers.add(worker);
     void exited.then(() => workers.delete(worker));
@@ -436,6 +456,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       silentZombies,
       frozenRunsTakenOver,
       freezeTimeouts,
+      unexpectedExits,
       wallSeconds: Math.round((Date.now() - started) / 100) / 10,
     };
   } finally {

@@ -47,6 +47,7 @@ try {
     report.savedVideoJobsResubmitted > 0 ||
     report.leasesLeftToLapse > 0 ||
     report.freezeTimeouts > 0 ||
+    report.unexpectedExits.length > 0 ||
     report.silentZombies > 0;
   console.log(failed ? `FAILED (replay with CHAOS_SEED=${seed})` : 'every invariant held');
 } finally {
