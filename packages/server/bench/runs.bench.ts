@@ -3,7 +3,8 @@
  * the short-video template at once over real HTTP (`POST /api/workflow/execute`) and follow their
  * run's Server-Sent Events to the end. The hosted providers (OpenAI text and image, Runway video)
  * are their wire-format fakes in a child process, answering in their typical real times divided
- * by BENCH_SCALE, and the video provider polls on its real schedule divided by the same factor.
+ * by BENCH_SCALE, each time drawn around its figure as real services vary (BENCH_SPREAD), and the
+ * video provider polls on its real schedule divided by the same factor.
  *
  * Two modes, each on a fresh PostgreSQL database:
  * - `one`: one process (this one) accepts and executes the runs: `vidgenie serve` with
@@ -36,7 +37,9 @@
  * (a folder: writes a V8 CPU profile of this process over each round's run phase there and prints
  * where its time went), BENCH_WARMUP (runs made before each round's measured phase, by users of
  * their own, so that the first runs' compilation and statement planning are not measured; default
- * 1). Each round
+ * 1), BENCH_SPREAD (σ of the log-normal draw of each provider response and job time around its
+ * figure, mean kept; default 0.3; 0 puts every run in lockstep, all users' nodes ending within the
+ * same milliseconds), BENCH_SEED (the draws' seed, default 2026). Each round
  * creates its own database and drops it. Exits 1 if any run is lost, 0 otherwise (goals missed
  * included: this is a measurement, not a test).
  */
@@ -87,6 +90,8 @@ const CLIP_SCALE = Number(env.BENCH_CLIP_SCALE ?? 0.25);
 const TIMEOUT_MS = Number(env.BENCH_TIMEOUT_SECONDS ?? 600) * 1000;
 const PROFILE_DIR = env.BENCH_CPU_PROFILE;
 const WARMUP = Number(env.BENCH_WARMUP ?? 1);
+const SPREAD = Number(env.BENCH_SPREAD ?? 0.3);
+const SEED = Number(env.BENCH_SEED ?? 2026);
 const ADMIN_URL =
   env.BENCH_DATABASE_URL ?? env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 
@@ -144,7 +149,8 @@ async function main(): Promise<void> {
   const pollMs = Math.max(10, Math.round(RUNWAY_FIRST_POLL_MS / SCALE));
   console.log(
     `workflow runs bench: users ${USERS_LIST.join(', ')}; modes ${MODES.join(', ')} (workers: API + ${WORKERS} \`vidgenie worker\`);` +
-      ` provider latencies real/${SCALE} (run floor ${(latencyFloorMs(SCALE) / 1000).toFixed(2)} s, real ${REAL_FLOOR_MS / 1000} s), video polls from ${pollMs} ms`,
+      ` provider latencies real/${SCALE} (run floor ${(latencyFloorMs(SCALE) / 1000).toFixed(2)} s, real ${REAL_FLOOR_MS / 1000} s)` +
+      ` drawn with spread σ ${SPREAD} (seed ${SEED}), video polls from ${pollMs} ms`,
   );
   const fakes = await startFakes(Math.max(...USERS_LIST));
   try {
@@ -177,6 +183,8 @@ async function startFakes(users: number) {
     pollMs: ms(REAL_MS.poll),
     downloadMs: ms(REAL_MS.download),
     clipScale: CLIP_SCALE,
+    spread: SPREAD,
+    seed: SEED,
   };
   const child = spawn(process.execPath, [...NODE_FLAGS, FAKES, JSON.stringify(options)], {
     cwd: join(here, '..'),
@@ -533,6 +541,9 @@ async function analyse(args: {
     }
   }
   const nodeCosts = [...perNode.values()];
+  /** One node's figures across runs (keys are `run|node`). */
+  const valuesOfNode = (map: ReadonlyMap<string, number>, nodeId: string) =>
+    [...map].filter(([key]) => key.endsWith(`|${nodeId}`)).map(([, value]) => value);
   const pathCosts = [...perNodePath.values()];
   const unattributedPerRun = unattributed / Math.max(1, runIds.length);
 
@@ -600,6 +611,7 @@ async function analyse(args: {
   const details = [
     `statements by kind, p50/p99 ms with pool wait (count per run): ${kinds.map((kind) => `${kind} ${fmt(byKind.get(kind) ?? [], 2)} (${perRunCount(kind)})`).join(', ')}`,
     `node overhead p50/p99 ms: ${fmt(nodeCosts, 2)}; without pool waits ${fmt([...perNodeExec.values()], 2)}; in the run's path (checkpoint writes + capture; events are stored in the background) ${fmt(pathCosts, 2)}`,
+    `node overhead by node p50/p99 ms: ${NODE_IDS.map((id) => `${id} ${fmt(valuesOfNode(perNode, id), 2)}`).join(', ')}`,
     `pool connection wait p50/p99 ${fmt(waits, 2)} ms over ${waits.length} acquisitions; ${(attributedStatements / Math.max(1, runIds.length)).toFixed(1)} statements per run (stream reads excepted)`,
     `run overhead (wall − node bodies) p50/p99 ${fmt(outsides)} ms; in it: dispatch wait (accepted → leased) ${fmt(dispatch)} ms, statements the run waits for ${fmt(dbInPath)} ms (heartbeats included); all statements naming the run (event inserts, analytics) ${fmt(dbAll)} ms + ${unattributedPerRun.toFixed(1)} ms per run of statements naming none`,
     `events: ${delivery.length} delivered live, ${replayed} replayed (stored before the stream opened), ${reconnects} reconnects; from the insert's acknowledgement at the writer p50/p99 ${fmt(deliveryFromAck)} ms; clock offset DB − bench ${args.offset.toFixed(2)} ms`,

@@ -40,10 +40,11 @@ export type FakeFault =
   | { readonly kind: 'delay'; readonly ms: number };
 
 /**
- * How long a fake waits before answering, in ms: the same for every route, or per route name
- * (routes not named answer at once). Stands in for a provider's real response time.
+ * How long a fake waits before answering, in ms: the same for every route, per route name (routes
+ * not named answer at once), or a function of the route name called for each request (a spread
+ * of times, as real services have). Stands in for a provider's real response time.
  */
-export type FakeLatency = number | Readonly<Record<string, number>>;
+export type FakeLatency = number | Readonly<Record<string, number>> | ((route: string) => number);
 
 /** Options of {@link startFakeHttpServer}. */
 export interface FakeHttpServerOptions {
@@ -101,7 +102,13 @@ export async function startFakeHttpServer(
 ): Promise<FakeHttpServer> {
   const latency = options.latencyMs;
   const latencyOf = (name: string) =>
-    typeof latency === 'number' ? latency : latency === undefined ? 0 : (latency[name] ?? 0);
+    typeof latency === 'number'
+      ? latency
+      : typeof latency === 'function'
+        ? latency(name)
+        : latency === undefined
+          ? 0
+          : (latency[name] ?? 0);
   const counts = new Map<string, number>();
   const log: FakeHttpServer['log'] = [];
   const faults = new Map<string, FakeFault[]>();

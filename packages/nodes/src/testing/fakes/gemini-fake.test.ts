@@ -136,4 +136,26 @@ describe('startGeminiFake, driven by @google/genai', () => {
       await Promise.all([slow.close(), instant.close()]);
     }
   });
+
+  it("draws each operation's jobMs from a function, once, at its start", async () => {
+    const jobTimes = [60_000, 0];
+    let draws = 0;
+    const fake = await startGeminiFake({
+      jobMs: () => {
+        draws++;
+        return jobTimes.shift() ?? 0;
+      },
+    });
+    try {
+      const client = new GoogleGenAI({ apiKey: KEY, vertexai: false, httpOptions: { baseUrl: fake.url } });
+      const start = () => client.models.generateVideos({ model: 'veo-3.1-generate-001', source: { image } });
+      const [slow, quick] = [await start(), await start()];
+      expect((await client.operations.getVideosOperation({ operation: slow })).done === true).toBe(false);
+      expect((await client.operations.getVideosOperation({ operation: quick })).done).toBe(true);
+      expect((await client.operations.getVideosOperation({ operation: slow })).done === true).toBe(false);
+      expect(draws).toBe(2);
+    } finally {
+      await fake.close();
+    }
+  });
 });

@@ -35,9 +35,10 @@ export interface GeminiFakeOptions {
   readonly clip?: FakeClipOptions;
   /**
    * How long an operation runs, in ms from its start, whatever the number of polls. Default:
-   * operations are done after `pendingPolls` polls.
+   * operations are done after `pendingPolls` polls. A function is called once per operation, at
+   * its start (a spread of job times, as real services have).
    */
-  readonly jobMs?: number;
+  readonly jobMs?: number | (() => number);
   /**
    * Response time in ms, for every route or per route name (`predictLongRunning`,
    * `operations.get`, `files.download`...).
@@ -211,8 +212,8 @@ export async function startGeminiFake(options: GeminiFakeOptions = {}): Promise<
   const byName = new Map<string, GeminiFakeOperation>();
   const byFile = new Map<string, GeminiFakeOperation>();
   const queued: GeminiFakeOutcome[] = [];
-  /** When each operation started (`performance.now()`), for `jobMs`. */
-  const startedAt = new Map<GeminiFakeOperation, number>();
+  /** When each operation started (`performance.now()`) and how long it runs, for `jobMs`. */
+  const timings = new Map<GeminiFakeOperation, { readonly start: number; readonly ms: number }>();
 
   const refuse = (request: FakeRequest): FakeResponse | undefined => {
     const key = request.headers['x-goog-api-key'] ?? request.query.get('key') ?? undefined;
@@ -324,7 +325,10 @@ export async function startGeminiFake(options: GeminiFakeOptions = {}): Promise<
           fileId: randomBytes(6).toString('hex'),
         };
         operations.push(operation);
-        startedAt.set(operation, performance.now());
+        if (options.jobMs !== undefined) {
+          const ms = typeof options.jobMs === 'function' ? options.jobMs() : options.jobMs;
+          timings.set(operation, { start: performance.now(), ms });
+        }
         byName.set(operation.name, operation);
         byFile.set(operation.fileId, operation);
         return { body: { name: operation.name } };
@@ -343,10 +347,11 @@ export async function startGeminiFake(options: GeminiFakeOptions = {}): Promise<
         }
         operation.polls++;
         const name = operation.name;
+        const timing = timings.get(operation);
         const running =
-          options.jobMs === undefined
+          timing === undefined
             ? operation.polls <= pendingPolls
-            : performance.now() - (startedAt.get(operation) ?? 0) < options.jobMs;
+            : performance.now() - timing.start < timing.ms;
         if (running) return { body: { name, done: false } };
         switch (operation.outcome.kind) {
           case 'succeed':

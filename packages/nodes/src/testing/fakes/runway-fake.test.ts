@@ -134,4 +134,39 @@ describe('startRunwayFake, driven by @runwayml/sdk', () => {
       await Promise.all([slow.close(), instant.close()]);
     }
   });
+
+  it("draws each task's jobMs and each answer's latency from functions (a spread of times)", async () => {
+    const jobTimes = [60_000, 0];
+    const routes: string[] = [];
+    const fake = await startRunwayFake({
+      jobMs: () => jobTimes.shift() ?? 0,
+      latencyMs: (route) => {
+        routes.push(route);
+        return route === 'organization' ? 1_000 : 0;
+      },
+    });
+    try {
+      const client = new RunwayML({ apiKey: 'key_test', baseURL: fake.url, maxRetries: 0, timeout: 5_000 });
+      const create = () =>
+        client.imageToVideo.create({ model: 'gen4_turbo', promptImage, ratio: '720:1280', duration: 5 });
+      const first = await create();
+      const second = await create();
+      // Drawn once per task, at its creation: the first runs a minute, the second is done.
+      expect((await client.tasks.retrieve(first.id)).status).toBe('PENDING');
+      expect((await client.tasks.retrieve(second.id)).status).toBe('SUCCEEDED');
+      expect((await client.tasks.retrieve(first.id)).status).toBe('PENDING');
+      const hurried = new RunwayML({ apiKey: 'key_test', baseURL: fake.url, maxRetries: 0, timeout: 50 });
+      await expect(hurried.organization.retrieve()).rejects.toBeInstanceOf(APIConnectionTimeoutError);
+      expect(routes).toEqual([
+        'image_to_video',
+        'image_to_video',
+        'tasks.retrieve',
+        'tasks.retrieve',
+        'tasks.retrieve',
+        'organization',
+      ]);
+    } finally {
+      await fake.close();
+    }
+  });
 });

@@ -93,9 +93,10 @@ export interface RunwayFakeOptions {
   /**
    * How long a task runs, in ms from its creation, whatever the number of polls: PENDING for its
    * first tenth, then RUNNING with `progress` by elapsed time, then it ends. Default: tasks move
-   * on by polls (`pendingPolls`, `runningPolls`).
+   * on by polls (`pendingPolls`, `runningPolls`). A function is called once per task, at its
+   * creation (a spread of job times, as real services have).
    */
-  readonly jobMs?: number;
+  readonly jobMs?: number | (() => number);
   /**
    * Response time in ms, for every route or per route name (`image_to_video`, `tasks.retrieve`,
    * `output`...).
@@ -179,8 +180,8 @@ export async function startRunwayFake(options: RunwayFakeOptions = {}): Promise<
   const byId = new Map<string, RunwayFakeTask>();
   const queued: RunwayFakeOutcome[] = [];
   const createdAt = new Date().toISOString();
-  /** When each task was created (`performance.now()`), for `jobMs`. */
-  const startedAt = new Map<RunwayFakeTask, number>();
+  /** When each task was created (`performance.now()`) and how long it runs, for `jobMs`. */
+  const timings = new Map<RunwayFakeTask, { readonly start: number; readonly ms: number }>();
   let url = '';
 
   const refuse = (request: FakeRequest) => {
@@ -274,7 +275,10 @@ export async function startRunwayFake(options: RunwayFakeOptions = {}): Promise<
         };
         tasks.push(task);
         byId.set(task.id, task);
-        startedAt.set(task, performance.now());
+        if (options.jobMs !== undefined) {
+          const ms = typeof options.jobMs === 'function' ? options.jobMs() : options.jobMs;
+          timings.set(task, { start: performance.now(), ms });
+        }
         return { body: { id: task.id, estimatedCost: { credits: 5 * seconds } } };
       },
     },
@@ -340,11 +344,12 @@ export async function startRunwayFake(options: RunwayFakeOptions = {}): Promise<
 
   /** How far a task is: pending, or running with its progress in [0, 1] (1: it has ended). */
   function progressOf(task: RunwayFakeTask, polls: number): 'pending' | number {
-    const jobMs = options.jobMs;
-    if (jobMs === undefined) {
+    const timing = timings.get(task);
+    if (timing === undefined) {
       return polls <= pendingPolls ? 'pending' : Math.min(1, (polls - pendingPolls) / (runningPolls + 1));
     }
-    const elapsed = performance.now() - (startedAt.get(task) ?? 0);
+    const jobMs = timing.ms;
+    const elapsed = performance.now() - timing.start;
     if (elapsed >= jobMs) return 1;
     return elapsed < jobMs / 10 ? 'pending' : elapsed / jobMs;
   }
