@@ -12,6 +12,9 @@
  * - `workers`: this process is the API (`VIDGENIE_RUN_WORKER=false`) and BENCH_WORKERS
  *   `vidgenie worker` processes (default 3) execute the runs.
  *
+ * Before the rounds it prints the machine's floor for one statement, back to back and after an idle
+ * spell (`statement-floor.ts`): what a lone statement costs here whatever the code does.
+ *
  * Every SQL statement of every process is timed (pool wait included) and classified
  * (`query-timings.ts`; the workers through `query-timings-preload.ts`). Figures:
  * - runs completed and lost (not completed; the bench exits 1 if any);
@@ -76,6 +79,7 @@ import { cpuBetween, cpuSnapshot } from './cpu-usage.ts';
 import type { ProviderFakesOptions, ProviderFakesReady } from './provider-fakes.ts';
 import { clock, instrumentPg, type QueryKind, type QueryRecord } from './query-timings.ts';
 import { percentile } from './run-clients.ts';
+import { formatStatementFloor, measureStatementFloor } from './statement-floor.ts';
 
 const env = process.env;
 const SCALE = Number(env.BENCH_SCALE ?? 20);
@@ -152,6 +156,7 @@ async function main(): Promise<void> {
       ` provider latencies real/${SCALE} (run floor ${(latencyFloorMs(SCALE) / 1000).toFixed(2)} s, real ${REAL_FLOOR_MS / 1000} s)` +
       ` drawn with spread σ ${SPREAD} (seed ${SEED}), video polls from ${pollMs} ms`,
   );
+  console.log(formatStatementFloor(await measureStatementFloor(ADMIN_URL)));
   const fakes = await startFakes(Math.max(...USERS_LIST));
   try {
     for (const users of USERS_LIST) {
