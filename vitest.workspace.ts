@@ -6,6 +6,7 @@ export default [
   'packages/engine',
   'packages/nodes',
   'packages/server',
+  'packages/server/vitest.isolated.config.ts',
   'packages/ui',
   'examples/embed-engine',
   'examples/short-video',
