@@ -62,6 +62,7 @@ export {
   createUserScopedBlobStore,
   type UserScopedBlobStoreOptions,
 } from './contents/user-scoped-blob-store.ts';
+export type { DatabasePool, DatabasePoolCounts } from './db/database-pool.ts';
 // Data layer
 export { type MigrateReport, MigrationError, migrateToLatest } from './db/migrate.ts';
 export { type Database, type DatabaseOptions, openDatabase } from './db/open-database.ts';
@@ -140,6 +141,7 @@ export {
   createMetrics,
   type Metrics,
   NODE_DURATION_BUCKETS,
+  POOL_WAIT_BUCKETS,
 } from './metrics/create-metrics.ts';
 export { createFifoSemaphore, type FifoSemaphore } from './providers/fifo-semaphore.ts';
 export {

@@ -2,6 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { PGlite } from '@electric-sql/pglite';
 import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
+import type { DatabasePool } from './database-pool.ts';
 import { createPGlitePool } from './pglite-pool.ts';
 import { preparingPool } from './prepared-statements.ts';
 import type { DB } from './schema.ts';
@@ -27,6 +28,8 @@ export type DatabaseOptions =
 export interface Database {
   readonly db: Kysely<DB>;
   readonly kind: DatabaseOptions['kind'];
+  /** PostgreSQL's connection pool figures (PGlite has one connection and none). */
+  readonly pool?: DatabasePool;
   /** Closes every connection (and stops PGlite). */
   close(): Promise<void>;
 }
@@ -85,10 +88,26 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
   // for idling in a transaction past the timeout, fails the next query with an error the caller
   // handles; unlistened, the client's error event would crash the process.
   pool.on('connect', (client) => client.on('error', () => {}));
-  const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool: preparingPool(pool) }) });
+  const listeners = new Set<(waitSeconds: number) => void>();
+  const onAcquire = (waitMs: number) => {
+    for (const listener of listeners) listener(waitMs / 1000);
+  };
+  const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool: preparingPool(pool, onAcquire) }) });
   return {
     db,
     kind: 'postgres',
+    pool: {
+      counts: () => ({
+        open: pool.totalCount,
+        idle: pool.idleCount,
+        waiting: pool.waitingCount,
+        max: pool.options.max ?? 10,
+      }),
+      onAcquire(listener) {
+        listeners.add(listener);
+        return () => listeners.delete(listener);
+      },
+    },
     close: () => db.destroy(),
   };
 }

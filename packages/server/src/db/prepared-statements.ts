@@ -36,7 +36,11 @@ export function preparedStatementName(text: string): string | undefined {
  * Everything else goes through unchanged.
  * @internal
  */
-export function preparingPool(pool: pg.Pool): PostgresPool {
+export function preparingPool(
+  pool: pg.Pool,
+  /** Told how long each connection took to hand out, in ms. */
+  onAcquire?: (waitMs: number) => void,
+): PostgresPool {
   const wrap = (client: pg.PoolClient): PostgresPoolClient => {
     const query = (text: unknown, parameters?: readonly unknown[]) => {
       // Only with parameters: without, node-postgres uses the simple protocol (several statements
@@ -55,7 +59,13 @@ export function preparingPool(pool: pg.Pool): PostgresPool {
     };
   };
   return {
-    connect: async () => wrap(await pool.connect()),
+    connect: async () => {
+      if (onAcquire === undefined) return wrap(await pool.connect());
+      const began = performance.now();
+      const client = await pool.connect();
+      onAcquire(performance.now() - began);
+      return wrap(client);
+    },
     end: () => pool.end(),
   };
 }

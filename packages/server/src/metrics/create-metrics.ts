@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import { failureOf } from '../analytics/run-analytics-listener.ts';
 import type { RunFact } from '../analytics/tap-run-facts.ts';
+import type { DatabasePool } from '../db/database-pool.ts';
 import type { DB } from '../db/schema.ts';
 import { withTimeout } from '../ops/with-timeout.ts';
 import type { ProviderKeyVault } from '../vault/provider-key-vault.ts';
@@ -39,7 +40,17 @@ export interface CreateMetricsOptions {
   readonly defaultMetrics?: boolean;
   /** How long the scrape's database query may take before the database counts as down (default 2 s). */
   readonly queryTimeoutMs?: number;
+  /** PostgreSQL's connection pool: its counts and how long statements wait for a connection. */
+  readonly pool?: DatabasePool;
 }
+
+/**
+ * Connection wait buckets, in seconds: from no wait (a free connection, well under a millisecond)
+ * to the seconds a saturated pool makes statements wait.
+ */
+export const POOL_WAIT_BUCKETS: readonly number[] = [
+  0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5,
+];
 
 /**
  * Creates the server's Prometheus metrics on a registry of its own (several servers in one
@@ -56,6 +67,9 @@ export interface CreateMetricsOptions {
  * | `vidgenie_runs_queued`, `vidgenie_runs_active` | gauge | (read from `runs` at scrape time) |
  * | `vidgenie_vault_active_key_age_days` | gauge | |
  * | `vidgenie_database_up` | gauge | (1 when the scrape's query answered) |
+ * | `vidgenie_db_pool_connections` | gauge | `state` (open, idle, waiting: callers waiting for one), with `pool` |
+ * | `vidgenie_db_pool_max_connections` | gauge | (with `pool`) |
+ * | `vidgenie_db_pool_wait_seconds` | histogram | (with `pool`: each statement's or transaction's wait for a connection) |
  *
  * plus prom-client's process and Node.js metrics. Counters are fed by {@link Metrics.observe}
  * from the run event bus, so they count the runs this process hears.
@@ -132,6 +146,34 @@ export function createMetrics(options: CreateMetricsOptions): Metrics {
     help: "1 when the scrape's database query answered in time, else 0.",
     registers,
   });
+
+  const pool = options.pool;
+  const poolConnections =
+    pool === undefined
+      ? undefined
+      : new Gauge({
+          name: 'vidgenie_db_pool_connections',
+          help: 'PostgreSQL connections of this process: open, idle, and callers waiting for one.',
+          labelNames: ['state'] as const,
+          registers,
+        });
+  const poolMax =
+    pool === undefined
+      ? undefined
+      : new Gauge({
+          name: 'vidgenie_db_pool_max_connections',
+          help: 'The most PostgreSQL connections this process opens (VIDGENIE_DB_POOL_SIZE).',
+          registers,
+        });
+  if (pool !== undefined) {
+    const poolWait = new Histogram({
+      name: 'vidgenie_db_pool_wait_seconds',
+      help: 'How long a statement (or transaction) waited for a PostgreSQL connection: when it grows, the pool is the bottleneck (VIDGENIE_DB_POOL_SIZE).',
+      buckets: [...POOL_WAIT_BUCKETS],
+      registers,
+    });
+    pool.onAcquire((seconds) => poolWait.observe(seconds));
+  }
 
   const observeOne = (fact: RunFact) => {
     const { event, node } = fact;
@@ -232,6 +274,13 @@ export function createMetrics(options: CreateMetricsOptions): Metrics {
       }
     },
     async scrape() {
+      if (pool !== undefined) {
+        const counts = pool.counts();
+        poolConnections?.set({ state: 'open' }, counts.open);
+        poolConnections?.set({ state: 'idle' }, counts.idle);
+        poolConnections?.set({ state: 'waiting' }, counts.waiting);
+        poolMax?.set(counts.max);
+      }
       await readDatabaseGauges();
       await readKeyAge();
       return registry.metrics();

@@ -253,7 +253,13 @@ export async function createServices(
             },
           });
     // Metrics and analytics hear every stored run event (the run's row is read once per run).
-    const metrics = createMetrics({ db: database.db, vault, now, log });
+    const metrics = createMetrics({
+      db: database.db,
+      vault,
+      now,
+      log,
+      ...(database.pool === undefined ? {} : { pool: database.pool }),
+    });
     const facts = tapRunFacts({
       bus: runs.events,
       db: database.db,
