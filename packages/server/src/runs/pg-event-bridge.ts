@@ -1,4 +1,4 @@
-import type { Kysely } from 'kysely';
+import { type Kysely, sql } from 'kysely';
 import pg from 'pg';
 import type { Logger } from 'pino';
 import type { DB } from '../db/schema.ts';
@@ -21,7 +21,8 @@ export interface PgEventBridge {
  * Carries run events and cancels across machines with Postgres `LISTEN/NOTIFY`. Notifications
  * carry ids only; on one for a run that someone in this process follows, the bridge reads the
  * run's events after the last one published here and publishes them on the local bus (followers
- * drop duplicates by `seq`, so the bridge may over-read, never under-read). Cancels go to
+ * drop duplicates by `seq`, so the bridge may over-read, never under-read). The runs notified
+ * together are read together, in one statement. Cancels go to
  * `onCancel`. The listening connection reconnects after a failure and then catches up every
  * followed run.
  * @internal
@@ -42,8 +43,6 @@ export async function startPgEventBridge(args: {
   const { db, bus, log } = args;
   /** The highest seq published here, per followed run. */
   const published = new Map<string, number>();
-  /** Runs being read now; a notification during a read asks for one more. */
-  const reading = new Map<string, boolean>();
   let client: pg.Client | undefined;
   let stopped = false;
   let retry: NodeJS.Timeout | undefined;
@@ -54,31 +53,52 @@ export async function startPgEventBridge(args: {
     if (last > (published.get(runId) ?? 0)) published.set(runId, last);
   });
 
-  const readNew = async (runId: string): Promise<void> => {
-    if (reading.has(runId)) {
-      reading.set(runId, true);
-      return;
-    }
-    reading.set(runId, false);
+  /** Runs notified and not read yet (a notification during a read waits here for the next one). */
+  const wanted = new Set<string>();
+  let draining = false;
+
+  /**
+   * Reads the new events of every wanted run, in one statement for all of them (the runs notified
+   * by one transaction, or while the previous read was out, go together): under load a worker's
+   * event insert notifies for many runs at once, and a read per run made the API process's
+   * reads outnumber every other statement. Each run's rows are published in `seq` order.
+   */
+  const drain = async (): Promise<void> => {
+    if (draining) return;
+    draining = true;
     try {
-      do {
-        reading.set(runId, false);
-        const after = published.get(runId) ?? 0;
-        const rows: StoredRunEvent[] = await db
-          .selectFrom('run_events')
-          .select(['seq', 'type', 'payload'])
-          .where('run_id', '=', runId)
-          .where('seq', '>', after)
-          .orderBy('seq')
-          .execute();
-        if (rows.length > 0) bus.publish(runId, rows);
-      } while (reading.get(runId) === true && bus.isFollowed(runId));
-    } catch (error) {
-      log.warn({ err: error, runId }, 'could not read run events after a notification');
+      while (wanted.size > 0 && !stopped) {
+        const runIds = [...wanted].filter((runId) => bus.isFollowed(runId));
+        wanted.clear();
+        if (runIds.length === 0) break;
+        const afters = runIds.map((runId) => published.get(runId) ?? 0);
+        try {
+          const { rows } = await sql<StoredRunEvent & { readonly run_id: string }>`
+            select e.run_id, e.seq, e.type, e.payload
+              from unnest(${runIds}::text[], ${afters}::integer[]) as wanted(run_id, after_seq)
+              join run_events e on e.run_id = wanted.run_id and e.seq > wanted.after_seq
+             order by e.run_id, e.seq`.execute(db);
+          const byRun = new Map<string, StoredRunEvent[]>();
+          for (const { run_id, ...event } of rows) {
+            const list = byRun.get(run_id);
+            if (list === undefined) byRun.set(run_id, [event]);
+            else list.push(event);
+          }
+          for (const [runId, events] of byRun) bus.publish(runId, events);
+        } catch (error) {
+          log.warn({ err: error, runs: runIds.length }, 'could not read run events after a notification');
+        }
+        for (const runId of runIds) if (!bus.isFollowed(runId)) published.delete(runId);
+      }
     } finally {
-      reading.delete(runId);
-      if (!bus.isFollowed(runId)) published.delete(runId);
+      draining = false;
     }
+  };
+  /** Asks for a read of the run's new events; the notifications of one batch share it. */
+  const readNew = (runId: string) => {
+    wanted.add(runId);
+    // After this tick's other notifications (one transaction's arrive together).
+    if (!draining) setImmediate(() => void drain());
   };
 
   const connect = async (): Promise<void> => {
@@ -103,7 +123,7 @@ export async function startPgEventBridge(args: {
         return;
       }
       if (message.channel === RUN_CANCEL_CHANNEL) args.onCancel(runId);
-      else if (bus.isFollowed(runId) && args.isLocal?.(runId) !== true) void readNew(runId);
+      else if (bus.isFollowed(runId) && args.isLocal?.(runId) !== true) readNew(runId);
       else published.delete(runId);
     });
     next.on('error', (error) => {
@@ -125,7 +145,7 @@ export async function startPgEventBridge(args: {
       connect()
         .then(() => {
           // Notifications sent while disconnected are lost: read every followed run again.
-          for (const runId of published.keys()) void readNew(runId);
+          for (const runId of published.keys()) readNew(runId);
         })
         .catch(() => {
           const placeholder = new pg.Client();
