@@ -1,7 +1,9 @@
 import { sql } from 'kysely';
 import { expect, it } from 'vitest';
 import { createAnalyticsBatcher } from '../src/analytics/analytics-batcher.ts';
-import { uniqueId } from './support/ledger-fixtures.ts';
+import { runAnalyticsListener } from '../src/analytics/run-analytics-listener.ts';
+import type { RunFact } from '../src/analytics/tap-run-facts.ts';
+import { insertUser, uniqueId } from './support/ledger-fixtures.ts';
 import { describeEachDatabase } from './support/test-databases.ts';
 
 describeEachDatabase('analytics batcher', ({ db }) => {
@@ -41,5 +43,41 @@ describeEachDatabase('analytics batcher', ({ db }) => {
     await expect(bad).rejects.toThrow(/"prompt" refused/);
     await Promise.all([first, good, alsoGood]);
     expect((await rowsOf(marker)).map((row) => row.call)).toEqual([0, 1, 3]);
+  });
+  it("records the runs this machine executes, not another machine's relayed here", async () => {
+    const listen = runAnalyticsListener({ db: db() });
+    const userId = await insertUser(db());
+    const fact = (runId: string, local: boolean): RunFact =>
+      ({
+        run: {
+          runId,
+          userId,
+          estimatedCost: 3,
+          nodeCount: 5,
+          promptLength: 10,
+          rerun: false,
+          local,
+        },
+        event: {
+          type: 'run.completed',
+          runId,
+          seq: 9,
+          at: Date.now(),
+          durationMs: 1_000,
+          captured: 3,
+          saved: 0,
+        },
+        node: undefined,
+        durationMs: 1_000,
+      }) as unknown as RunFact;
+    const here = uniqueId('run_here');
+    const elsewhere = uniqueId('run_elsewhere');
+    await listen([fact(here, true), fact(elsewhere, false)]);
+    const { rows } = await sql<{ run: string }>`
+      select properties->>'workflowId' as run from analytics_events
+       where name = 'workflow.completed' and properties->>'workflowId' in (${here}, ${elsewhere})`.execute(
+      db(),
+    );
+    expect(rows.map((row) => row.run)).toEqual([here]);
   });
 });

@@ -200,10 +200,12 @@ function generationEvents(fact: RunFact, output: unknown, durationMs: number): A
 
 /**
  * The tap listener that records each batch's analytics events (see {@link analyticsEventsOf}),
- * the batches of all runs heard meanwhile in one insert.
+ * the batches of all runs heard meanwhile in one insert. Only the machine executing a run records
+ * it, as for metrics: another machine hears the same events relayed for its followers, and its
+ * inserts (each event's `dedupeKey` already stored) were statements that changed nothing.
  * @internal
  */
 export function runAnalyticsListener(options: { readonly db: Kysely<DB> }): RunFactsListener {
   const record = createAnalyticsBatcher(options.db);
-  return (facts) => record(facts.flatMap(analyticsEventsOf));
+  return (facts) => record(facts.filter((fact) => fact.run.local).flatMap(analyticsEventsOf));
 }
