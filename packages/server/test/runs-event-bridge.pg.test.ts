@@ -44,7 +44,7 @@ const waitFor = async (done: () => boolean, what: string) => {
   }
 };
 
-it('reads the runs one transaction notifies in one statement, in seq order, then only what is new', async () => {
+it('reads the runs one transaction notifies in one statement, in seq order, then only what is new, once', async () => {
   const userId = `usr_bridge_${randomBytes(3).toString('hex')}`;
   await db
     .insertInto('users')
@@ -119,6 +119,17 @@ it('reads the runs one transaction notifies in one statement, in seq order, then
     for (const runId of runIds) {
       const seqs = received.get(runId)?.map((event) => event.seq);
       expect(seqs).toEqual(some.includes(runId) ? [1, 2, 3, 4, 5] : [1, 2, 3]);
+    }
+
+    // Ten transactions in a row for the 25 others, while reads are out: every run still gets each
+    // event once, in order (a run is never read twice at once).
+    const others = runIds.slice(5);
+    for (let seq = 4; seq <= 13; seq++) await store([seq], others);
+    await waitFor(() => total() === 100 + 25 * 10, 'the last 250 events');
+    for (const runId of others) {
+      expect(received.get(runId)?.map((event) => event.seq)).toEqual(
+        Array.from({ length: 13 }, (_, i) => i + 1),
+      );
     }
   } finally {
     for (const stop of stops) stop();

@@ -12,6 +12,9 @@ export const RUN_DISPATCH_CHANNEL = 'vidgenie_run_dispatch';
 /** The channel told a run's id when a cancel is asked for it on any machine. */
 export const RUN_CANCEL_CHANNEL = 'vidgenie_run_cancel';
 
+/** Reads of run events a bridge has out at once (each for every run notified meanwhile). */
+const MAX_BRIDGE_READS = 4;
+
 /** A running bridge; `stop` closes its connection. */
 export interface PgEventBridge {
   stop(): Promise<void>;
@@ -53,52 +56,67 @@ export async function startPgEventBridge(args: {
     if (last > (published.get(runId) ?? 0)) published.set(runId, last);
   });
 
-  /** Runs notified and not read yet (a notification during a read waits here for the next one). */
+  /** Runs notified and not read yet (a notification during a run's read waits here for the next). */
   const wanted = new Set<string>();
-  let draining = false;
+  /** Runs whose read is out: one read per run at a time keeps its batches in `seq` order. */
+  const inFlight = new Set<string>();
+  let reads = 0;
+  let scheduled = false;
 
   /**
-   * Reads the new events of every wanted run, in one statement for all of them (the runs notified
-   * by one transaction, or while the previous read was out, go together): under load a worker's
-   * event insert notifies for many runs at once, and a read per run made the API process's
-   * reads outnumber every other statement. Each run's rows are published in `seq` order.
+   * Reads the new events of the wanted runs not being read already, all in one statement (the
+   * runs notified by one transaction, or while earlier reads were out, go together): under load a
+   * worker's event insert notifies for many runs at once, and a read per run made the API
+   * process's reads outnumber every other statement. Up to {@link MAX_BRIDGE_READS} reads are out
+   * at once, so one slow read does not hold every other run's events back. Each run's rows are
+   * published in `seq` order.
    */
-  const drain = async (): Promise<void> => {
-    if (draining) return;
-    draining = true;
+  const read = async (): Promise<void> => {
+    const runIds = [...wanted].filter((runId) => !inFlight.has(runId));
+    for (const runId of runIds) wanted.delete(runId);
+    const followed = runIds.filter((runId) => bus.isFollowed(runId));
+    for (const runId of runIds) if (!bus.isFollowed(runId)) published.delete(runId);
+    if (followed.length === 0) return;
+    for (const runId of followed) inFlight.add(runId);
+    reads++;
     try {
-      while (wanted.size > 0 && !stopped) {
-        const runIds = [...wanted].filter((runId) => bus.isFollowed(runId));
-        wanted.clear();
-        if (runIds.length === 0) break;
-        const afters = runIds.map((runId) => published.get(runId) ?? 0);
-        try {
-          const { rows } = await sql<StoredRunEvent & { readonly run_id: string }>`
-            select e.run_id, e.seq, e.type, e.payload
-              from unnest(${runIds}::text[], ${afters}::integer[]) as wanted(run_id, after_seq)
-              join run_events e on e.run_id = wanted.run_id and e.seq > wanted.after_seq
-             order by e.run_id, e.seq`.execute(db);
-          const byRun = new Map<string, StoredRunEvent[]>();
-          for (const { run_id, ...event } of rows) {
-            const list = byRun.get(run_id);
-            if (list === undefined) byRun.set(run_id, [event]);
-            else list.push(event);
-          }
-          for (const [runId, events] of byRun) bus.publish(runId, events);
-        } catch (error) {
-          log.warn({ err: error, runs: runIds.length }, 'could not read run events after a notification');
-        }
-        for (const runId of runIds) if (!bus.isFollowed(runId)) published.delete(runId);
+      const afters = followed.map((runId) => published.get(runId) ?? 0);
+      const { rows } = await sql<StoredRunEvent & { readonly run_id: string }>`
+        select e.run_id, e.seq, e.type, e.payload
+          from unnest(${followed}::text[], ${afters}::integer[]) as wanted(run_id, after_seq)
+          join run_events e on e.run_id = wanted.run_id and e.seq > wanted.after_seq
+         order by e.run_id, e.seq`.execute(db);
+      const byRun = new Map<string, StoredRunEvent[]>();
+      for (const { run_id, ...event } of rows) {
+        const list = byRun.get(run_id);
+        if (list === undefined) byRun.set(run_id, [event]);
+        else list.push(event);
       }
+      for (const [runId, events] of byRun) bus.publish(runId, events);
+    } catch (error) {
+      log.warn({ err: error, runs: followed.length }, 'could not read run events after a notification');
     } finally {
-      draining = false;
+      reads--;
+      for (const runId of followed) {
+        inFlight.delete(runId);
+        if (!bus.isFollowed(runId)) published.delete(runId);
+      }
+      schedule();
     }
+  };
+  /** Starts reads for the wanted runs after this tick's other notifications (one transaction's arrive together). */
+  const schedule = () => {
+    if (scheduled || stopped) return;
+    scheduled = true;
+    setImmediate(() => {
+      scheduled = false;
+      while (reads < MAX_BRIDGE_READS && [...wanted].some((runId) => !inFlight.has(runId))) void read();
+    });
   };
   /** Asks for a read of the run's new events; the notifications of one batch share it. */
   const readNew = (runId: string) => {
     wanted.add(runId);
-    // After this tick's other notifications (one transaction's arrive together).
-    if (!draining) setImmediate(() => void drain());
+    schedule();
   };
 
   const connect = async (): Promise<void> => {
