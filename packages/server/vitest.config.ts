@@ -7,9 +7,10 @@ import { configDefaults, defineProject } from 'vitest/config';
  * `server-isolated` project (`vitest.isolated.config.ts`), each with fresh modules. Every other
  * file of this project shares its worker's module cache with the files run before it
  * (`isolate: false`): the server's files import most of the server, and importing it again for
- * each of them was a third of this suite's time. Their tests build their own services, databases
- * and servers, and nothing here stubs globals or spies on modules; a `vi.mock` in a shared file
- * would leak into the files after it (or not apply at all), so loading this config fails on one.
+ * each of them made this project take 5 min 33 s on PGlite, against 3 min 58 s shared. Their
+ * tests build their own services, databases and servers, and nothing here stubs globals or spies
+ * on modules; a `vi.mock` in a shared file would leak into the files after it (or not apply at
+ * all), so loading this config fails on one.
  */
 const testFiles = ['src', 'test'].flatMap((folder) =>
   readdirSync(join(import.meta.dirname, folder), { recursive: true, encoding: 'utf8' })

@@ -65,9 +65,10 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
       },
     };
   }
+  const max = options.maxConnections ?? 10;
   const pool = new pg.Pool({
     connectionString: options.url,
-    max: options.maxConnections ?? 10,
+    max,
     idleTimeoutMillis: options.idleTimeoutMs ?? 10_000,
     // Nothing here waits on anything but the database inside a transaction.
     idle_in_transaction_session_timeout: options.idleInTransactionTimeoutMs ?? 10_000,
@@ -101,7 +102,7 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
         open: pool.totalCount,
         idle: pool.idleCount,
         waiting: pool.waitingCount,
-        max: pool.options.max ?? 10,
+        max,
       }),
       onAcquire(listener) {
         listeners.add(listener);

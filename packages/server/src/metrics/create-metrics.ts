@@ -148,23 +148,23 @@ export function createMetrics(options: CreateMetricsOptions): Metrics {
   });
 
   const pool = options.pool;
-  const poolConnections =
+  /** The pool's counts, set when a scrape begins (before its own query waits in the pool). */
+  const poolGauges =
     pool === undefined
       ? undefined
-      : new Gauge({
-          name: 'vidgenie_db_pool_connections',
-          help: 'PostgreSQL connections of this process: open, idle, and callers waiting for one.',
-          labelNames: ['state'] as const,
-          registers,
-        });
-  const poolMax =
-    pool === undefined
-      ? undefined
-      : new Gauge({
-          name: 'vidgenie_db_pool_max_connections',
-          help: 'The most PostgreSQL connections this process opens (VIDGENIE_DB_POOL_SIZE).',
-          registers,
-        });
+      : {
+          connections: new Gauge({
+            name: 'vidgenie_db_pool_connections',
+            help: 'PostgreSQL connections of this process: open, idle, and callers waiting for one.',
+            labelNames: ['state'] as const,
+            registers,
+          }),
+          max: new Gauge({
+            name: 'vidgenie_db_pool_max_connections',
+            help: 'The most PostgreSQL connections this process opens (VIDGENIE_DB_POOL_SIZE).',
+            registers,
+          }),
+        };
   if (pool !== undefined) {
     const poolWait = new Histogram({
       name: 'vidgenie_db_pool_wait_seconds',
@@ -174,6 +174,14 @@ export function createMetrics(options: CreateMetricsOptions): Metrics {
     });
     pool.onAcquire((seconds) => poolWait.observe(seconds));
   }
+  const readPoolGauges = () => {
+    if (pool === undefined || poolGauges === undefined) return;
+    const counts = pool.counts();
+    poolGauges.connections.set({ state: 'open' }, counts.open);
+    poolGauges.connections.set({ state: 'idle' }, counts.idle);
+    poolGauges.connections.set({ state: 'waiting' }, counts.waiting);
+    poolGauges.max.set(counts.max);
+  };
 
   const observeOne = (fact: RunFact) => {
     const { event, node } = fact;
@@ -274,13 +282,7 @@ export function createMetrics(options: CreateMetricsOptions): Metrics {
       }
     },
     async scrape() {
-      if (pool !== undefined) {
-        const counts = pool.counts();
-        poolConnections?.set({ state: 'open' }, counts.open);
-        poolConnections?.set({ state: 'idle' }, counts.idle);
-        poolConnections?.set({ state: 'waiting' }, counts.waiting);
-        poolMax?.set(counts.max);
-      }
+      readPoolGauges();
       await readDatabaseGauges();
       await readKeyAge();
       return registry.metrics();

@@ -25,9 +25,8 @@ export interface PgEventBridge {
  * carry ids only; on one for a run that someone in this process follows, the bridge reads the
  * run's events after the last one published here and publishes them on the local bus (followers
  * drop duplicates by `seq`, so the bridge may over-read, never under-read). The runs notified
- * together are read together, in one statement. Cancels go to
- * `onCancel`. The listening connection reconnects after a failure and then catches up every
- * followed run.
+ * together are read together, in one statement. Cancels go to `onCancel`. The listening
+ * connection reconnects after a failure and then catches up every followed run.
  * @internal
  */
 export async function startPgEventBridge(args: {
@@ -104,7 +103,10 @@ export async function startPgEventBridge(args: {
       schedule();
     }
   };
-  /** Starts reads for the wanted runs after this tick's other notifications (one transaction's arrive together). */
+  /**
+   * Starts reads for the wanted runs after this tick's other notifications (one transaction's
+   * arrive together).
+   */
   const schedule = () => {
     if (scheduled || stopped) return;
     scheduled = true;
