@@ -51,6 +51,7 @@ import { randomBytes } from 'node:crypto';
 import {
   closeSync,
   createWriteStream,
+  mkdirSync,
   mkdtempSync,
   openSync,
   readFileSync,
@@ -156,7 +157,13 @@ async function main(): Promise<void> {
       ` provider latencies real/${SCALE} (run floor ${(latencyFloorMs(SCALE) / 1000).toFixed(2)} s, real ${REAL_FLOOR_MS / 1000} s)` +
       ` drawn with spread σ ${SPREAD} (seed ${SEED}), video polls from ${pollMs} ms`,
   );
-  console.log(formatStatementFloor(await measureStatementFloor(ADMIN_URL)));
+  const floorDatabase = `vidgenie_bench_floor_${process.pid}_${randomBytes(4).toString('hex')}`;
+  await adminQuery(ADMIN_URL, `create database ${floorDatabase}`);
+  try {
+    console.log(formatStatementFloor(await measureStatementFloor(withDatabase(ADMIN_URL, floorDatabase))));
+  } finally {
+    await adminQuery(ADMIN_URL, `drop database if exists ${floorDatabase}`);
+  }
   const fakes = await startFakes(Math.max(...USERS_LIST));
   try {
     for (const users of USERS_LIST) {
@@ -415,11 +422,13 @@ async function round(args: {
     }
     processes.push(loops, rss);
     if (profile !== undefined && PROFILE_DIR !== undefined) {
+      mkdirSync(PROFILE_DIR, { recursive: true });
       const file = join(PROFILE_DIR, `runs-bench-${mode}-${n}.cpuprofile`);
       writeFileSync(file, JSON.stringify(profile));
       processes.push(...summariseCpuProfile(profile), `CPU profile written to ${file}`);
     }
     if (env.BENCH_DUMP_DIR !== undefined) {
+      mkdirSync(env.BENCH_DUMP_DIR, { recursive: true });
       writeFileSync(
         join(env.BENCH_DUMP_DIR, `runs-bench-${mode}-${n}.json`),
         JSON.stringify({
