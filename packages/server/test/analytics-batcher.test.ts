@@ -3,6 +3,7 @@ import { expect, it } from 'vitest';
 import { createAnalyticsBatcher } from '../src/analytics/analytics-batcher.ts';
 import { runAnalyticsListener } from '../src/analytics/run-analytics-listener.ts';
 import type { RunFact } from '../src/analytics/tap-run-facts.ts';
+import { createLogger } from '../src/log/create-logger.ts';
 import { insertUser, uniqueId } from './support/ledger-fixtures.ts';
 import { describeEachDatabase } from './support/test-databases.ts';
 
@@ -31,6 +32,19 @@ describeEachDatabase('analytics batcher', ({ db }) => {
     expect(new Set(rows.slice(1).map((row) => row.tx)).size).toBe(1);
   });
 
+  it('with a delay, events wait for company until the batch is full, then share one insert', async () => {
+    // A delay no test would wait out: only a full batch can start the insert.
+    const record = createAnalyticsBatcher(db(), { delayMs: 600_000, maxEvents: 4 });
+    const marker = uniqueId('batch');
+    const early = record([event(marker, 0)]);
+    await new Promise((resolve) => setTimeout(resolve, 40));
+    expect(await rowsOf(marker)).toEqual([]); // still waiting
+    await Promise.all([early, record([event(marker, 1)]), record([event(marker, 2), event(marker, 3)])]);
+    const rows = await rowsOf(marker);
+    expect(rows.map((row) => row.call)).toEqual([0, 1, 2, 3]);
+    expect(new Set(rows.map((row) => row.tx)).size).toBe(1);
+  });
+
   it("one call's refused event fails that call only; the others are stored", async () => {
     const record = createAnalyticsBatcher(db());
     const marker = uniqueId('batch');
@@ -45,7 +59,7 @@ describeEachDatabase('analytics batcher', ({ db }) => {
     expect((await rowsOf(marker)).map((row) => row.call)).toEqual([0, 1, 3]);
   });
   it("records the runs this machine executes, not another machine's relayed here", async () => {
-    const listen = runAnalyticsListener({ db: db() });
+    const listen = runAnalyticsListener({ db: db(), log: createLogger({ level: 'silent' }) });
     const userId = await insertUser(db());
     const fact = (runId: string, local: boolean): RunFact =>
       ({
@@ -72,7 +86,9 @@ describeEachDatabase('analytics batcher', ({ db }) => {
       }) as unknown as RunFact;
     const here = uniqueId('run_here');
     const elsewhere = uniqueId('run_elsewhere');
-    await listen([fact(here, true), fact(elsewhere, false)]);
+    // It returns at once (the tap's other listeners do not wait for the insert); flush waits.
+    expect(listen([fact(here, true), fact(elsewhere, false)])).toBeUndefined();
+    await listen.flush();
     const { rows } = await sql<{ run: string }>`
       select properties->>'workflowId' as run from analytics_events
        where name = 'workflow.completed' and properties->>'workflowId' in (${here}, ${elsewhere})`.execute(

@@ -260,13 +260,14 @@ export async function createServices(
       log,
       ...(database.pool === undefined ? {} : { pool: database.pool }),
     });
+    const analytics = runAnalyticsListener({ db: database.db, log });
     const facts = tapRunFacts({
       bus: runs.events,
       db: database.db,
       providers,
       log,
       workerId: config.DATABASE_URL === undefined ? undefined : runs.workerId,
-      listeners: [metrics.observe, runAnalyticsListener({ db: database.db })],
+      listeners: [metrics.observe, analytics],
     });
     let closing = false;
     // Runs a previous process left unfinished continue from their checkpoints.
@@ -292,6 +293,7 @@ export async function createServices(
         closing = true;
         await runs.close(closeOptions);
         await facts.stop();
+        await analytics.flush();
         await bridge?.stop();
         await dispatch?.stop();
         await stopRewrap?.();
