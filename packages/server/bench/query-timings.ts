@@ -205,6 +205,8 @@ function classify(text: string, txControl: boolean): QueryKind {
   if (txControl) return 'tx';
   // Without a leading prepared-statement mark (`/* prepare:… */`), so `^with` still matches.
   const sql = text.toLowerCase().replace(/^\s*\/\*[^*]*\*\/\s*/, '');
+  // Taking a lease also reads the run's last event and checkpoint (one statement): a lease.
+  if (sql.includes('vidgenie_acquire_run_lease')) return 'lease';
   if (sql.includes('credit_captures')) return 'capture';
   if (/insert\s+into\s+"?run_events"?/.test(sql)) return 'event';
   if (sql.includes('run_events')) return 'event-read';

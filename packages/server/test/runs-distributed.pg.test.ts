@@ -1,11 +1,11 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { shortVideoTemplate } from '@vidgenie/nodes';
 import { sql } from 'kysely';
 import PgBoss from 'pg-boss';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { RUN_QUEUE_NAME } from '../src/runs/pg-boss-dispatch.ts';
+import { acceptTemplateRun } from './support/ops-fixtures.ts';
 import { readSseUntil } from './support/read-sse.ts';
 import { createTestApp, type TestApp, type TestUser } from './support/test-app.ts';
 import { describePostgres } from './support/test-databases.ts';
@@ -35,14 +35,7 @@ describePostgres('distributed runs', ({ database }) => {
     await Promise.all([api, ...(workers ?? [])].map((t) => t?.services.close({ graceMs: 5_000 })));
   });
 
-  const execute = async (user: TestUser, prompt: string) => {
-    const response = await user.request('POST', '/api/workflow/execute', {
-      graph: shortVideoTemplate({ durationSeconds: 8 }),
-      initialPrompt: prompt,
-    });
-    expect(response.status).toBe(202);
-    return ((await response.json()) as { runId: string }).runId;
-  };
+  const execute = acceptTemplateRun;
 
   const statusOf = async (runId: string) =>
     (

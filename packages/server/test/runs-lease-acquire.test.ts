@@ -26,7 +26,22 @@ describeEachDatabase('taking a run lease', ({ db }) => {
     const runId = await insertRun(userId);
     await sql`update runs set cancel_requested = 'stop' where id = ${runId}`.execute(db());
     const lease = await take(runId, 'worker-a');
-    expect(lease).toEqual({ kind: 'acquired', fence: { runId, epoch: 1 }, userId, cancelRequested: 'stop' });
+    expect(lease).toEqual({
+      kind: 'acquired',
+      fence: { runId, epoch: 1 },
+      userId,
+      cancelRequested: 'stop',
+      // What the executor needs next, read in the same statement: a fresh run has no event or checkpoint.
+      run: {
+        graph: { version: 1, nodes: [], edges: [] },
+        holdId: null,
+        parentRunId: null,
+        rerunFrom: null,
+        lastSeq: 0,
+        lastType: null,
+        checkpointed: false,
+      },
+    });
     const { rows } = await sql<{ status: string; lease_owner: string; started_at: Date; ttl: number }>`
       select status, lease_owner, started_at,
              extract(epoch from (lease_expires_at - now()))::float8 as ttl from runs where id = ${runId}`.execute(
@@ -50,6 +65,20 @@ describeEachDatabase('taking a run lease', ({ db }) => {
       db(),
     );
     expect(rows[0]?.started_at.toISOString()).toBe('2026-01-02T03:04:05.000Z'); // kept from the first start
+  });
+
+  it("reads a taken-over run's last stored event and whether it has a checkpoint, with the lease", async () => {
+    const userId = await insertUser(db());
+    const runId = await insertRun(userId);
+    await sql`insert into run_events (run_id, seq, type, payload) values
+                (${runId}, 1, 'run.started', '{}'), (${runId}, 2, 'node.started', '{}')`.execute(db());
+    await sql`insert into run_checkpoints (run_id, format_version, status, last_seq, record)
+              values (${runId}, 1, 'running', 2, '{}')`.execute(db());
+    const lease = await take(runId, 'worker-a');
+    expect(lease).toMatchObject({
+      kind: 'acquired',
+      run: { lastSeq: 2, lastType: 'node.started', checkpointed: true },
+    });
   });
 
   it('says finished for a run that ended or does not exist', async () => {

@@ -272,7 +272,7 @@ export interface RunsTable {
   lease_expires_at: ColumnType<Date | null, never, Date | null>;
   /** A cancel asked while the run was leased (the reason); its owner acts on it. */
   cancel_requested: ColumnType<string | null, never, string | null>;
-  /** When a queue job was last sent for the run (distributed mode). */
+  /** When the run was last handed to an executor: accepted, or a queue job sent for it (distributed mode). */
   dispatched_at: ColumnType<Date | null, never, Date | null>;
 }
 

@@ -3,6 +3,22 @@ import type { DB } from '../db/schema.ts';
 import type { LeaseFence } from './lease-fence.ts';
 import type { RunQueueJob } from './run-queue.ts';
 
+/** What the executor needs of a run it just leased, read in the lease's statement. */
+export interface LeasedRun {
+  /** The graph stored with the run. */
+  readonly graph: Record<string, unknown>;
+  /** The credit hold placed when the run was accepted (null for a free run). */
+  readonly holdId: string | null;
+  /** A rerun's earlier run and the node it reruns from. */
+  readonly parentRunId: string | null;
+  readonly rerunFrom: string | null;
+  /** The run's last stored event (`seq` 0 and type null: none yet). */
+  readonly lastSeq: number;
+  readonly lastType: string | null;
+  /** Whether the engine has a checkpoint of the run: it resumes rather than starts. */
+  readonly checkpointed: boolean;
+}
+
 /** What {@link acquireRunLease} found. */
 export type LeaseAcquisition =
   | {
@@ -11,6 +27,7 @@ export type LeaseAcquisition =
       readonly userId: string;
       /** A cancel asked before the lease was taken: the run should stop at once. */
       readonly cancelRequested: string | null;
+      readonly run: LeasedRun;
     }
   /** Another worker holds a live lease on the run. */
   | { readonly kind: 'held' }
@@ -39,6 +56,12 @@ const interval = (ms: number) => sql`make_interval(secs => ${ms / 1000}::double 
  * and, with `perUserLimit`, its owner has fewer live leases than that (counted under a per-user
  * advisory lock, so two workers cannot both take the fifth slot). The epoch (fencing token) goes
  * up by one; the run becomes `running`.
+ *
+ * The same statement reads what the executor needs next ({@link LeasedRun}), one round trip
+ * instead of three. It reads them in the statement's snapshot, taken before the function's
+ * update: the columns it reads from `runs` never change after the insert, and a previous holder's
+ * late event or checkpoint would be as late for a read after the commit (its writes are fenced by
+ * the epoch; events lost meanwhile are stored again from the checkpoint, see the executor).
  * @internal
  */
 export async function acquireRunLease(db: Kysely<DB>, args: AcquireRunLeaseArgs): Promise<LeaseAcquisition> {
@@ -47,21 +70,41 @@ export async function acquireRunLease(db: Kysely<DB>, args: AcquireRunLeaseArgs)
     epoch: number | null;
     owner_user_id: string | null;
     cancel_reason: string | null;
-  }>`select outcome, epoch, owner_user_id, cancel_reason
+    graph: Record<string, unknown> | null;
+    hold_id: string | null;
+    parent_run_id: string | null;
+    rerun_from: string | null;
+    last_seq: number | null;
+    last_type: string | null;
+    checkpointed: boolean | null;
+  }>`select l.outcome, l.epoch, l.owner_user_id, l.cancel_reason,
+            r.graph, r.hold_id, r.parent_run_id, r.rerun_from, last.seq as last_seq, last.type as last_type,
+            exists (select 1 from run_checkpoints c where c.run_id = r.id) as checkpointed
        from vidgenie_acquire_run_lease(${args.runId}, ${args.owner}, ${args.ttlMs}::double precision,
-                                       ${args.perUserLimit ?? null}::integer, ${args.now}::timestamptz)`.execute(
-    db,
-  );
+                                       ${args.perUserLimit ?? null}::integer, ${args.now}::timestamptz) l
+       left join runs r on l.outcome = 'acquired' and r.id = ${args.runId}
+       left join lateral (
+         select e.seq, e.type from run_events e where e.run_id = r.id order by e.seq desc limit 1
+       ) last on true`.execute(db);
   const row = rows[0];
   if (row === undefined) throw new Error(`acquiring the lease of run ${args.runId} answered nothing`);
   if (row.outcome !== 'acquired') return { kind: row.outcome };
-  if (row.epoch === null || row.owner_user_id === null)
-    throw new Error(`acquiring the lease of run ${args.runId} answered no epoch or owner`);
+  if (row.epoch === null || row.owner_user_id === null || row.graph === null)
+    throw new Error(`acquiring the lease of run ${args.runId} answered no epoch, owner or graph`);
   return {
     kind: 'acquired',
     fence: { runId: args.runId, epoch: row.epoch },
     userId: row.owner_user_id,
     cancelRequested: row.cancel_reason,
+    run: {
+      graph: row.graph,
+      holdId: row.hold_id,
+      parentRunId: row.parent_run_id,
+      rerunFrom: row.rerun_from,
+      lastSeq: row.last_seq ?? 0,
+      lastType: row.last_type,
+      checkpointed: row.checkpointed === true,
+    },
   };
 }
 
@@ -110,9 +153,10 @@ export async function giveUpRunLease(db: Kysely<DB>, fence: LeaseFence): Promise
 }
 
 /**
- * Marks runs whose lease is free or lapsed, and for which no queue job was sent in the last
- * `redispatchAfterMs`, as dispatched now, and returns their ids: the runs to send to the queue
- * again (a worker died holding them, or the process that accepted them died before sending).
+ * Marks runs whose lease is free or lapsed, and that were not handed to an executor (accepted, or
+ * sent to the queue) in the last `redispatchAfterMs`, as dispatched now, and returns their ids: the
+ * runs to send to the queue again (a worker died holding them, or the process that accepted them
+ * died before sending or leasing them).
  * Several workers may sweep at once: each run is returned to one of them.
  * @internal
  */

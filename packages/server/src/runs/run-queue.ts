@@ -24,6 +24,8 @@ export interface RunQueue {
   position(runId: string): number | undefined;
   /** Whether the run is running in this process. */
   isRunning(runId: string): boolean;
+  /** Whether a job of this user added now would start at once (a free slot, the user under their limit). */
+  startsNow(userId: string): boolean;
   /** Jobs waiting or running. */
   readonly size: number;
   /** Stops starting jobs; resolves when the running ones have settled. */
@@ -91,6 +93,8 @@ export function createRunQueue(options: RunQueueOptions): RunQueue {
       return index === -1 ? undefined : index + 1;
     },
     isRunning: (runId: string) => running.has(runId),
+    startsNow: (userId: string) =>
+      !closed && running.size < options.global && (perUser.get(userId) ?? 0) < options.perUser,
     get size() {
       return waiting.length + running.size;
     },

@@ -145,12 +145,14 @@ export async function startWorkflowRun(
   /** The run's row; `hold` is its hold's id, read `from` the hold's CTE (or a value and no from). */
   const runRow = (hold: RawBuilder<unknown>, from: RawBuilder<unknown> = sql``) => sql`
     insert into runs (id, user_id, status, graph, estimated_cost, estimated_duration_seconds, hold_id,
-                      parent_run_id, rerun_from, created_at)
+                      parent_run_id, rerun_from, created_at, dispatched_at)
     select ${runId}::text, ${userId}::text, 'queued', ${JSON.stringify(checked.graph)}::json, ${amount}::integer,
            ${started.estimatedDurationSeconds}::integer, ${hold}, ${parent?.id ?? null}::text,
            ${args.rerun?.fromNodeId ?? null}::text,
            -- Millisecond timestamps from the app clock: the history cursor compares them exactly.
-           ${now}::timestamptz
+           ${now}::timestamptz,
+           -- Handed to the executor as it commits: the lease sweep leaves it to this process a while.
+           now()
     ${from}`;
   /** The hold and the run in one statement: both commit, or neither (402 and nothing stored). */
   const placeRun = async (db: Kysely<DB>) => {

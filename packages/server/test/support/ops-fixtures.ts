@@ -64,6 +64,16 @@ export interface RunStatus {
   readonly nodes: readonly { readonly nodeId: string; readonly status: string; readonly cost: number }[];
 }
 
+/** Has `user` run the short-video template (8 s clip) on `prompt`: the accepted run's id. */
+export async function acceptTemplateRun(user: TestUser, prompt: string): Promise<string> {
+  const response = await user.request('POST', '/api/workflow/execute', {
+    graph: shortVideoTemplate({ durationSeconds: 8 }),
+    initialPrompt: prompt,
+  });
+  expect(response.status).toBe(202);
+  return ((await response.json()) as { runId: string }).runId;
+}
+
 /** Executes a graph for `user` and polls its status until the run has ended. */
 export async function runToEnd(user: TestUser, graph: unknown): Promise<RunStatus & { runId: string }> {
   const accepted = await user.request('POST', '/api/workflow/execute', { graph });
