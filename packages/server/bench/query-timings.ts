@@ -63,6 +63,11 @@ export interface QueryRecord {
    * the events of many runs in one).
    */
   readonly e?: readonly (readonly [number, string, string])[];
+  /**
+   * Grouped node checkpoints: `[runId, nodeId]` of each save in the statement (a process saves
+   * the nodes of many runs in one).
+   */
+  readonly c?: readonly (readonly [string, string])[];
   /** Milliseconds from sending the statement to its result. */
   readonly ms: number;
   /** Milliseconds waited for a pool connection before it (first statement after `connect`). */
@@ -235,7 +240,18 @@ function attribute(params: readonly unknown[]): Partial<QueryRecord> {
     u?: string;
     n?: string;
     e?: (readonly [number, string, string])[];
+    c?: (readonly [string, string])[];
   } = {};
+  // Grouped node saves pass columns as arrays: the run ids, then the node ids.
+  const arrays = params.filter((param): param is unknown[] => Array.isArray(param));
+  const runs = arrays.find(
+    (array) => array.length > 0 && array.every((v) => typeof v === 'string' && v.startsWith('run_')),
+  );
+  const nodes = arrays.find(
+    (array) => array.length > 0 && array.every((v) => typeof v === 'string' && nodeIds.has(v)),
+  );
+  if (runs !== undefined && nodes !== undefined && runs.length === nodes.length)
+    found.c = runs.map((runId, i) => [String(runId), String(nodes[i])] as const);
   for (const param of params) {
     if (typeof param !== 'string') continue;
     if (found.r === undefined && param.startsWith('run_')) found.r = param;

@@ -539,6 +539,20 @@ async function analyse(args: {
       attributedStatements++;
       continue;
     }
+    if (record.k === 'checkpoint' && record.c !== undefined && record.c.length > 0) {
+      // Grouped node saves: each save bears its share of the statement.
+      const share = cost(record) / record.c.length;
+      for (const [runId, nodeId] of record.c) {
+        const key = `${runId}|${nodeId}`;
+        add(dbPerRun, runId, share);
+        add(dbPathPerRun, runId, share);
+        add(perNode, key, share);
+        add(perNodePath, key, share);
+        add(perNodeExec, key, record.ms / record.c.length);
+      }
+      attributedStatements++;
+      continue;
+    }
     const runId = runOf(record);
     if (runId === undefined) {
       unattributed += cost(record);

@@ -8,6 +8,7 @@ import {
   StaleFenceError,
 } from '@vidgenie/engine';
 import { describeCheckpointStoreConformance } from '@vidgenie/engine/testing';
+import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Database, openDatabase } from '../src/db/open-database.ts';
 import { createSqlCheckpointStore } from '../src/runs/sql-checkpoint-store.ts';
@@ -57,6 +58,12 @@ describeEachDatabase('sql checkpoint store', ({ lane, db, database }) => {
   describeCheckpointStoreConformance({
     name: `sql (${lane})`,
     createStore: () => createSqlCheckpointStore({ db: db() }),
+    describe,
+    it,
+  });
+  describeCheckpointStoreConformance({
+    name: `sql with grouped node saves (${lane})`,
+    createStore: () => createSqlCheckpointStore({ db: db(), nodeSavesDb: db() }),
     describe,
     it,
   });
@@ -172,6 +179,45 @@ describeEachDatabase('sql checkpoint store', ({ lane, db, database }) => {
     }
   });
 
+  it('grouped node saves of many runs share one statement; a stale or unknown one is refused alone', async () => {
+    const grouped = createSqlCheckpointStore({ db: db(), nodeSavesDb: db() });
+    const runIds = Array.from({ length: 6 }, newRunId);
+    const fences = await Promise.all(runIds.map((runId) => grouped.createRun({ run: runRecord(runId) })));
+    const stale = runIds[2] as string;
+    await grouped.claimRun({ runId: stale }); // its fence moves on: the save below is a zombie's
+    const unknown = newRunId();
+    const saves = [
+      ...runIds.map((runId, i) =>
+        grouped.saveNode({
+          runId,
+          fence: fences[i]?.fence ?? 0,
+          node: nodeRecord('n', { output: { i } }),
+          seq: 1,
+        }),
+      ),
+      grouped.saveNode({ runId: unknown, fence: 1, node: nodeRecord('n'), seq: 1 }),
+    ];
+    const outcomes = await Promise.all(
+      saves.map((save) =>
+        save.then(
+          () => 'saved',
+          (error: unknown) => error,
+        ),
+      ),
+    );
+    expect(outcomes.slice(0, 6).filter((outcome) => outcome === 'saved')).toHaveLength(5);
+    expect(outcomes[2]).toBeInstanceOf(StaleFenceError);
+    expect(outcomes[6]).toMatchObject({ code: 'RUN_NOT_FOUND' });
+    const { rows } = await sql<{ run_id: string; tx: string; output: unknown }>`
+      select run_id, xmin::text as tx, (record::jsonb)->'output' as output from node_checkpoints
+       where run_id = any(${runIds})`.execute(db());
+    expect(rows.map((r) => r.run_id).sort()).toEqual(runIds.filter((runId) => runId !== stale).sort());
+    for (const r of rows) expect(r.output).toEqual({ i: runIds.indexOf(r.run_id) });
+    // The first save went alone; the four others made meanwhile went together, in one transaction.
+    expect(new Set(rows.map((r) => r.tx)).size).toBeLessThanOrEqual(2);
+    for (const runId of runIds.filter((id) => id !== stale)) expect((await row(runId)).last_seq).toBe(1);
+  });
+
   it('a fence from the future is refused too: only the current fence writes', async () => {
     const runId = newRunId();
     const { fence } = await store().createRun({ run: runRecord(runId) });
@@ -221,60 +267,61 @@ describeEachDatabase('sql checkpoint store', ({ lane, db, database }) => {
       await other.close();
     });
 
-    it("a zombie writer's saveNode and saveRun are rejected and the new owner's data is intact", async () => {
-      const runId = newRunId();
-      const a = createSqlCheckpointStore({ db: db() });
-      const b = createSqlCheckpointStore({ db: other.db });
-      await a.createRun({ run: runRecord(runId) });
-      const claimA = await a.claimRun({ runId });
-      await a.saveNode({
-        runId,
-        fence: claimA.fence,
-        node: nodeRecord('a', { output: { by: 'A' } }),
-        seq: 1,
-      });
+    for (const grouped of [false, true])
+      it(`a zombie writer's saveNode and saveRun are rejected and the new owner's data is intact${grouped ? ' (grouped node saves)' : ''}`, async () => {
+        const runId = newRunId();
+        const a = createSqlCheckpointStore({ db: db(), ...(grouped ? { nodeSavesDb: db() } : {}) });
+        const b = createSqlCheckpointStore({ db: other.db });
+        await a.createRun({ run: runRecord(runId) });
+        const claimA = await a.claimRun({ runId });
+        await a.saveNode({
+          runId,
+          fence: claimA.fence,
+          node: nodeRecord('a', { output: { by: 'A' } }),
+          seq: 1,
+        });
 
-      // A freezes; its lease expires; B takes the run over and works on it.
-      const claimB = await b.claimRun({ runId });
-      expect(claimB.fence).toBeGreaterThan(claimA.fence);
-      expect(claimB.nodes.map((n) => n.nodeId)).toEqual(['a']);
-      await b.saveNode({
-        runId,
-        fence: claimB.fence,
-        node: nodeRecord('b', { output: { by: 'B' } }),
-        seq: 2,
-      });
-      await b.saveRun({
-        runId,
-        fence: claimB.fence,
-        patch: { reservation: { id: 'hold-B', amount: 5 }, lastSeq: 2 },
-      });
+        // A freezes; its lease expires; B takes the run over and works on it.
+        const claimB = await b.claimRun({ runId });
+        expect(claimB.fence).toBeGreaterThan(claimA.fence);
+        expect(claimB.nodes.map((n) => n.nodeId)).toEqual(['a']);
+        await b.saveNode({
+          runId,
+          fence: claimB.fence,
+          node: nodeRecord('b', { output: { by: 'B' } }),
+          seq: 2,
+        });
+        await b.saveRun({
+          runId,
+          fence: claimB.fence,
+          patch: { reservation: { id: 'hold-B', amount: 5 }, lastSeq: 2 },
+        });
 
-      // A wakes up and writes.
-      const late = [
-        a.saveNode({ runId, fence: claimA.fence, node: nodeRecord('b', { output: { by: 'A' } }), seq: 3 }),
-        a.saveNode({ runId, fence: claimA.fence, node: nodeRecord('c', { output: { by: 'A' } }), seq: 4 }),
-        a.saveRun({ runId, fence: claimA.fence, patch: { status: 'failed', lastSeq: 5 } }),
-      ];
-      // Handlers attach to all three at once: awaiting them one by one would leave the later
-      // rejections unhandled for a moment.
-      for (const error of await Promise.all(late.map(rejection))) {
-        expect(error).toBeInstanceOf(StaleFenceError);
-        expect(error).toMatchObject({ code: 'STALE_FENCE', fence: claimA.fence, current: claimB.fence });
-      }
+        // A wakes up and writes.
+        const late = [
+          a.saveNode({ runId, fence: claimA.fence, node: nodeRecord('b', { output: { by: 'A' } }), seq: 3 }),
+          a.saveNode({ runId, fence: claimA.fence, node: nodeRecord('c', { output: { by: 'A' } }), seq: 4 }),
+          a.saveRun({ runId, fence: claimA.fence, patch: { status: 'failed', lastSeq: 5 } }),
+        ];
+        // Handlers attach to all three at once: awaiting them one by one would leave the later
+        // rejections unhandled for a moment.
+        for (const error of await Promise.all(late.map(rejection))) {
+          expect(error).toBeInstanceOf(StaleFenceError);
+          expect(error).toMatchObject({ code: 'STALE_FENCE', fence: claimA.fence, current: claimB.fence });
+        }
 
-      const stored = await b.loadRun({ runId });
-      expect(stored?.fence).toBe(claimB.fence);
-      expect(stored?.run).toMatchObject({
-        status: 'running',
-        reservation: { id: 'hold-B', amount: 5 },
-        lastSeq: 2,
+        const stored = await b.loadRun({ runId });
+        expect(stored?.fence).toBe(claimB.fence);
+        expect(stored?.run).toMatchObject({
+          status: 'running',
+          reservation: { id: 'hold-B', amount: 5 },
+          lastSeq: 2,
+        });
+        expect(stored?.nodes.map((n) => [n.nodeId, n.output])).toEqual([
+          ['a', { by: 'A' }],
+          ['b', { by: 'B' }],
+        ]);
       });
-      expect(stored?.nodes.map((n) => [n.nodeId, n.output])).toEqual([
-        ['a', { by: 'A' }],
-        ['b', { by: 'B' }],
-      ]);
-    });
 
     it('concurrent claims from both pools get distinct, consecutive fences', async () => {
       const runId = newRunId();
@@ -288,30 +335,31 @@ describeEachDatabase('sql checkpoint store', ({ lane, db, database }) => {
       expect((await row(runId)).fence).toBe(fence + 20);
     });
 
-    it("a claim racing the old owner's writes sees exactly the writes that were accepted", async () => {
-      for (let round = 0; round < 5; round++) {
-        const runId = newRunId();
-        const a = createSqlCheckpointStore({ db: db() });
-        const b = createSqlCheckpointStore({ db: other.db });
-        const { fence } = await a.createRun({ run: runRecord(runId) });
-        const writes = Array.from({ length: 20 }, (_, i) =>
-          a.saveNode({ runId, fence, node: nodeRecord(`n${String(i).padStart(2, '0')}`), seq: i + 1 }).then(
-            () => true,
-            (error: unknown) => {
-              if (!(error instanceof StaleFenceError)) throw error;
-              return false;
-            },
-          ),
-        );
-        const claim = b.claimRun({ runId });
-        const accepted = await Promise.all(writes);
-        const snapshot = await claim;
-        const acceptedIds = accepted.flatMap((ok, i) => (ok ? [`n${String(i).padStart(2, '0')}`] : []));
-        // Every accepted write committed before the claim took the row, so the claim returned it;
-        // every refused one wrote nothing.
-        expect(snapshot.nodes.map((n) => n.nodeId)).toEqual(acceptedIds);
-        expect((await b.loadRun({ runId }))?.nodes.map((n) => n.nodeId)).toEqual(acceptedIds);
-      }
-    });
+    for (const grouped of [false, true])
+      it(`a claim racing the old owner's writes sees exactly the writes that were accepted${grouped ? ' (grouped node saves)' : ''}`, async () => {
+        for (let round = 0; round < 5; round++) {
+          const runId = newRunId();
+          const a = createSqlCheckpointStore({ db: db(), ...(grouped ? { nodeSavesDb: db() } : {}) });
+          const b = createSqlCheckpointStore({ db: other.db });
+          const { fence } = await a.createRun({ run: runRecord(runId) });
+          const writes = Array.from({ length: 20 }, (_, i) =>
+            a.saveNode({ runId, fence, node: nodeRecord(`n${String(i).padStart(2, '0')}`), seq: i + 1 }).then(
+              () => true,
+              (error: unknown) => {
+                if (!(error instanceof StaleFenceError)) throw error;
+                return false;
+              },
+            ),
+          );
+          const claim = b.claimRun({ runId });
+          const accepted = await Promise.all(writes);
+          const snapshot = await claim;
+          const acceptedIds = accepted.flatMap((ok, i) => (ok ? [`n${String(i).padStart(2, '0')}`] : []));
+          // Every accepted write committed before the claim took the row, so the claim returned it;
+          // every refused one wrote nothing.
+          expect(snapshot.nodes.map((n) => n.nodeId)).toEqual(acceptedIds);
+          expect((await b.loadRun({ runId }))?.nodes.map((n) => n.nodeId)).toEqual(acceptedIds);
+        }
+      });
   });
 });

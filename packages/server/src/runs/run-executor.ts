@@ -97,6 +97,11 @@ export interface RunExecutorOptions {
    * machines. Events are announced with `NOTIFY` for other machines' followers.
    */
   readonly dispatch?: RunDispatch;
+  /**
+   * A database handle on a connection of its own for the runs' node checkpoints, saved together
+   * (a group commit; see the SQL checkpoint store's `nodeSavesDb`). Without it they go through `db`.
+   */
+  readonly nodeSavesDb?: Kysely<DB>;
   /** Whether this process executes runs (default true); an API-only process in distributed mode sets false. */
   readonly work?: boolean;
   /** This worker's id in the lease columns (default: host, pid and a random suffix). */
@@ -223,7 +228,13 @@ export function createRunExecutor(options: RunExecutorOptions): RunExecutor {
 
   const engine = createEngine({
     registry,
-    store: createSqlCheckpointStore({ db, fenceOf, captureOnCommit: true, now }),
+    store: createSqlCheckpointStore({
+      db,
+      fenceOf,
+      captureOnCommit: true,
+      now,
+      ...(options.nodeSavesDb === undefined ? {} : { nodeSavesDb: options.nodeSavesDb }),
+    }),
     // Media of a run lands under its owner's prefix: `users/<userId>/runs/<runId>/…`.
     services: {
       ...media,

@@ -15,6 +15,7 @@ import { RELEASE_REASON } from '../ledger/release.ts';
 import { resolveSteps } from '../ledger/resolve-hold.ts';
 import { retryTransient } from '../ledger/retry-transient.ts';
 import { assertFence, fenceCondition, type LeaseFence } from './lease-fence.ts';
+import { createNodeSaveBatcher } from './node-save-batcher.ts';
 import { checkFormatVersion, type RunCheckpointRow, readRunSnapshot } from './read-run-snapshot.ts';
 
 /** Options of {@link createSqlCheckpointStore}. */
@@ -39,6 +40,14 @@ export interface SqlCheckpointStoreOptions {
   readonly captureOnCommit?: boolean;
   /** The clock that stamps captures' ledger entries (default: the system clock). */
   readonly now?: () => Date;
+  /**
+   * Save node checkpoints (`saveNode`) through a group commit on this database handle: the saves
+   * of every run made while one statement is in flight go together in the next
+   * ({@link createNodeSaveBatcher}), each under its own fences. Give it a connection of its own,
+   * so that running runs' checkpoints never queue behind requests for the shared pool (the run
+   * executor does on PostgreSQL). Not for a store on a transaction: these writes go outside it.
+   */
+  readonly nodeSavesDb?: Kysely<DB>;
 }
 
 /**
@@ -107,7 +116,15 @@ export function createSqlCheckpointStore(options: SqlCheckpointStoreOptions): Ch
     throw new StaleFenceError({ runId, fence, current });
   };
 
+  const batcher =
+    options.nodeSavesDb === undefined ? undefined : createNodeSaveBatcher({ db: options.nodeSavesDb });
+
   const saveNode: CheckpointStore['saveNode'] = async ({ runId, fence, node, seq }) => {
+    if (batcher !== undefined) {
+      const epoch = options.fenceOf?.(runId)?.epoch ?? null;
+      if (!(await batcher.save({ runId, fence, epoch, seq, node }))) await rejectWrite(runId, fence);
+      return;
+    }
     // One statement: the fenced update of the run (its row lock orders this write against
     // claims) feeds the node upsert, so a stale writer changes neither.
     const { rows } = await sql<{ node_id: string }>`

@@ -102,6 +102,7 @@ export async function createServices(
   const now = options.now ?? (() => new Date());
   const ownsDatabase = options.database === undefined;
   const database = options.database ?? (await openDatabase(databaseOptions(config)));
+  let checkpointWriter: Database | undefined;
   try {
     if (ownsDatabase) await migrateToLatest(database.db);
     const keyRing = await resolveKeyRing(config, { now: now() });
@@ -205,8 +206,17 @@ export async function createServices(
       ...(keyConcurrency === undefined ? {} : { concurrency: parseProviderKeyConcurrency(keyConcurrency) }),
     });
     const userEvents = createUserEventHub(dispatch === undefined ? {} : { db: database.db });
+    const work = options.work ?? config.VIDGENIE_RUN_WORKER;
+    // On PostgreSQL, running runs' node checkpoints are saved together on a connection of their
+    // own (a group commit): they never queue behind requests for the shared pool.
+    const writerOptions = databaseOptions(config);
+    checkpointWriter =
+      writerOptions.kind === 'postgres' && work
+        ? await openDatabase({ ...writerOptions, maxConnections: 1, idleTimeoutMs: 300_000 })
+        : undefined;
     const runs = createRunExecutor({
       db: database.db,
+      ...(checkpointWriter === undefined ? {} : { nodeSavesDb: checkpointWriter.db }),
       ledger,
       vault,
       providers: runProviders,
@@ -231,7 +241,7 @@ export async function createServices(
       ],
       maxRuns: config.VIDGENIE_WORKER_CONCURRENCY,
       leaseTtlMs: config.VIDGENIE_LEASE_SECONDS * 1000,
-      work: options.work ?? config.VIDGENIE_RUN_WORKER,
+      work,
       ...(dispatch === undefined ? {} : { dispatch }),
     });
     // Distributed mode: events and cancels reach the other machines through LISTEN/NOTIFY.
@@ -292,6 +302,7 @@ export async function createServices(
       close: async (closeOptions: { readonly graceMs?: number } = {}) => {
         closing = true;
         await runs.close(closeOptions);
+        await checkpointWriter?.close();
         await facts.stop();
         await analytics.flush();
         await bridge?.stop();
@@ -305,6 +316,7 @@ export async function createServices(
       },
     };
   } catch (error) {
+    await checkpointWriter?.close();
     if (ownsDatabase) await database.close();
     throw error;
   }
