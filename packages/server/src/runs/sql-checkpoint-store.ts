@@ -42,8 +42,8 @@ export interface SqlCheckpointStoreOptions {
   readonly now?: () => Date;
   /**
    * Save node checkpoints (`saveNode`) through a group commit on this database handle: the saves
-   * of every run made while one statement is in flight go together in the next
-   * ({@link createNodeSaveBatcher}), each under its own fences. Give it a connection of its own,
+   * of every run made while one statement is in flight go together in the next, each under its
+   * own fences. Give it a connection of its own,
    * so that running runs' checkpoints never queue behind requests for the shared pool (the run
    * executor does on PostgreSQL). Not for a store on a transaction: these writes go outside it.
    */
