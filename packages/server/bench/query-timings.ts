@@ -220,8 +220,7 @@ function classify(text: string, txControl: boolean): QueryKind {
   if (sql.includes('pgboss')) return 'queue';
   if (sql.includes('credit_holds') || sql.includes('credit_accounts') || sql.includes('ledger_entries'))
     return 'ledger';
-  if (sql.includes('lease_') || sql.includes('pg_advisory') || sql.includes('vidgenie_acquire_run_lease'))
-    return 'lease';
+  if (sql.includes('lease_') || sql.includes('pg_advisory')) return 'lease';
   if (sql.includes('provider_key_backoffs')) return 'backoff';
   if (sql.includes('pg_notify')) return 'notify';
   if (sql.includes('idempotency_keys')) return 'idempotency';

@@ -15,7 +15,7 @@ import { RELEASE_REASON } from '../ledger/release.ts';
 import { resolveSteps } from '../ledger/resolve-hold.ts';
 import { retryTransient } from '../ledger/retry-transient.ts';
 import { assertFence, fenceCondition, type LeaseFence } from './lease-fence.ts';
-import { createNodeSaveBatcher } from './node-save-batcher.ts';
+import { createNodeSaveBatcher, nodeSaveRow, saveNodeRows } from './node-save-batcher.ts';
 import { checkFormatVersion, type RunCheckpointRow, readRunSnapshot } from './read-run-snapshot.ts';
 
 /** Options of {@link createSqlCheckpointStore}. */
@@ -43,9 +43,9 @@ export interface SqlCheckpointStoreOptions {
   /**
    * Save node checkpoints (`saveNode`) through a group commit on this database handle: the saves
    * of every run made while one statement is in flight go together in the next, each under its
-   * own fences. Give it a connection of its own,
-   * so that running runs' checkpoints never queue behind requests for the shared pool (the run
-   * executor does on PostgreSQL). Not for a store on a transaction: these writes go outside it.
+   * own fences. Give it a connection of its own, so that running runs' checkpoints never queue
+   * behind requests for the shared pool (the run executor does on PostgreSQL). Not for a store on
+   * a transaction: these writes go outside it.
    */
   readonly nodeSavesDb?: Kysely<DB>;
 }
@@ -120,18 +120,14 @@ export function createSqlCheckpointStore(options: SqlCheckpointStoreOptions): Ch
     options.nodeSavesDb === undefined ? undefined : createNodeSaveBatcher({ db: options.nodeSavesDb });
 
   const saveNode: CheckpointStore['saveNode'] = async ({ runId, fence, node, seq }) => {
-    if (batcher !== undefined) {
-      const epoch = options.fenceOf?.(runId)?.epoch ?? null;
-      if (!(await batcher.save({ runId, fence, epoch, seq, node }))) await rejectWrite(runId, fence);
-      return;
-    }
-    // One statement: the fenced update of the run (its row lock orders this write against
-    // claims) feeds the node upsert, so a stale writer changes neither.
-    const { rows } = await sql<{ node_id: string }>`
-      with ${runStep(runId, fence, seq)}
-      ${nodeUpsert(runId, node, seq, sql`from run`)}
-      returning node_id`.execute(db);
-    if (rows.length === 0) await rejectWrite(runId, fence);
+    // One statement (a group's, with the batcher): the fenced update of the run (its row lock
+    // orders this write against claims) feeds the node upsert, so a stale writer changes neither.
+    const save = { runId, fence, epoch: options.fenceOf?.(runId)?.epoch ?? null, seq, node };
+    const written =
+      batcher === undefined
+        ? (await saveNodeRows(db, [nodeSaveRow(save)])).size > 0
+        : await batcher.save(save);
+    if (!written) await rejectWrite(runId, fence);
   };
 
   /**
