@@ -203,4 +203,37 @@ describe('run events', () => {
     expect(progress).toBeDefined();
     expect(progress && 'message' in progress).toBe(false);
   });
+
+  it('a progress report that changes nothing (same fraction, no new message) emits no event', async () => {
+    const chatty = defineNode({
+      type: 'chatty',
+      version: 1,
+      input: z.object({}),
+      output: z.object({}),
+      config: z.object({}),
+      run: ({ progress }) => {
+        progress(0.5, 'Asking');
+        progress(0.5); // nothing new
+        progress(0.5, 'Asking'); // nothing new
+        progress(0.5, 'Still asking'); // a new message
+        progress(1); // the provider's end
+        progress(1); // the node's own end: a repeat
+        progress(0.9); // going back is news
+        return {};
+      },
+    });
+    const engine = createEngine({ registry: createNodeRegistry([chatty]) });
+    const events: RunEvent[] = [];
+    await engine.run(
+      { version: 1, nodes: [{ id: 'x', type: 'chatty' }], edges: [] },
+      { onEvent: (e) => events.push(e) },
+    );
+    const progress = events.flatMap((e) => (e.type === 'node.progress' ? [[e.fraction, e.message]] : []));
+    expect(progress).toEqual([
+      [0.5, 'Asking'],
+      [0.5, 'Still asking'],
+      [1, undefined],
+      [0.9, undefined],
+    ]);
+  });
 });

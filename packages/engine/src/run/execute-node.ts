@@ -195,6 +195,8 @@ class AttemptContext implements NodeContext<unknown, unknown, unknown, unknown> 
   #secrets: NodeSecrets | undefined;
   #state: DurableState<unknown> | undefined;
   #progress: ((fraction: number, message?: string) => void) | undefined;
+  /** The node's last progress report (the last message given), to drop repeats. */
+  #lastProgress: { readonly fraction: number; readonly message: string | undefined } | undefined;
 
   constructor(
     node: PlanNode,
@@ -223,11 +225,18 @@ class AttemptContext implements NodeContext<unknown, unknown, unknown, unknown> 
     return this.#state;
   }
 
-  /** A getter, so destructuring `{ progress }` works; the closure is made only when used. */
+  /**
+   * A getter, so destructuring `{ progress }` works; the closure is made only when used. A report
+   * that changes nothing (the fraction of the node's last report, and no message or the same one,
+   * as when a provider and its node both report 1) emits no event.
+   */
   get progress(): (fraction: number, message?: string) => void {
     this.#progress ??= (fraction, message) => {
       if (this.#runtime.isStopped()) return;
       const clamped = Number.isFinite(fraction) ? Math.min(1, Math.max(0, fraction)) : 0;
+      const last = this.#lastProgress;
+      if (last?.fraction === clamped && (message === undefined || message === last.message)) return;
+      this.#lastProgress = { fraction: clamped, message: message ?? last?.message };
       this.#runtime.emit('node.progress', {
         nodeId: this.#node.id,
         fraction: clamped,
