@@ -231,6 +231,23 @@ function classify(text: string, txControl: boolean): QueryKind {
   return 'other';
 }
 
+/** Adds `param` to `found.e` when it is an event's payload (the engine event as emitted). */
+function readEvent(param: string, found: { e?: (readonly [number, string, string])[] }): void {
+  if (!param.startsWith('{"') || !param.includes('"seq"')) return;
+  try {
+    const event = JSON.parse(param) as { seq?: unknown; type?: unknown; nodeId?: unknown; runId?: unknown };
+    if (typeof event.seq !== 'number' || typeof event.type !== 'string') return;
+    found.e ??= [];
+    found.e.push([
+      event.seq,
+      typeof event.nodeId === 'string' ? event.nodeId : '',
+      typeof event.runId === 'string' ? event.runId : '',
+    ]);
+  } catch {
+    // Not an event.
+  }
+}
+
 /** The run, hold, user and node a statement names among its parameters, and its events. */
 function attribute(params: readonly unknown[]): Partial<QueryRecord> {
   const found: {
@@ -261,27 +278,10 @@ function attribute(params: readonly unknown[]): Partial<QueryRecord> {
       // A per-user notification's payload.
       const user = /^\{"userId":"(usr_[^"]+)"/.exec(param)?.[1];
       if (user !== undefined) found.u = user;
-    } else if (param.startsWith('{"') && param.includes('"seq"')) {
-      // An event's payload (the engine event as emitted): its seq and node.
-      try {
-        const event = JSON.parse(param) as {
-          seq?: unknown;
-          type?: unknown;
-          nodeId?: unknown;
-          runId?: unknown;
-        };
-        if (typeof event.seq === 'number' && typeof event.type === 'string') {
-          found.e ??= [];
-          found.e.push([
-            event.seq,
-            typeof event.nodeId === 'string' ? event.nodeId : '',
-            typeof event.runId === 'string' ? event.runId : '',
-          ]);
-        }
-      } catch {
-        // Not an event.
-      }
-    }
+    } else readEvent(param, found);
   }
+  // Event inserts pass their columns as arrays too: the payloads are the events.
+  for (const array of arrays)
+    for (const value of array) if (typeof value === 'string') readEvent(value, found);
   return found;
 }

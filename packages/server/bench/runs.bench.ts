@@ -539,8 +539,12 @@ async function analyse(args: {
       attributedStatements++;
       continue;
     }
-    if (record.k === 'checkpoint' && record.c !== undefined && record.c.length > 0) {
-      // Grouped node saves: each save bears its share of the statement.
+    if (
+      (record.k === 'checkpoint' || record.k === 'capture') &&
+      record.c !== undefined &&
+      record.c.length > 0
+    ) {
+      // Grouped node saves (and the captures made with them): each bears its share of the statement.
       const share = cost(record) / record.c.length;
       for (const [runId, nodeId] of record.c) {
         const key = `${runId}|${nodeId}`;

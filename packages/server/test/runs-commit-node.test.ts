@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { type CheckpointStore, type NodeRecord, NonRetryableError } from '@vidgenie/engine';
 import { describeCheckpointStoreConformance, sampleRunRecord } from '@vidgenie/engine/testing';
+import { sql } from 'kysely';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { type CreditLedger, createCreditLedger } from '../src/ledger/credit-ledger.ts';
 import { createSqlCheckpointStore } from '../src/runs/sql-checkpoint-store.ts';
@@ -27,20 +28,26 @@ describeEachDatabase(
       ledger = createCreditLedger({ db: db() });
     });
     const store = (): CheckpointStore => createSqlCheckpointStore({ db: db(), captureOnCommit: true });
+    /** A hold of `amount` for the run on a fresh account of 100 credits: the suite's reservation. */
+    const holdFor = async ({ runId, amount }: { runId: string; amount: number }) => {
+      const ledger = createCreditLedger({ db: db() });
+      const userId = await userWithAccount(db(), ledger, { balance: 100 });
+      return (await ledger.reserve({ userId, runId, amount, expiresInMs: HOUR })).id;
+    };
 
     describeCheckpointStoreConformance({
       name: `sql with captureOnCommit (${lane})`,
       createStore: store,
-      commitNode: async ({ runId, amount }) => {
-        const ledger = createCreditLedger({ db: db() });
-        const userId = await userWithAccount(db(), ledger, { balance: 100 });
-        return (await ledger.reserve({ userId, runId, amount, expiresInMs: HOUR })).id;
-      },
-      commitRunEnd: async ({ runId, amount }) => {
-        const ledger = createCreditLedger({ db: db() });
-        const userId = await userWithAccount(db(), ledger, { balance: 100 });
-        return (await ledger.reserve({ userId, runId, amount, expiresInMs: HOUR })).id;
-      },
+      commitNode: holdFor,
+      commitRunEnd: holdFor,
+      describe,
+      it,
+    });
+
+    describeCheckpointStoreConformance({
+      name: `sql with captureOnCommit and grouped node saves (${lane})`,
+      createStore: () => createSqlCheckpointStore({ db: db(), captureOnCommit: true, nodeSavesDb: db() }),
+      commitNode: holdFor,
       describe,
       it,
     });
@@ -152,6 +159,94 @@ describeEachDatabase(
       await expect(t.commit('video', 5)).rejects.toMatchObject({ code: 'CONFLICT' });
       expect(await t.captures()).toEqual([{ node_id: 'image', amount: 3 }]);
       expect(await ledger.balance(t.userId)).toMatchObject({ balance: 97, held: 1 });
+    });
+
+    it('grouped commits of many runs share one statement: charges of one user add up, entries chain', async () => {
+      const grouped = createSqlCheckpointStore({ db: db(), captureOnCommit: true, nodeSavesDb: db() });
+      const commitNode = grouped.commitNode as NonNullable<CheckpointStore['commitNode']>;
+      const alice = await userWithAccount(db(), ledger, { balance: 100 });
+      const bob = await userWithAccount(db(), ledger, { balance: 100 });
+      const startRun = async (userId: string, amount: number) => {
+        const runId = `run-${randomUUID()}`;
+        const { fence } = await grouped.createRun({ run: sampleRunRecord(runId) });
+        const hold = await ledger.reserve({ userId, runId, amount, expiresInMs: HOUR });
+        return { runId, fence, hold };
+      };
+      // Alice has three runs, Bob one; Bob's second run's hold is too small for its node.
+      const runs = [
+        await startRun(alice, 10),
+        await startRun(alice, 10),
+        await startRun(alice, 10),
+        await startRun(bob, 10),
+        await startRun(bob, 2),
+      ];
+      const plain = await startRun(bob, 1);
+      const stale = await startRun(alice, 10);
+      await grouped.claimRun({ runId: stale.runId }); // its writer's fence is now a zombie's
+      const commit = (run: (typeof runs)[number], nodeId: string, cost: number) =>
+        commitNode({
+          runId: run.runId,
+          fence: run.fence,
+          node: completed(nodeId, cost),
+          seq: 1,
+          capture: {
+            runId: run.runId,
+            reservationId: run.hold.id,
+            nodeId,
+            amount: cost,
+            idempotencyKey: `${run.runId}:${nodeId}`,
+          },
+        }).then(
+          () => 'committed',
+          (error: unknown) => (error as { code?: string }).code,
+        );
+      const outcomes = await Promise.all([
+        ...runs.map((run, i) => commit(run, 'image', i + 1)),
+        grouped
+          .saveNode({ runId: plain.runId, fence: plain.fence, node: completed('prompt', 0), seq: 1 })
+          .then(() => 'committed'),
+        commit(stale, 'image', 4),
+      ]);
+      expect(outcomes).toEqual([
+        'committed',
+        'committed',
+        'committed',
+        'committed',
+        'CONFLICT',
+        'committed',
+        'STALE_FENCE',
+      ]);
+
+      // Alice paid 1 + 2 + 3, Bob 4; nothing for the refused ones.
+      expect(await ledger.balance(alice)).toMatchObject({ balance: 94, held: 34 });
+      expect(await ledger.balance(bob)).toMatchObject({ balance: 96, held: 9 });
+      expect(await ledger.reconcile({ userIds: [alice, bob] })).toMatchObject({ drift: [], holdDrift: [] });
+      // Each capture entry carries the balance right after it, in the order written.
+      for (const userId of [alice, bob]) {
+        const entries = await db()
+          .selectFrom('ledger_entries')
+          .select(['balance_delta', 'held_delta', 'balance_after', 'held_after'])
+          .where('user_id', '=', userId)
+          .orderBy('seq')
+          .execute();
+        for (let i = 1; i < entries.length; i++) {
+          const [before, entry] = [entries[i - 1], entries[i]];
+          expect(entry?.balance_after).toBe((before?.balance_after ?? 0) + (entry?.balance_delta ?? 0));
+          expect(entry?.held_after).toBe((before?.held_after ?? 0) + (entry?.held_delta ?? 0));
+        }
+      }
+      const saved = await sql<{ run_id: string; tx: string; captured: boolean }>`
+        select run_id, xmin::text as tx, (record::jsonb->>'captured')::boolean as captured
+          from node_checkpoints
+         where run_id = any(${[...runs, plain, stale].map((run) => run.runId)})`.execute(db());
+      const byRun = new Map(saved.rows.map((row) => [row.run_id, row]));
+      for (const run of runs.slice(0, 4)) expect(byRun.get(run.runId)?.captured).toBe(true);
+      // The refused charge kept its node uncaptured; the zombie wrote nothing.
+      expect(byRun.get(runs[4]?.runId ?? '')?.captured).toBe(false);
+      expect(byRun.has(stale.runId)).toBe(false);
+      // The first commit went alone; the others made meanwhile went together.
+      const transactions = new Set([...runs.slice(0, 4), plain].map((run) => byRun.get(run.runId)?.tx));
+      expect(transactions.size).toBeLessThanOrEqual(2);
     });
   },
 );

@@ -89,13 +89,10 @@ async function chargeNode(ctx: LedgerContext, args: CaptureArgs): Promise<number
 /**
  * The capture's steps as the CTEs `hold`, `node_capture`, `account` and `entry`, for a statement
  * to select from (`hold.amount`, `hold.captured`: one row when the node was charged, none when
- * nothing changed). `gate` is a further condition on the hold's update, so a caller's own CTE
- * (a checkpoint write) can decide whether the capture happens in the same statement.
- * @internal
+ * nothing changed). The checkpoint store's grouped `commitNode` (`saveNodeRows`) makes the same
+ * charge for many nodes at once.
  */
-export function captureSteps(
-  args: CaptureArgs & { readonly now: Date; readonly gate?: RawBuilder<unknown> },
-): RawBuilder<unknown> {
+function captureSteps(args: CaptureArgs & { readonly now: Date }): RawBuilder<unknown> {
   const { now } = args;
   return sql`hold as (
       update credit_holds
@@ -107,7 +104,6 @@ export function captureSteps(
            select 1 from credit_captures where hold_id = ${args.holdId} and node_id = ${args.nodeId}
          )
          ${fenceCondition(args.fence)}
-         ${args.gate ?? sql``}
       returning id, user_id, run_id, amount, captured
     ), node_capture as (
       insert into credit_captures (hold_id, node_id, amount, created_at)

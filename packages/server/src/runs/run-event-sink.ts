@@ -1,6 +1,7 @@
 import { StaleFenceError } from '@vidgenie/engine';
 import { type Kysely, sql } from 'kysely';
 import type { Logger } from 'pino';
+import { prepared } from '../db/prepared-statements.ts';
 import type { DB } from '../db/schema.ts';
 import { assertFence, type LeaseFence } from './lease-fence.ts';
 import type { RunEventBus, StoredRunEvent } from './run-event-bus.ts';
@@ -202,23 +203,36 @@ export function createRunEventSink(args: {
     waiting.add(run);
   };
 
-  /** The insert: rows of every run, each under its run's lease; the count inserted per run. */
+  /**
+   * The insert: rows of every run, each under its run's lease; the count inserted per run. Its
+   * text is the same whatever the rows (columns as arrays), so PostgreSQL plans it once per
+   * connection.
+   */
   const insert = async (runs: readonly RunState[]): Promise<Map<string, number>> => {
-    const rows = sql.join(
-      runs.flatMap((run) =>
-        run.inFlight.map(
-          (event) =>
-            sql`(${run.runId}, ${event.seq}::integer, ${event.type}, ${JSON.stringify(event.payload)}::json, ${run.fence?.epoch ?? null}::integer)`,
-        ),
-      ),
-    );
-    const notify =
-      args.notifyChannel === undefined ? sql`` : sql`, pg_notify(${args.notifyChannel}, counted.run_id)`;
-    const { rows: result } = await sql<{ run_id: string; inserted: number }>`
+    const runIds: string[] = [];
+    const seqs: number[] = [];
+    const types: string[] = [];
+    const payloads: string[] = [];
+    const epochs: (number | null)[] = [];
+    for (const run of runs) {
+      for (const event of run.inFlight) {
+        runIds.push(run.runId);
+        seqs.push(event.seq);
+        types.push(event.type);
+        payloads.push(JSON.stringify(event.payload));
+        epochs.push(run.fence?.epoch ?? null);
+      }
+    }
+    const [label, notify] =
+      args.notifyChannel === undefined
+        ? ['run-events.insert', sql``]
+        : ['run-events.insert-notify', sql`, pg_notify(${args.notifyChannel}, counted.run_id)`];
+    const { rows: result } = await sql<{ run_id: string; inserted: number }>`${prepared(label)}
       with ins as (
         insert into run_events (run_id, seq, type, payload)
-        select v.run_id, v.seq, v.type, v.payload
-          from (values ${rows}) as v(run_id, seq, type, payload, epoch)
+        select v.run_id, v.seq, v.type, v.payload::json
+          from unnest(${runIds}::text[], ${seqs}::integer[], ${types}::text[], ${payloads}::text[],
+                      ${epochs}::integer[]) as v(run_id, seq, type, payload, epoch)
          where v.epoch is null
             or exists (select 1 from runs where runs.id = v.run_id and runs.lease_epoch = v.epoch)
         on conflict (run_id, seq) do nothing

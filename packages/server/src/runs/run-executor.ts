@@ -98,8 +98,9 @@ export interface RunExecutorOptions {
    */
   readonly dispatch?: RunDispatch;
   /**
-   * A database handle on a connection of its own for the runs' node checkpoints, saved together
-   * (a group commit; see the SQL checkpoint store's `nodeSavesDb`). Without it they go through `db`.
+   * A database handle on a connection of its own for the runs' node checkpoints and the captures
+   * made with them, saved together (a group commit; see the SQL checkpoint store's `nodeSavesDb`).
+   * Without it they go through `db`.
    */
   readonly nodeSavesDb?: Kysely<DB>;
   /** Whether this process executes runs (default true); an API-only process in distributed mode sets false. */

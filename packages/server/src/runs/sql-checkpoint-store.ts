@@ -9,13 +9,18 @@ import {
 import { type Kysely, type RawBuilder, sql } from 'kysely';
 import { prepared } from '../db/prepared-statements.ts';
 import type { DB } from '../db/schema.ts';
-import { capture, captureSteps } from '../ledger/capture.ts';
+import { capture } from '../ledger/capture.ts';
 import { holdResolvedError } from '../ledger/hold-resolved-error.ts';
 import { RELEASE_REASON } from '../ledger/release.ts';
 import { resolveSteps } from '../ledger/resolve-hold.ts';
 import { retryTransient } from '../ledger/retry-transient.ts';
 import { assertFence, fenceCondition, type LeaseFence } from './lease-fence.ts';
-import { createNodeSaveBatcher, nodeSaveRow, saveNodeRows } from './node-save-batcher.ts';
+import {
+  createNodeSaveBatcher,
+  nodeSaveRow,
+  saveNodeRows,
+  saveNodeRowsRetrying,
+} from './node-save-batcher.ts';
 import { checkFormatVersion, type RunCheckpointRow, readRunSnapshot } from './read-run-snapshot.ts';
 
 /** Options of {@link createSqlCheckpointStore}. */
@@ -41,9 +46,9 @@ export interface SqlCheckpointStoreOptions {
   /** The clock that stamps captures' ledger entries (default: the system clock). */
   readonly now?: () => Date;
   /**
-   * Save node checkpoints (`saveNode`) through a group commit on this database handle: the saves
-   * of every run made while one statement is in flight go together in the next, each under its
-   * own fences. Give it a connection of its own, so that running runs' checkpoints never queue
+   * Save node checkpoints (`saveNode`, and `commitNode` with its capture) through a group commit
+   * on this database handle: the saves of every run made while one statement is in flight go
+   * together in the next, each under its own fences. Give it a connection of its own, so that running runs' checkpoints never queue
    * behind requests for the shared pool (the run executor does on PostgreSQL). Not for a store on
    * a transaction: these writes go outside it.
    */
@@ -80,14 +85,6 @@ export function createSqlCheckpointStore(options: SqlCheckpointStoreOptions): Ch
   const { db } = options;
   const now = options.now ?? (() => new Date());
   const leaseOf = (runId: string) => fenceCondition(options.fenceOf?.(runId));
-
-  /** The CTE `run`: the run's row, updated only under the writer's fence (its row lock orders writes). */
-  const runStep = (runId: string, fence: number, seq: number) => sql`run as (
-      update run_checkpoints
-         set last_seq = greatest(last_seq, ${seq}), updated_at = now()
-       where run_id = ${runId} and fence = ${fence} ${leaseOf(runId)}
-      returning run_id
-    )`;
 
   /** The run record's fenced update with `patch` (and a further `condition`), without `returning`. */
   const runUpdate = (
@@ -131,34 +128,32 @@ export function createSqlCheckpointStore(options: SqlCheckpointStoreOptions): Ch
   };
 
   /**
-   * Checkpoint and capture in one statement: the fenced run update gates the hold's update, and
-   * the node is saved only with the capture. When it changes nothing (a stale writer, a capture
-   * already made, a resolved hold), the three writes it stands for run one by one, and explain
-   * themselves as they always have.
+   * Checkpoint and capture in one statement (a group's, with the batcher): the fenced run update
+   * gates the hold's update, and the node is saved only with the capture. When it changes nothing
+   * (a stale writer, a capture already made, a resolved hold), the three writes it stands for run
+   * one by one, and explain themselves as they always have.
    */
   const commitNode: CheckpointStore['commitNode'] = async ({ runId, fence, node, seq, capture: charge }) => {
     const lease = options.fenceOf?.(runId);
+    const save = {
+      runId,
+      fence,
+      epoch: lease?.epoch ?? null,
+      seq,
+      node,
+      capture: { holdId: charge.reservationId, amount: charge.amount, at: now() },
+    };
+    const committed =
+      batcher === undefined
+        ? (await saveNodeRowsRetrying(db, [nodeSaveRow(save)])).size > 0
+        : await batcher.save(save);
+    if (committed) return;
     const args = {
       holdId: charge.reservationId,
       nodeId: charge.nodeId,
       amount: charge.amount,
       ...(lease === undefined ? {} : { fence: lease }),
     };
-    const committed = await retryTransient(
-      async () => {
-        const { rows } = await sql<{ node_id: string }>`${prepared('checkpoint.commit-node')}
-          with ${runStep(runId, fence, seq)},
-          ${captureSteps({ ...args, now: now(), gate: sql`and exists (select 1 from run)` })},
-          node as (
-            ${nodeUpsert(runId, node, seq, sql`from run, hold`)}
-            returning node_id
-          )
-          select hold.id from hold, account`.execute(db);
-        return rows.length > 0;
-      },
-      { onUniqueViolation: true },
-    );
-    if (committed) return;
     await saveNode({ runId, fence, node: { ...node, captured: false }, seq });
     const result = await capture({ db, now }, args);
     if (!result.captured) throw holdResolvedError(runId, charge.nodeId, result.state);
@@ -261,16 +256,6 @@ export function createSqlCheckpointStore(options: SqlCheckpointStoreOptions): Ch
       if (rows.length === 0) await rejectWrite(runId, fence);
     },
   };
-}
-
-/** The node's upsert, its row selected `from` the CTEs that must have written first. */
-function nodeUpsert(runId: string, node: NodeRecord, seq: number, from: RawBuilder<unknown>) {
-  return sql`insert into node_checkpoints (run_id, node_id, status, record, seq, updated_at)
-      select ${runId}, ${node.nodeId}, ${node.status}, ${JSON.stringify(node)}::json, ${seq}, now()
-        ${from}
-      on conflict (run_id, node_id) do update
-         set status = excluded.status, record = excluded.record, seq = excluded.seq,
-             updated_at = excluded.updated_at`;
 }
 
 /** The run and its nodes in one query (one snapshot), or undefined. */

@@ -207,8 +207,9 @@ export async function createServices(
     });
     const userEvents = createUserEventHub(dispatch === undefined ? {} : { db: database.db });
     const work = options.work ?? config.VIDGENIE_RUN_WORKER;
-    // On PostgreSQL, running runs' node checkpoints are saved together on a connection of their
-    // own (a group commit): they never queue behind requests for the shared pool.
+    // On PostgreSQL, running runs' node checkpoints and the captures made with them are saved
+    // together on a connection of their own (a group commit): they never queue behind requests
+    // for the shared pool.
     const writerOptions = databaseOptions(config);
     checkpointWriter =
       writerOptions.kind === 'postgres' && work
