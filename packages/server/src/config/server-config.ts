@@ -115,7 +115,10 @@ export const ServerConfigSchema = z.object({
     .min(10)
     .max(600_000)
     .optional(),
-  /** Connections each process keeps to PostgreSQL (default 10; pg-boss and the event bridge add 5). */
+  /**
+   * Connections each process keeps to PostgreSQL (default 10; pg-boss and the event bridge add 5, and
+   * a process that executes runs 2 for its runs' writes).
+   */
   VIDGENIE_DB_POOL_SIZE: z.coerce
     .number()
     .int('must be a whole number')

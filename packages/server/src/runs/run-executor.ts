@@ -103,6 +103,12 @@ export interface RunExecutorOptions {
    * Without it they go through `db`.
    */
   readonly nodeSavesDb?: Kysely<DB>;
+  /**
+   * A database handle on a connection of its own for the runs' events, stored in batches one
+   * statement at a time, so that their wait for a connection never delays their delivery. Without
+   * it they go through `db`.
+   */
+  readonly eventsDb?: Kysely<DB>;
   /** Whether this process executes runs (default true); an API-only process in distributed mode sets false. */
   readonly work?: boolean;
   /** This worker's id in the lease columns (default: host, pid and a random suffix). */
@@ -197,7 +203,7 @@ export function createRunExecutor(options: RunExecutorOptions): RunExecutor {
   };
   const bus = createRunEventBus();
   const eventSink = createRunEventSink({
-    db,
+    db: options.eventsDb ?? db,
     bus,
     log,
     batchDelayMs: EVENT_BATCH_DELAY_MS,

@@ -102,7 +102,11 @@ export async function createServices(
   const now = options.now ?? (() => new Date());
   const ownsDatabase = options.database === undefined;
   const database = options.database ?? (await openDatabase(databaseOptions(config)));
-  let checkpointWriter: Database | undefined;
+  /** Connections of their own for running runs' writes (PostgreSQL, a process that executes runs). */
+  let runWriters: Database[] = [];
+  const closeRunWriters = async () => {
+    for (const writer of runWriters) await writer.close();
+  };
   try {
     if (ownsDatabase) await migrateToLatest(database.db);
     const keyRing = await resolveKeyRing(config, { now: now() });
@@ -207,17 +211,20 @@ export async function createServices(
     });
     const userEvents = createUserEventHub(dispatch === undefined ? {} : { db: database.db });
     const work = options.work ?? config.VIDGENIE_RUN_WORKER;
-    // On PostgreSQL, running runs' node checkpoints and the captures made with them are saved
-    // together on a connection of their own (a group commit): they never queue behind requests
-    // for the shared pool.
+    // On PostgreSQL, running runs' writes have connections of their own, so they never queue
+    // behind requests for the shared pool: node checkpoints and the captures made with them (a
+    // group commit), and events (stored in batches, one statement at a time).
     const writerOptions = databaseOptions(config);
-    checkpointWriter =
-      writerOptions.kind === 'postgres' && work
-        ? await openDatabase({ ...writerOptions, maxConnections: 1, idleTimeoutMs: 300_000 })
-        : undefined;
+    if (writerOptions.kind === 'postgres' && work) {
+      runWriters = [];
+      for (let i = 0; i < 2; i++)
+        runWriters.push(await openDatabase({ ...writerOptions, maxConnections: 1, idleTimeoutMs: 300_000 }));
+    }
+    const [nodeSavesWriter, eventsWriter] = runWriters;
     const runs = createRunExecutor({
       db: database.db,
-      ...(checkpointWriter === undefined ? {} : { nodeSavesDb: checkpointWriter.db }),
+      ...(nodeSavesWriter === undefined ? {} : { nodeSavesDb: nodeSavesWriter.db }),
+      ...(eventsWriter === undefined ? {} : { eventsDb: eventsWriter.db }),
       ledger,
       vault,
       providers: runProviders,
@@ -303,7 +310,7 @@ export async function createServices(
       close: async (closeOptions: { readonly graceMs?: number } = {}) => {
         closing = true;
         await runs.close(closeOptions);
-        await checkpointWriter?.close();
+        await closeRunWriters();
         await facts.stop();
         await analytics.flush();
         await bridge?.stop();
@@ -317,7 +324,7 @@ export async function createServices(
       },
     };
   } catch (error) {
-    await checkpointWriter?.close();
+    await closeRunWriters();
     if (ownsDatabase) await database.close();
     throw error;
   }
