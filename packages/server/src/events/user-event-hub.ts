@@ -1,4 +1,5 @@
 import { type Kysely, sql } from 'kysely';
+import { prepared } from '../db/prepared-statements.ts';
 import type { DB } from '../db/schema.ts';
 
 /** The channel that carries user events across machines (a small JSON payload: ids and a status). */
@@ -19,9 +20,10 @@ export interface UserEventHub {
   /** Hears the user's events until the returned function is called. */
   subscribe(userId: string, listener: (event: UserEvent) => void): () => void;
   /**
-   * Tells the user's streams, in order, on every machine in distributed mode (one statement with
-   * a `NOTIFY` per event, delivered back to this machine too by the event bridge), else on this
-   * one. Never throws: a lost dashboard hint must not fail the work that caused it.
+   * Tells the user's streams, in order, on every machine in distributed mode (a `NOTIFY` per
+   * event, in a statement shared with other publishes made meanwhile, delivered back to this
+   * machine too by the event bridge; identical notifications of one statement arrive once), else
+   * on this one. Never throws: a lost dashboard hint must not fail the work that caused it.
    */
   publish(userId: string, ...events: readonly UserEvent[]): Promise<void>;
   /** Delivers to this machine's streams (the event bridge calls it for notifications). */
@@ -31,6 +33,10 @@ export interface UserEventHub {
 /**
  * Creates a {@link UserEventHub}. With `db` (distributed mode) `publish` goes through
  * `pg_notify(USER_EVENTS_CHANNEL, …)`; without, it delivers in process.
+ *
+ * Notifications gather as a group commit does: one statement at a time, and those published while
+ * it is in flight go together in the next, in the order published. Nothing waits when idle; a
+ * burst of accepted runs makes a few statements, not one per run.
  *
  * @example
  * ```ts
@@ -52,6 +58,7 @@ export function createUserEventHub(options: { readonly db?: Kysely<DB> } = {}): 
       }
     }
   };
+  const notify = options.db === undefined ? undefined : gatherNotifications(options.db);
   return Object.freeze({
     subscribe(userId: string, listener: (event: UserEvent) => void) {
       let set = listeners.get(userId);
@@ -68,15 +75,46 @@ export function createUserEventHub(options: { readonly db?: Kysely<DB> } = {}): 
     },
     async publish(userId: string, ...events: readonly UserEvent[]) {
       if (events.length === 0) return;
-      if (options.db === undefined) {
+      if (notify === undefined) {
         for (const event of events) deliver(userId, event);
         return;
       }
-      const notifications = sql.join(
-        events.map((event) => sql`pg_notify(${USER_EVENTS_CHANNEL}, ${JSON.stringify({ userId, event })})`),
-      );
-      await sql`select ${notifications}`.execute(options.db).catch(() => {});
+      await notify(events.map((event) => JSON.stringify({ userId, event })));
     },
     deliver,
   });
+}
+
+/**
+ * Sends payloads on {@link USER_EVENTS_CHANNEL}, one statement at a time: those handed in while
+ * one is in flight go in the next, in order. Resolves once its payloads were sent (or their
+ * statement failed: a lost hint is not an error).
+ */
+function gatherNotifications(db: Kysely<DB>): (payloads: readonly string[]) => Promise<void> {
+  let queue: { readonly payloads: readonly string[]; readonly done: () => void }[] = [];
+  let sending = false;
+  const send = async () => {
+    sending = true;
+    try {
+      while (queue.length > 0) {
+        const batch = queue;
+        queue = [];
+        const payloads = batch.flatMap((item) => item.payloads);
+        // The same text whatever the number (prepared once per connection); unnest keeps the order.
+        await sql`${prepared('user-events.notify')}
+          select pg_notify(${USER_EVENTS_CHANNEL}, payload)
+            from unnest(${payloads}::text[]) as payload`
+          .execute(db)
+          .catch(() => {});
+        for (const item of batch) item.done();
+      }
+    } finally {
+      sending = false;
+    }
+  };
+  return (payloads) =>
+    new Promise<void>((done) => {
+      queue.push({ payloads, done });
+      if (!sending) void send();
+    });
 }
