@@ -537,6 +537,34 @@ describeEachDatabase('provider key back-off in SQL', ({ db, lane }) => {
     expect(await stores[1]!.strike(hash, delayFor)).toMatchObject({ strikes: 1 });
   });
 
+  it('gathers reads of many keys made together into one statement, each answered for its key', async () => {
+    let queries = 0;
+    const counted = db().withPlugin({
+      transformQuery: (args) => {
+        queries++;
+        return args.node;
+      },
+      transformResult: async (args) => args.result,
+    }) as Kysely<DB>;
+    const hashes = Array.from({ length: 20 }, () =>
+      providerKeyHash('gated-text', `sk-${randomBytes(8).toString('hex')}`),
+    );
+    const struck = hashes.filter((_, i) => i % 5 === 0);
+    const other = createSqlKeyBackoffStore({ db: db(), cacheMs: 0 });
+    for (const hash of struck) await other.strike(hash, () => 60_000);
+
+    const reader = createSqlKeyBackoffStore({ db: counted, cacheMs: 0 });
+    const states = await Promise.all(hashes.map((hash) => reader.read(hash)));
+    for (const [i, hash] of hashes.entries()) {
+      if (struck.includes(hash)) expect(states[i]).toMatchObject({ strikes: 1, waitMs: expect.any(Number) });
+      else expect(states[i]).toEqual({ waitMs: 0, strikes: 0 });
+    }
+    for (const [i, hash] of hashes.entries())
+      if (struck.includes(hash)) expect(states[i]?.waitMs).toBeGreaterThan(50_000);
+    // The first read went alone; the 19 asked for meanwhile went together.
+    expect(queries).toBeLessThanOrEqual(2);
+  });
+
   it('answers reads from a short cache, one query for many callers', async () => {
     let queries = 0;
     const counted = db().withPlugin({

@@ -324,6 +324,55 @@ describeEachDatabase('the provider key vault', ({ db }) => {
     });
   });
 
+  it('uses made together share one statement: each gets its own key and audit record', async () => {
+    let statements = 0;
+    const counted = db().withPlugin({
+      transformQuery: (args) => {
+        statements++;
+        return args.node;
+      },
+      transformResult: async (args) => args.result,
+    });
+    const grouped = createProviderKeyVault({ db: counted, ring: ringOf('k1'), providers, now: clock });
+    const users = [await createUser(db()), await createUser(db()), await createUser(db())];
+    for (const [i, userId] of users.entries())
+      await grouped.save({
+        userId,
+        providerId: 'openai',
+        key: `sk-grouped-${i}-0000000042`,
+        actorUserId: userId,
+      });
+    statements = 0;
+    const uses = [...users, ...users].map((userId, i) =>
+      grouped.decryptForUse({ userId, providerId: 'openai', purpose: 'run', runId: `run_${i}` }).then(
+        (key) => ({ userId, key }),
+        (error: unknown) => ({ userId, error }),
+      ),
+    );
+    // One use of a key the user does not have, in the same burst.
+    const missing = grouped
+      .decryptForUse({ userId: users[0] ?? '', providerId: 'stability', purpose: 'run', runId: 'run_x' })
+      .then(
+        () => undefined,
+        (error: unknown) => error,
+      );
+    const outcomes = await Promise.all(uses);
+    for (const [i, outcome] of outcomes.entries())
+      expect(outcome).toEqual({ userId: outcome.userId, key: `sk-grouped-${i % 3}-0000000042` });
+    expect(await missing).toMatchObject({ code: 'NOT_FOUND', details: { providerId: 'stability' } });
+    // The first went alone; the others made meanwhile went together.
+    expect(statements).toBeLessThanOrEqual(2);
+    for (const [i, userId] of users.entries()) {
+      const events = await listAudit(db(), { subjectUserId: userId });
+      const runs = events
+        .filter((event) => event.action === 'provider_key.decrypted')
+        .map((event) => (event.detail as { runId?: string }).runId)
+        .sort();
+      // Each use is recorded once for its own user and run; the missing key is recorded nowhere.
+      expect(runs).toEqual([`run_${i}`, `run_${i + 3}`]);
+    }
+  });
+
   it('keeps users apart: another user sees, tests, uses and deletes nothing of yours', async () => {
     const alice = await createUser(db());
     const bob = await createUser(db());

@@ -6,6 +6,7 @@ import { ApiError } from '../errors/api-error.ts';
 import { newId } from '../ids/new-id.ts';
 import { checkProviderKey } from './check-provider-key.ts';
 import type { KeyRing } from './key-ring.ts';
+import { createKeyUseReader } from './key-use-reader.ts';
 import { providerKeyAad } from './provider-key-aad.ts';
 import { lastFourOf, normalizeProviderKey } from './provider-key-input.ts';
 import { type ProviderKeySlot, providerKeySlots } from './provider-key-slots.ts';
@@ -164,6 +165,7 @@ export function createProviderKeyVault(options: ProviderKeyVaultOptions): Provid
   const testTimeoutMs = options.testTimeoutMs ?? 20_000;
   const slots = providerKeySlots(options.providers);
   const slotById = new Map(slots.map((slot) => [slot.providerId, slot]));
+  const readForUse = createKeyUseReader(db);
   const encryptions = new Map<string, number>();
   let ring = options.ring;
 
@@ -403,19 +405,16 @@ export function createProviderKeyVault(options: ProviderKeyVaultOptions): Provid
         ...(args.runId === undefined ? {} : { runId: args.runId }),
       };
       assertNoSecretNames(detail);
-      // The read and its audit record in one statement: the record is committed before the key
-      // is opened (an opening that then fails adds provider_key.decrypt_failed).
-      const { rows } = await sql<Row>`
-        with k as (
-          select * from provider_keys where user_id = ${args.userId} and provider_id = ${args.providerId}
-        ), audit as (
-          insert into audit_log (id, actor_user_id, subject_user_id, action, target, detail, created_at)
-          select ${newId('aud')}::text, ${actorUserId}::text, k.user_id, 'provider_key.decrypted', k.provider_id,
-                 ${JSON.stringify(detail)}::jsonb || jsonb_build_object('keyId', k.key_id), ${now()}::timestamptz
-            from k
-        )
-        select * from k`.execute(db);
-      const row = rows[0];
+      // The read and its audit record in one statement (shared with other reads made meanwhile):
+      // the record is committed before the key is opened (an opening that then fails adds
+      // provider_key.decrypt_failed).
+      const row = await readForUse({
+        userId: args.userId,
+        providerId: args.providerId,
+        actorUserId,
+        detail,
+        at: now(),
+      });
       if (row === undefined) {
         const slot = slotById.get(args.providerId);
         const users =
