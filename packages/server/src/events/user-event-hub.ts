@@ -1,4 +1,5 @@
 import { type Kysely, sql } from 'kysely';
+import { gather } from '../db/gather.ts';
 import { prepared } from '../db/prepared-statements.ts';
 import type { DB } from '../db/schema.ts';
 
@@ -86,35 +87,21 @@ export function createUserEventHub(options: { readonly db?: Kysely<DB> } = {}): 
 }
 
 /**
- * Sends payloads on {@link USER_EVENTS_CHANNEL}, one statement at a time: those handed in while
- * one is in flight go in the next, in order. Resolves once its payloads were sent (or their
+ * Sends payloads on {@link USER_EVENTS_CHANNEL}, one statement at a time (so in order): those
+ * handed in while one is in flight go in the next. Resolves once its payloads were sent (or their
  * statement failed: a lost hint is not an error).
  */
 function gatherNotifications(db: Kysely<DB>): (payloads: readonly string[]) => Promise<void> {
-  let queue: { readonly payloads: readonly string[]; readonly done: () => void }[] = [];
-  let sending = false;
-  const send = async () => {
-    sending = true;
-    try {
-      while (queue.length > 0) {
-        const batch = queue;
-        queue = [];
-        const payloads = batch.flatMap((item) => item.payloads);
-        // The same text whatever the number (prepared once per connection); unnest keeps the order.
-        await sql`${prepared('user-events.notify')}
-          select pg_notify(${USER_EVENTS_CHANNEL}, payload)
-            from unnest(${payloads}::text[]) as payload`
-          .execute(db)
-          .catch(() => {});
-        for (const item of batch) item.done();
-      }
-    } finally {
-      sending = false;
-    }
-  };
-  return (payloads) =>
-    new Promise<void>((done) => {
-      queue.push({ payloads, done });
-      if (!sending) void send();
-    });
+  return gather<readonly string[], void>({
+    concurrency: 1,
+    send: async (items) => {
+      // The same text whatever the number (prepared once per connection); unnest keeps the order.
+      await sql`${prepared('user-events.notify')}
+        select pg_notify(${USER_EVENTS_CHANNEL}, payload)
+          from unnest(${items.flat()}::text[]) as payload`
+        .execute(db)
+        .catch(() => {});
+      return items.map(() => undefined);
+    },
+  });
 }

@@ -1,4 +1,5 @@
 import { type Kysely, sql } from 'kysely';
+import { gather } from '../db/gather.ts';
 import { prepared } from '../db/prepared-statements.ts';
 import type { DB } from '../db/schema.ts';
 import type { KeyBackoffState, KeyBackoffStore } from './key-backoff-store.ts';
@@ -36,10 +37,9 @@ const MAX_CACHED = 10_000;
  * database clock (`now()`), and reads answer the time left by that same clock, so machines' clocks
  * need not agree.
  *
- * Reads are cheap: an answer is reused for `cacheMs` (default 500 ms), and reads gather: one
- * statement at a time, the keys asked for while it is in flight going together in the next (a key
- * asked for many times, once). A busy worker asks the database at most about twice a second per
- * key in use, and a burst of runs calling their providers makes a few statements.
+ * Reads are cheap: an answer is reused for `cacheMs` (default 500 ms), concurrent reads of a key
+ * share one query, and reads of many keys gather into few statements in a burst. A busy worker asks
+ * the database at most about twice a second per key in use.
  * The trade-off: another machine's new back-off is seen up to `cacheMs` late, so this machine may
  * send a few calls that meet a 429 too (they fail and are retried as before; they do not add
  * strikes). This process's own 429s and successes update its cache at once. A strike takes one
@@ -63,6 +63,7 @@ export function createSqlKeyBackoffStore(options: SqlKeyBackoffStoreOptions): Ke
   const known = new Map<string, Known>();
   /** Bumped by every strike and clear, so that a read started before one does not undo it. */
   let generation = 0;
+  const reading = new Map<string, Promise<KeyBackoffState>>();
 
   const view = (entry: Known): KeyBackoffState => ({
     waitMs: Math.max(0, entry.until - now()),
@@ -78,64 +79,39 @@ export function createSqlKeyBackoffStore(options: SqlKeyBackoffStoreOptions): Ke
     return state;
   };
 
-  /** Keys waiting for the next read, with their callers. */
-  let wanted = new Map<
-    string,
-    { resolve: (state: KeyBackoffState) => void; reject: (error: unknown) => void }[]
-  >();
-  /** Keys of the statement in flight, with their callers. */
-  let inFlight: typeof wanted = new Map();
-  let querying = false;
-  /**
-   * Reads keys one statement at a time: the keys asked for while one is in flight go together in
-   * the next (a burst of runs calling their providers makes a few statements, not one per call).
-   */
-  const drain = async () => {
-    querying = true;
-    try {
-      while (wanted.size > 0) {
-        const batch = wanted;
-        wanted = new Map();
-        inFlight = batch;
-        const started = generation;
-        try {
-          const { rows } = await sql<{
-            key_hash: string;
-            wait_ms: number;
-            strikes: number;
-          }>`${prepared('key-backoffs.read')}
-            select key_hash, ${WAIT_MS} as wait_ms, strikes
-              from provider_key_backoffs where key_hash = any(${[...batch.keys()]}::text[])`.execute(db);
-          const found = new Map(rows.map((row) => [row.key_hash, row]));
-          for (const [keyHash, callers] of batch) {
-            const row = found.get(keyHash);
-            const state = { waitMs: Number(row?.wait_ms ?? 0), strikes: Number(row?.strikes ?? 0) };
-            if (generation === started) learn(keyHash, state);
-            for (const caller of callers) caller.resolve(state);
-          }
-        } catch (error) {
-          for (const callers of batch.values()) for (const caller of callers) caller.reject(error);
-        }
-      }
-    } finally {
-      querying = false;
-      inFlight = new Map();
-    }
+  /** Reads keys together (see {@link gather}): a burst of provider calls makes a few statements. */
+  const readKeys = gather<string, { waitMs: number; strikes: number; started: number }>({
+    send: async (keyHashes) => {
+      const started = generation;
+      const { rows } = await sql<{
+        key_hash: string;
+        wait_ms: number;
+        strikes: number;
+      }>`${prepared('key-backoffs.read')}
+        select key_hash, ${WAIT_MS} as wait_ms, strikes
+          from provider_key_backoffs where key_hash = any(${keyHashes}::text[])`.execute(db);
+      const found = new Map(rows.map((row) => [row.key_hash, row]));
+      return keyHashes.map((keyHash) => {
+        const row = found.get(keyHash);
+        return { waitMs: Number(row?.wait_ms ?? 0), strikes: Number(row?.strikes ?? 0), started };
+      });
+    },
+  });
+  const query = async (keyHash: string): Promise<KeyBackoffState> => {
+    const { started, ...state } = await readKeys(keyHash);
+    if (generation === started) learn(keyHash, state);
+    return state;
   };
-  const query = (keyHash: string) =>
-    new Promise<KeyBackoffState>((resolve, reject) => {
-      // A read of the key in flight answers this caller too.
-      const callers = inFlight.get(keyHash) ?? wanted.get(keyHash);
-      if (callers === undefined) wanted.set(keyHash, [{ resolve, reject }]);
-      else callers.push({ resolve, reject });
-      if (!querying) void drain();
-    });
 
   return {
     read(keyHash) {
       const entry = known.get(keyHash);
       if (entry !== undefined && now() - entry.at < cacheMs) return Promise.resolve(view(entry));
-      return query(keyHash);
+      const pending = reading.get(keyHash);
+      if (pending !== undefined) return pending;
+      const next = query(keyHash).finally(() => reading.delete(keyHash));
+      reading.set(keyHash, next);
+      return next;
     },
 
     async strike(keyHash, delayFor) {

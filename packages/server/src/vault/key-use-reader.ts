@@ -1,4 +1,5 @@
 import { type Kysely, type Selectable, sql } from 'kysely';
+import { gather } from '../db/gather.ts';
 import type { DB, ProviderKeysTable } from '../db/schema.ts';
 import { newId } from '../ids/new-id.ts';
 
@@ -17,23 +18,14 @@ export type KeyUseReader = (use: KeyUse) => Promise<Selectable<ProviderKeysTable
 
 /**
  * Reads provider key rows for use, each with its `provider_key.decrypted` audit record written by
- * the same statement (the record is committed before the key is opened), and gathers them: one
- * statement at a time, the reads asked for while it is in flight going together in the next, so
- * a burst of runs reaching their providers makes a few statements, not one per key. A read finds
- * nothing (undefined) when the user has no such key, and writes no record then. When a shared
- * statement fails, each read is tried on its own.
+ * the same statement (the record is committed before the key is opened), and gathers them
+ * ({@link gather}): a burst of runs reaching their providers makes a few statements, not one per
+ * key. A read finds nothing (undefined) when the user has no such key, and writes no record then.
  * @internal
  */
 export function createKeyUseReader(db: Kysely<DB>): KeyUseReader {
-  type Waiting = KeyUse & {
-    readonly resolve: (row: Selectable<ProviderKeysTable> | undefined) => void;
-    readonly reject: (error: unknown) => void;
-  };
-  let queue: Waiting[] = [];
-  let reading = false;
-
-  const read = async (batch: readonly Waiting[]) => {
-    const column = <T>(pick: (use: Waiting) => T) => batch.map(pick);
+  const read = async (batch: readonly KeyUse[]) => {
+    const column = <T>(pick: (use: KeyUse) => T) => batch.map(pick);
     const { rows } = await sql<Selectable<ProviderKeysTable> & { ord: string }>`
       with use as (
         select * from unnest(
@@ -66,33 +58,5 @@ export function createKeyUseReader(db: Kysely<DB>): KeyUseReader {
       return key as Selectable<ProviderKeysTable>;
     });
   };
-
-  const drain = async () => {
-    reading = true;
-    try {
-      while (queue.length > 0) {
-        const batch = queue;
-        queue = [];
-        try {
-          const found = await read(batch);
-          for (const [i, waiting] of batch.entries()) waiting.resolve(found[i]);
-        } catch (error) {
-          if (batch.length === 1) batch[0]?.reject(error);
-          else {
-            // Whatever the database refused, each read on its own fails only for itself.
-            for (const waiting of batch)
-              await read([waiting]).then(([row]) => waiting.resolve(row), waiting.reject);
-          }
-        }
-      }
-    } finally {
-      reading = false;
-    }
-  };
-
-  return (use) =>
-    new Promise((resolve, reject) => {
-      queue.push({ ...use, resolve, reject });
-      if (!reading) void drain();
-    });
+  return gather({ send: read });
 }
