@@ -2,6 +2,7 @@ import { sql } from 'kysely';
 import { expect, it } from 'vitest';
 import { followRunEvents, openRunEvents } from '../src/runs/follow-run-events.ts';
 import { createRunEventBus, type RunEventBus, type StoredRunEvent } from '../src/runs/run-event-bus.ts';
+import { countStatements } from './support/count-statements.ts';
 import { insertUser, uniqueId } from './support/ledger-fixtures.ts';
 import { describeEachDatabase } from './support/test-databases.ts';
 
@@ -109,6 +110,64 @@ describeEachDatabase('opening a run event stream', ({ db }) => {
     expect(bus.active()).toBe(1);
     opened?.close();
     opened?.close();
+    expect(bus.active()).toBe(0);
+  });
+
+  it('streams opened at once share statements; each replays its own run after its own Last-Event-ID', async () => {
+    const owner = await insertUser(db());
+    const stranger = await insertUser(db());
+    const runs = [
+      await insertRun(owner, 'running', 3),
+      await insertRun(owner, 'completed', 4),
+      await insertRun(stranger, 'running', 2),
+      await insertRun(owner, 'running', 0),
+    ];
+    const { db: counted, count: statements } = countStatements(db());
+    const bus = countingBus();
+    const openings = [
+      { runId: runs[0] ?? '', after: 1, userId: owner },
+      { runId: runs[1] ?? '', after: 0, userId: owner },
+      // Another user's run, and a missing one, in the same burst: answered as missing.
+      { runId: runs[2] ?? '', after: 0, userId: owner },
+      { runId: uniqueId('run'), after: 0, userId: owner },
+      { runId: runs[3] ?? '', after: 0, userId: owner },
+      { runId: runs[1] ?? '', after: 2, userId: owner },
+      { runId: runs[2] ?? '', after: 1, userId: undefined },
+    ];
+    const opened = await Promise.all(
+      openings.map(({ userId, ...opening }) =>
+        openRunEvents({ db: counted, bus, ...opening, ...(userId === undefined ? {} : { userId }) }),
+      ),
+    );
+    // Two went at once (two statements in flight at most); the five made meanwhile went together.
+    expect(statements()).toBeLessThanOrEqual(3);
+    expect(opened.map((stream) => stream !== undefined)).toEqual([
+      true,
+      true,
+      false,
+      false,
+      true,
+      true,
+      true,
+    ]);
+    const replays = await Promise.all(
+      opened.map(async (stream) => {
+        if (stream === undefined) return undefined;
+        const seqs: number[] = [];
+        const following = followRunEvents({
+          ...stream.options,
+          opened: stream,
+          send: async (event) => {
+            seqs.push(event.seq);
+          },
+        });
+        // Running runs end on the bus; the finished one ends after its replay.
+        bus.end(stream.options.runId);
+        await following;
+        return seqs;
+      }),
+    );
+    expect(replays).toEqual([[2, 3], [1, 2, 3, 4], undefined, undefined, [], [3, 4], [2]]);
     expect(bus.active()).toBe(0);
   });
 });

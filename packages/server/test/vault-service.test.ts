@@ -325,6 +325,33 @@ describeEachDatabase('the provider key vault', ({ db }) => {
     });
   });
 
+  it('lists made together share statements: each user gets their own keys, in key-name order', async () => {
+    const { db: counted, count: statements, reset } = countStatements(db());
+    const grouped = createProviderKeyVault({ db: counted, ring: ringOf('k1'), providers, now: clock });
+    const users = [await createUser(db()), await createUser(db()), await createUser(db())];
+    const [first, second] = users as [string, string, string];
+    await grouped.save({ userId: first, providerId: 'stability', key: stability.apiKey, actorUserId: first });
+    await grouped.save({
+      userId: first,
+      providerId: 'openai',
+      key: 'sk-listed-0000000001',
+      actorUserId: first,
+    });
+    await grouped.save({
+      userId: second,
+      providerId: 'openai',
+      key: 'sk-listed-0000000002',
+      actorUserId: second,
+    });
+    reset();
+    const lists = await Promise.all([...users, ...users].map((userId) => grouped.list(userId)));
+    // The first two went at once (two statements in flight at most); the four made meanwhile went together.
+    expect(statements()).toBeLessThanOrEqual(3);
+    const summary = lists.map((entries) => entries.map((entry) => `${entry.providerId} …${entry.lastFour}`));
+    const once = [['openai …0001', `stability …${stability.apiKey.slice(-4)}`], ['openai …0002'], []];
+    expect(summary).toEqual([...once, ...once]);
+  });
+
   it('uses made together share one statement: each gets its own key and audit record', async () => {
     const { db: counted, count: statements, reset } = countStatements(db());
     const grouped = createProviderKeyVault({ db: counted, ring: ringOf('k1'), providers, now: clock });

@@ -1,13 +1,11 @@
 import type { Kysely } from 'kysely';
-import type { DB, UserRole } from '../db/schema.ts';
+import type { DB } from '../db/schema.ts';
 import { hashToken, newSecretToken } from './secret-token.ts';
 
 /** Absolute session lifetime: a session ends 30 days after sign-in, however active. */
 export const SESSION_ABSOLUTE_MS = 30 * 24 * 3600_000;
 /** Idle timeout: a session unused for 7 days ends. */
 export const SESSION_IDLE_MS = 7 * 24 * 3600_000;
-/** `last_seen_at` is written at most this often, not on every request. */
-const TOUCH_EVERY_MS = 5 * 60_000;
 
 /**
  * Starts a session: a fresh 256-bit token (returned once, for the cookie) whose SHA-256 is stored.
@@ -26,43 +24,6 @@ export async function createSession(db: Kysely<DB>, args: { userId: string; now:
     })
     .execute();
   return token;
-}
-
-/**
- * The user behind a session token, or undefined when the token is unknown or expired. Slides the
- * idle expiry forward (never past the absolute lifetime).
- * @internal
- */
-export async function findSession(
-  db: Kysely<DB>,
-  args: { token: string; now: Date },
-): Promise<{ userId: string; role: UserRole } | undefined> {
-  const tokenHash = hashToken(args.token);
-  const row = await db
-    .selectFrom('sessions')
-    .innerJoin('users', 'users.id', 'sessions.user_id')
-    .select([
-      'sessions.user_id',
-      'sessions.created_at',
-      'sessions.last_seen_at',
-      'sessions.expires_at',
-      'users.role',
-    ])
-    .where('sessions.token_hash', '=', tokenHash)
-    .executeTakeFirst();
-  if (row === undefined || row.expires_at.getTime() <= args.now.getTime()) return undefined;
-  if (args.now.getTime() - row.last_seen_at.getTime() >= TOUCH_EVERY_MS) {
-    const expires = Math.min(
-      args.now.getTime() + SESSION_IDLE_MS,
-      row.created_at.getTime() + SESSION_ABSOLUTE_MS,
-    );
-    await db
-      .updateTable('sessions')
-      .set({ last_seen_at: args.now, expires_at: new Date(expires) })
-      .where('token_hash', '=', tokenHash)
-      .execute();
-  }
-  return { userId: row.user_id, role: row.role };
 }
 
 /** Ends one session (logout). @internal */

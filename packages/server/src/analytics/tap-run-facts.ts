@@ -1,7 +1,8 @@
 import type { RunEvent } from '@vidgenie/engine';
 import type { ProviderKind, ProviderRegistry } from '@vidgenie/nodes';
-import type { Kysely } from 'kysely';
+import { type Kysely, sql } from 'kysely';
 import type { Logger } from 'pino';
+import { gather } from '../db/gather.ts';
 import type { DB } from '../db/schema.ts';
 import type { RunEventBus, StoredRunEvent } from '../runs/run-event-bus.ts';
 import { isTerminalRunEvent } from '../runs/terminal-run-events.ts';
@@ -116,20 +117,30 @@ export function tapRunFacts(options: TapRunFactsOptions): RunFactsTap {
     return kind === undefined ? undefined : providers.ofKind(kind)[0]?.id;
   };
 
+  // Runs' rows read together: a burst of runs starting at once makes a few statements, not one each.
+  const readRun = gather({
+    send: async (runIds: readonly string[]) => {
+      const rows = await db
+        .selectFrom('runs')
+        .select([
+          'id',
+          'user_id',
+          'graph',
+          'estimated_cost',
+          'parent_run_id',
+          'started_at',
+          'created_at',
+          'lease_owner',
+        ])
+        .where(sql<boolean>`id = any(${[...new Set(runIds)]}::text[])`)
+        .execute();
+      const byId = new Map(rows.map((row) => [row.id, row]));
+      return runIds.map((runId) => byId.get(runId));
+    },
+  });
+
   const load = async (runId: string): Promise<LoadedRun | undefined> => {
-    const row = await db
-      .selectFrom('runs')
-      .select([
-        'user_id',
-        'graph',
-        'estimated_cost',
-        'parent_run_id',
-        'started_at',
-        'created_at',
-        'lease_owner',
-      ])
-      .where('id', '=', runId)
-      .executeTakeFirst();
+    const row = await readRun(runId);
     if (row === undefined) return undefined;
     const graph = (typeof row.graph === 'string' ? JSON.parse(row.graph) : row.graph) as {
       nodes?: readonly { id: string; type: string; config?: unknown }[];

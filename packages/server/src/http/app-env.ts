@@ -1,6 +1,7 @@
 import type { MediaServices, ProviderRegistry } from '@vidgenie/nodes';
 import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
+import type { SessionFinder } from '../accounts/session-finder.ts';
 import type { ServerConfig } from '../config/server-config.ts';
 import type { MediaRedirects } from '../contents/media-redirects.ts';
 import type { DB, UserRole } from '../db/schema.ts';
@@ -32,6 +33,8 @@ export interface AppServices {
   /** Media delivered by redirect to presigned URLs (S3, `VIDGENIE_MEDIA_DELIVERY=redirect`); else streamed. */
   readonly mediaRedirects?: MediaRedirects;
   readonly limits: RateLimits;
+  /** Session cookies' users (lookups gathered across requests). */
+  readonly findSession: SessionFinder;
   /** Each user's dashboard stream: runs finished, credits changed (across machines in distributed mode). */
   readonly userEvents: UserEventHub;
   /** Workflow runs: the in-process executor (queue, engine, stored events). */

@@ -1,6 +1,5 @@
 import { createMiddleware } from 'hono/factory';
 import { findApiToken } from '../accounts/api-tokens.ts';
-import { findSession } from '../accounts/sessions.ts';
 import { ApiError } from '../errors/api-error.ts';
 import type { AppEnv } from './app-env.ts';
 import { readSessionCookie } from './session-cookie.ts';
@@ -11,7 +10,7 @@ import { readSessionCookie } from './session-cookie.ts';
  * @internal
  */
 export const authenticateRequest = createMiddleware<AppEnv>(async (c, next) => {
-  const { db, now } = c.get('services');
+  const { db, now, findSession } = c.get('services');
   const header = c.req.header('authorization');
   if (header !== undefined) {
     const match = /^Bearer\s+(\S+)$/i.exec(header);
@@ -28,7 +27,7 @@ export const authenticateRequest = createMiddleware<AppEnv>(async (c, next) => {
   }
   const token = readSessionCookie(c);
   if (token !== undefined) {
-    const found = await findSession(db, { token, now: now() });
+    const found = await findSession({ token, now: now() });
     if (found !== undefined) c.set('auth', { userId: found.userId, role: found.role, via: 'session' });
   }
   return next();

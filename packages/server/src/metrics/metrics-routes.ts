@@ -2,7 +2,6 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import { createRoute, z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import { findApiToken } from '../accounts/api-tokens.ts';
-import { findSession } from '../accounts/sessions.ts';
 import { ApiError } from '../errors/api-error.ts';
 import type { AppEnv } from '../http/app-env.ts';
 import { createRouter, errorResponse } from '../http/create-router.ts';
@@ -22,7 +21,7 @@ function sameSecret(given: string, expected: string): boolean {
  * token counts against the caller address's request limit.
  */
 async function authorizeScrape(c: Context<AppEnv>): Promise<void> {
-  const { config, db, now, limits } = c.get('services');
+  const { config, db, now, limits, findSession } = c.get('services');
   const header = c.req.header('authorization');
   if (header !== undefined) {
     const token = /^Bearer\s+(\S+)$/i.exec(header)?.[1];
@@ -37,7 +36,7 @@ async function authorizeScrape(c: Context<AppEnv>): Promise<void> {
     c.set('auth', { userId: found.userId, role: found.role, via: 'token' });
   } else {
     const session = readSessionCookie(c);
-    const found = session === undefined ? undefined : await findSession(db, { token: session, now: now() });
+    const found = session === undefined ? undefined : await findSession({ token: session, now: now() });
     if (found !== undefined) c.set('auth', { userId: found.userId, role: found.role, via: 'session' });
   }
   requireAdmin(c);

@@ -1,5 +1,6 @@
-import type { Kysely } from 'kysely';
-import type { DB } from '../db/schema.ts';
+import { type Kysely, sql } from 'kysely';
+import { gather } from '../db/gather.ts';
+import type { DB, RunRowStatus } from '../db/schema.ts';
 import type { RunEventBus, StoredRunEvent } from './run-event-bus.ts';
 import { isTerminalRunEvent } from './terminal-run-events.ts';
 
@@ -23,6 +24,51 @@ export interface OpenedRunEvents {
   readonly options: OpenRunEventsOptions;
   /** Stops listening to the bus (idempotent). */
   close(): void;
+}
+
+/** What an opening reads of one run: its row's status and its stored events after `after`. */
+interface Opening {
+  readonly runId: string;
+  readonly after: number;
+  readonly userId: string | undefined;
+}
+
+type OpeningRow = {
+  status: RunRowStatus;
+  seq: number | null;
+  type: string | null;
+  payload: Record<string, unknown> | null;
+};
+
+/** One gathered reader of openings per database handle. */
+const openingReaders = new WeakMap<Kysely<DB>, (opening: Opening) => Promise<OpeningRow[]>>();
+
+/**
+ * Streams opened at once (every creator's page after pressing Run) read their runs together, in one
+ * statement ({@link gather}); each gets its run's rows, in `seq` order, from the same snapshot.
+ */
+function openingReader(db: Kysely<DB>): (opening: Opening) => Promise<OpeningRow[]> {
+  let reader = openingReaders.get(db);
+  if (reader === undefined) {
+    reader = gather({
+      send: async (openings: readonly Opening[]) => {
+        const column = <T>(pick: (opening: Opening) => T) => openings.map(pick);
+        const { rows } = await sql<OpeningRow & { ord: string }>`
+          select q.ord, r.status, e.seq, e.type, e.payload
+            from unnest(${column((o) => o.runId)}::text[], ${column((o) => o.after)}::integer[],
+                        ${column((o) => o.userId ?? null)}::text[])
+                 with ordinality as q(run_id, after, user_id, ord)
+            join runs r on r.id = q.run_id and (q.user_id is null or r.user_id = q.user_id)
+            left join run_events e on e.run_id = r.id and e.seq > q.after
+           order by q.ord, e.seq`.execute(db);
+        const byOrd = new Map<number, OpeningRow[]>();
+        for (const { ord, ...row } of rows) byOrd.set(Number(ord), [...(byOrd.get(Number(ord)) ?? []), row]);
+        return openings.map((_, i) => byOrd.get(i + 1) ?? []);
+      },
+    });
+    openingReaders.set(db, reader);
+  }
+  return reader;
 }
 
 /** What an opened stream holds, by stream (kept out of the public shape). */
@@ -81,16 +127,7 @@ export async function openRunEvents(options: OpenRunEventsOptions): Promise<Open
     poke();
   };
   try {
-    const rows = await db
-      .selectFrom('runs as r')
-      .leftJoin('run_events as e', (join) =>
-        join.onRef('e.run_id', '=', 'r.id').on('e.seq', '>', options.after),
-      )
-      .select(['r.status', 'e.seq', 'e.type', 'e.payload'])
-      .where('r.id', '=', runId)
-      .$if(userId !== undefined, (query) => query.where('r.user_id', '=', userId as string))
-      .orderBy('e.seq')
-      .execute();
+    const rows = await openingReader(db)({ runId, after: options.after, userId });
     const run = rows[0];
     if (run === undefined) {
       close();

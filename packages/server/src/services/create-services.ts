@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { createFfmpegMediaTools, type MediaServices, type ProviderRegistry } from '@vidgenie/nodes';
 import type { Logger } from 'pino';
+import { createSessionFinder } from '../accounts/session-finder.ts';
 import { runAnalyticsListener } from '../analytics/run-analytics-listener.ts';
 import { tapRunFacts } from '../analytics/tap-run-facts.ts';
 import { ConfigError, type ServerConfig } from '../config/server-config.ts';
@@ -302,6 +303,7 @@ export async function createServices(
       media,
       ...(mediaRedirects === undefined ? {} : { mediaRedirects }),
       limits: createRateLimits({ scale: options.rateLimitScale ?? 1 }),
+      findSession: createSessionFinder(database.db),
       runs,
       userEvents,
       now,

@@ -1,6 +1,7 @@
 import type { ProviderRegistry } from '@vidgenie/nodes';
 import { type Kysely, type Selectable, sql } from 'kysely';
 import { assertNoSecretNames, recordAudit } from '../audit/audit-log.ts';
+import { gather } from '../db/gather.ts';
 import type { DB, KeyStatus, ProviderKeysTable } from '../db/schema.ts';
 import { ApiError } from '../errors/api-error.ts';
 import { newId } from '../ids/new-id.ts';
@@ -166,6 +167,21 @@ export function createProviderKeyVault(options: ProviderKeyVaultOptions): Provid
   const slots = providerKeySlots(options.providers);
   const slotById = new Map(slots.map((slot) => [slot.providerId, slot]));
   const readForUse = createKeyUseReader(db);
+  // Lists gathered: a burst of runs accepted at once (each checks its owner's keys) makes a few
+  // statements, not one per run.
+  const listRows = gather<string, Selectable<ProviderKeysTable>[]>({
+    send: async (userIds) => {
+      const rows = await db
+        .selectFrom('provider_keys')
+        .selectAll()
+        .where(sql<boolean>`user_id = any(${[...new Set(userIds)]}::text[])`)
+        .orderBy('provider_id')
+        .execute();
+      const byUser = new Map<string, Selectable<ProviderKeysTable>[]>();
+      for (const row of rows) byUser.set(row.user_id, [...(byUser.get(row.user_id) ?? []), row]);
+      return userIds.map((userId) => byUser.get(userId) ?? []);
+    },
+  });
   const encryptions = new Map<string, number>();
   let ring = options.ring;
 
@@ -322,13 +338,7 @@ export function createProviderKeyVault(options: ProviderKeyVaultOptions): Provid
     },
 
     async list(userId) {
-      const rows = await db
-        .selectFrom('provider_keys')
-        .selectAll()
-        .where('user_id', '=', userId)
-        .orderBy('provider_id')
-        .execute();
-      return rows.map(toEntry);
+      return (await listRows(userId)).map(toEntry);
     },
 
     async remove(args) {
