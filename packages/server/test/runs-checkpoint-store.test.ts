@@ -12,6 +12,7 @@ import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Database, openDatabase } from '../src/db/open-database.ts';
 import { createSqlCheckpointStore } from '../src/runs/sql-checkpoint-store.ts';
+import { countStatements } from './support/count-statements.ts';
 import { describeEachDatabase } from './support/test-databases.ts';
 
 const newRunId = () => `run-${randomUUID()}`;
@@ -216,6 +217,47 @@ describeEachDatabase('sql checkpoint store', ({ lane, db, database }) => {
     // The first save went alone; the four others made meanwhile went together, in one transaction.
     expect(new Set(rows.map((r) => r.tx)).size).toBeLessThanOrEqual(2);
     for (const runId of runIds.filter((id) => id !== stale)) expect((await row(runId)).last_seq).toBe(1);
+  });
+
+  it('grouped run creations and saves share statements; a repeated id and a stale save are refused alone', async () => {
+    const { db: counted, count: statements, reset } = countStatements(db());
+    const grouped = createSqlCheckpointStore({ db: db(), nodeSavesDb: counted });
+    const runIds = Array.from({ length: 6 }, newRunId);
+    const restored = nodeRecord('done', { status: 'completed', output: { kept: true } });
+    const created = await Promise.all(
+      [...runIds, runIds[0] as string].map((runId, i) =>
+        grouped.createRun({ run: runRecord(runId), ...(i === 1 ? { nodes: [restored] } : {}) }).then(
+          (answer) => answer.fence,
+          (error: unknown) => error,
+        ),
+      ),
+    );
+    expect(created.slice(0, 6)).toEqual([1, 1, 1, 1, 1, 1]);
+    // The same id twice in one burst: created once; the repeat is told the run exists.
+    expect(created[6]).toMatchObject({ code: 'RUN_EXISTS' });
+    expect(statements()).toBeLessThanOrEqual(4);
+    expect((await grouped.loadRun({ runId: runIds[1] as string }))?.nodes).toEqual([restored]);
+
+    reset();
+    const stale = runIds[3] as string;
+    await grouped.claimRun({ runId: stale }); // its fence moves on: the save below is a zombie's
+    const saves = await Promise.all(
+      runIds.map((runId, i) =>
+        grouped.saveRun({ runId, fence: 1, patch: { status: 'completed', lastSeq: 10 + i } }).then(
+          () => 'saved',
+          (error: unknown) => error,
+        ),
+      ),
+    );
+    expect(saves.filter((outcome) => outcome === 'saved')).toHaveLength(5);
+    expect(saves[3]).toBeInstanceOf(StaleFenceError);
+    // Two went at once; the others together; the stale one explained itself with a read.
+    expect(statements()).toBeLessThanOrEqual(4);
+    for (const [i, runId] of runIds.entries()) {
+      const loaded = await grouped.loadRun({ runId });
+      if (runId === stale) expect(loaded?.run.status).toBe('running');
+      else expect(loaded?.run).toMatchObject({ status: 'completed', lastSeq: 10 + i });
+    }
   });
 
   it('a fence from the future is refused too: only the current fence writes', async () => {

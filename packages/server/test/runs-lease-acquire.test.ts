@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
 import { expect, it } from 'vitest';
-import { acquireRunLease } from '../src/runs/run-lease.ts';
+import { acquireRunLease, acquireRunLeases } from '../src/runs/run-lease.ts';
 import { insertUser, uniqueId } from './support/ledger-fixtures.ts';
 import { describeEachDatabase } from './support/test-databases.ts';
 
@@ -113,5 +113,82 @@ describeEachDatabase('taking a run lease', ({ db }) => {
     const waiting = runs.filter((_, i) => results[i]?.kind === 'user-limit');
     expect((await take(waiting[0] ?? '', 'worker-1', 5)).kind).toBe('acquired');
     expect((await take(waiting[1] ?? '', 'worker-1', 5)).kind).toBe('user-limit');
+  });
+
+  it('takes many leases in one statement, each as alone: a repeat is held, a user gets at most the limit', async () => {
+    const userId = await insertUser(db());
+    const other = await insertUser(db());
+    const mine = await Promise.all(Array.from({ length: 4 }, () => insertRun(userId)));
+    const theirs = await insertRun(other);
+    const ended = await insertRun(other, 'completed');
+    const request = (runId: string, owner: string, user?: string) => ({
+      runId,
+      owner,
+      ttlMs: 30_000,
+      now: new Date('2026-01-02T03:04:05Z'),
+      perUserLimit: 3,
+      ...(user === undefined ? {} : { userId: user }),
+    });
+    const answers = await acquireRunLeases(db(), [
+      request(mine[0] ?? '', 'worker-a', userId),
+      request(theirs, 'worker-a', other),
+      request(mine[1] ?? '', 'worker-a'),
+      request(mine[0] ?? '', 'worker-b', userId), // asked again in the same batch
+      request(ended, 'worker-a', other),
+      request(mine[2] ?? '', 'worker-a', userId),
+      request(mine[3] ?? '', 'worker-a', userId), // the fourth of a user limited to three
+    ]);
+    expect(answers.map((answer) => answer.kind)).toEqual([
+      'acquired',
+      'acquired',
+      'acquired',
+      'held',
+      'finished',
+      'acquired',
+      'user-limit',
+    ]);
+    expect(answers[1]).toMatchObject({ fence: { runId: theirs, epoch: 1 }, userId: other });
+    expect(answers[5]).toMatchObject({ fence: { runId: mine[2], epoch: 1 }, userId, run: { lastSeq: 0 } });
+    const { rows } = await sql<{ id: string; lease_owner: string | null }>`
+      select id, lease_owner from runs where user_id = ${userId} order by id`.execute(db());
+    expect(rows.filter((row) => row.lease_owner === 'worker-a')).toHaveLength(3);
+  });
+
+  it('batches racing over the same users never lease past the limit', async () => {
+    const users = [await insertUser(db()), await insertUser(db()), await insertUser(db())];
+    const runs = await Promise.all(
+      users.flatMap((userId) =>
+        Array.from({ length: 4 }, async () => ({ userId, runId: await insertRun(userId) })),
+      ),
+    );
+    // Three workers, each asking for every run, in its own order.
+    const orders = [runs, [...runs].reverse(), [...runs.slice(6), ...runs.slice(0, 6)]];
+    const batches = await Promise.all(
+      orders.map((order, worker) =>
+        acquireRunLeases(
+          db(),
+          order.map(({ runId, userId }) => ({
+            runId,
+            userId,
+            owner: `worker-${worker}`,
+            ttlMs: 30_000,
+            now: new Date(),
+            perUserLimit: 2,
+          })),
+        ),
+      ),
+    );
+    const acquired = batches.flat().filter((answer) => answer.kind === 'acquired');
+    expect(acquired).toHaveLength(6); // two per user, each run once
+    expect(
+      new Set(acquired.map((answer) => (answer.kind === 'acquired' ? answer.fence.runId : ''))),
+    ).toHaveProperty('size', 6);
+    for (const userId of users) {
+      const { rows } = await sql<{ n: number }>`
+        select count(*)::int as n from runs where user_id = ${userId} and lease_owner is not null`.execute(
+        db(),
+      );
+      expect(rows[0]?.n).toBe(2);
+    }
   });
 });

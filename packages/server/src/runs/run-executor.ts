@@ -22,6 +22,7 @@ import {
 import { type Kysely, sql } from 'kysely';
 import type { Logger } from 'pino';
 import { createUserScopedBlobStore } from '../contents/user-scoped-blob-store.ts';
+import { gather } from '../db/gather.ts';
 import type { DB, RunRowStatus } from '../db/schema.ts';
 import { ApiError } from '../errors/api-error.ts';
 import type { CreditLedger } from '../ledger/credit-ledger.ts';
@@ -33,7 +34,7 @@ import { RUN_CANCEL_CHANNEL, RUN_DISPATCH_CHANNEL, RUN_EVENTS_CHANNEL } from './
 import { createRunEventBus, type RunEventBus } from './run-event-bus.ts';
 import { createRunEventSink, type RunEventWriter } from './run-event-sink.ts';
 import {
-  acquireRunLease,
+  acquireRunLeases,
   giveUpRunLease,
   type LeasedRun,
   markDispatched,
@@ -98,9 +99,9 @@ export interface RunExecutorOptions {
    */
   readonly dispatch?: RunDispatch;
   /**
-   * A database handle on a connection of its own for the runs' node checkpoints and the captures
-   * made with them, saved together (a group commit; see the SQL checkpoint store's `nodeSavesDb`).
-   * Without it they go through `db`.
+   * A database handle on a connection of its own for the runs' checkpoints (node saves and the
+   * captures made with them, runs' creations and saves), written together (group commits; see the
+   * SQL checkpoint store's `nodeSavesDb`). Without it they go through `db`, one statement each.
    */
   readonly nodeSavesDb?: Kysely<DB>;
   /**
@@ -386,10 +387,16 @@ export function createRunExecutor(options: RunExecutorOptions): RunExecutor {
     else cancelRequests.set(runId, reason);
   };
 
+  // Leases taken together: a burst of runs starting at once makes a few statements, not one each.
+  const acquireLease = gather({
+    send: (requests: Parameters<typeof acquireRunLeases>[1]) => acquireRunLeases(db, requests),
+  });
+
   const execute = async (job: RunQueueJob): Promise<void> => {
     const { runId } = job;
-    const lease = await acquireRunLease(db, {
+    const lease = await acquireLease({
       runId,
+      userId: job.userId,
       owner: workerId,
       ttlMs: leaseTtlMs,
       now: now(),

@@ -1,4 +1,5 @@
 import { type Kysely, sql } from 'kysely';
+import { prepared } from '../db/prepared-statements.ts';
 import type { DB } from '../db/schema.ts';
 import type { LeaseFence } from './lease-fence.ts';
 import type { RunQueueJob } from './run-queue.ts';
@@ -65,7 +66,29 @@ const interval = (ms: number) => sql`make_interval(secs => ${ms / 1000}::double 
  * @internal
  */
 export async function acquireRunLease(db: Kysely<DB>, args: AcquireRunLeaseArgs): Promise<LeaseAcquisition> {
+  const [acquisition] = await acquireRunLeases(db, [args]);
+  if (acquisition === undefined) throw new Error(`acquiring the lease of run ${args.runId} answered nothing`);
+  return acquisition;
+}
+
+/**
+ * {@link acquireRunLease} for several runs in one statement (a burst of runs starting at once),
+ * one answer per request, in order. Each acquisition is the function's call as alone: a later one
+ * sees the earlier ones' leases (the function's queries take fresh snapshots), so a run asked for
+ * twice is `held` the second time and a user's limit counts the runs leased before in the batch.
+ * The calls go in the order of `userId` where given, so that batches made at once take their
+ * owners' advisory locks in one order. Should two still deadlock, the statement fails as a whole
+ * and leases nothing.
+ * @internal
+ */
+export async function acquireRunLeases(
+  db: Kysely<DB>,
+  requests: readonly (AcquireRunLeaseArgs & { readonly userId?: string })[],
+): Promise<LeaseAcquisition[]> {
+  if (requests.length === 0) return [];
+  const column = <T>(pick: (request: (typeof requests)[number]) => T) => requests.map(pick);
   const { rows } = await sql<{
+    ord: string;
     outcome: 'acquired' | 'held' | 'user-limit' | 'finished';
     epoch: number | null;
     owner_user_id: string | null;
@@ -77,35 +100,49 @@ export async function acquireRunLease(db: Kysely<DB>, args: AcquireRunLeaseArgs)
     last_seq: number | null;
     last_type: string | null;
     checkpointed: boolean | null;
-  }>`select l.outcome, l.epoch, l.owner_user_id, l.cancel_reason,
+  }>`${prepared('runs.acquire-leases')}
+     with q as (
+       select * from unnest(
+         ${column((r) => r.runId)}::text[], ${column((r) => r.owner)}::text[],
+         ${column((r) => r.ttlMs)}::double precision[], ${column((r) => r.perUserLimit ?? null)}::integer[],
+         ${column((r) => r.now.toISOString())}::timestamptz[], ${column((r) => r.userId ?? '')}::text[]
+       ) with ordinality as q(run_id, owner, ttl_ms, per_user_limit, at, user_id, ord)
+       order by q.user_id, q.ord
+     ), l as materialized (
+       select q.ord, q.run_id, l.outcome, l.epoch, l.owner_user_id, l.cancel_reason
+         from q cross join lateral vidgenie_acquire_run_lease(q.run_id, q.owner, q.ttl_ms, q.per_user_limit, q.at) l
+     )
+     select l.ord, l.outcome, l.epoch, l.owner_user_id, l.cancel_reason,
             r.graph, r.hold_id, r.parent_run_id, r.rerun_from, last.seq as last_seq, last.type as last_type,
             exists (select 1 from run_checkpoints c where c.run_id = r.id) as checkpointed
-       from vidgenie_acquire_run_lease(${args.runId}, ${args.owner}, ${args.ttlMs}::double precision,
-                                       ${args.perUserLimit ?? null}::integer, ${args.now}::timestamptz) l
-       left join runs r on l.outcome = 'acquired' and r.id = ${args.runId}
+       from l
+       left join runs r on l.outcome = 'acquired' and r.id = l.run_id
        left join lateral (
          select e.seq, e.type from run_events e where e.run_id = r.id order by e.seq desc limit 1
        ) last on true`.execute(db);
-  const row = rows[0];
-  if (row === undefined) throw new Error(`acquiring the lease of run ${args.runId} answered nothing`);
-  if (row.outcome !== 'acquired') return { kind: row.outcome };
-  if (row.epoch === null || row.owner_user_id === null || row.graph === null)
-    throw new Error(`acquiring the lease of run ${args.runId} answered no epoch, owner or graph`);
-  return {
-    kind: 'acquired',
-    fence: { runId: args.runId, epoch: row.epoch },
-    userId: row.owner_user_id,
-    cancelRequested: row.cancel_reason,
-    run: {
-      graph: row.graph,
-      holdId: row.hold_id,
-      parentRunId: row.parent_run_id,
-      rerunFrom: row.rerun_from,
-      lastSeq: row.last_seq ?? 0,
-      lastType: row.last_type,
-      checkpointed: row.checkpointed === true,
-    },
-  };
+  const byOrd = new Map(rows.map((row) => [Number(row.ord), row]));
+  return requests.map((request, i): LeaseAcquisition => {
+    const row = byOrd.get(i + 1);
+    if (row === undefined) throw new Error(`acquiring the lease of run ${request.runId} answered nothing`);
+    if (row.outcome !== 'acquired') return { kind: row.outcome };
+    if (row.epoch === null || row.owner_user_id === null || row.graph === null)
+      throw new Error(`acquiring the lease of run ${request.runId} answered no epoch, owner or graph`);
+    return {
+      kind: 'acquired',
+      fence: { runId: request.runId, epoch: row.epoch },
+      userId: row.owner_user_id,
+      cancelRequested: row.cancel_reason,
+      run: {
+        graph: row.graph,
+        holdId: row.hold_id,
+        parentRunId: row.parent_run_id,
+        rerunFrom: row.rerun_from,
+        lastSeq: row.last_seq ?? 0,
+        lastType: row.last_type,
+        checkpointed: row.checkpointed === true,
+      },
+    };
+  });
 }
 
 /** What a heartbeat found for one run. */

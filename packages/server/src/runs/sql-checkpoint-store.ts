@@ -4,9 +4,11 @@ import {
   EngineError,
   type NodeRecord,
   type RunPatch,
+  type RunRecord,
   StaleFenceError,
 } from '@vidgenie/engine';
 import { type Kysely, type RawBuilder, sql } from 'kysely';
+import { gather } from '../db/gather.ts';
 import { prepared } from '../db/prepared-statements.ts';
 import type { DB } from '../db/schema.ts';
 import { capture } from '../ledger/capture.ts';
@@ -46,11 +48,12 @@ export interface SqlCheckpointStoreOptions {
   /** The clock that stamps captures' ledger entries (default: the system clock). */
   readonly now?: () => Date;
   /**
-   * Save node checkpoints (`saveNode`, and `commitNode` with its capture) through a group commit
-   * on this database handle: the saves of every run made while one statement is in flight go
-   * together in the next, each under its own fences. Give it a connection of its own, so that running runs' checkpoints never queue
-   * behind requests for the shared pool (the run executor does on PostgreSQL). Not for a store on
-   * a transaction: these writes go outside it.
+   * Make the runs' writes through group commits on this database handle: node checkpoints
+   * (`saveNode`, and `commitNode` with its capture), and runs' creations and saves (`createRun`,
+   * `saveRun`). The writes of every run made while a statement is in flight go together in the
+   * next, each under its own fences, as it would alone. Give it a connection of its own, so that
+   * running runs' checkpoints never queue behind requests for the shared pool (the run executor
+   * does on PostgreSQL). Not for a store on a transaction: these writes go outside it.
    */
   readonly nodeSavesDb?: Kysely<DB>;
 }
@@ -115,6 +118,16 @@ export function createSqlCheckpointStore(options: SqlCheckpointStoreOptions): Ch
 
   const batcher =
     options.nodeSavesDb === undefined ? undefined : createNodeSaveBatcher({ db: options.nodeSavesDb });
+  const writesDb = options.nodeSavesDb;
+  // Runs created and saved at once (a burst of runs starting) share statements on the writer.
+  const gatheredCreate =
+    writesDb === undefined
+      ? undefined
+      : gather({ send: oncePerRun((creates: readonly RunCreate[]) => createRunRows(writesDb, creates)) });
+  const gatheredSave =
+    writesDb === undefined
+      ? undefined
+      : gather({ send: oncePerRun((saves: readonly RunSave[]) => saveRunRows(writesDb, saves)) });
 
   const saveNode: CheckpointStore['saveNode'] = async ({ runId, fence, node, seq }) => {
     // One statement (a group's, with the batcher): the fenced update of the run (its row lock
@@ -199,6 +212,12 @@ export function createSqlCheckpointStore(options: SqlCheckpointStoreOptions): Ch
       // Last record wins for a repeated node id, as a map would keep it.
       const unique = new Map<string, NodeRecord>();
       for (const node of nodes) unique.set(node.nodeId, node);
+      if (gatheredCreate !== undefined) {
+        const fence = await gatheredCreate({ runId: run.runId, run, nodes: nodeRows(unique.values()) });
+        if (fence === undefined)
+          throw new EngineError('RUN_EXISTS', `A run with id ${run.runId} already exists.`);
+        return { fence };
+      }
       // ON CONFLICT DO NOTHING rather than catching 23505: a unique violation would abort a
       // surrounding transaction (the server creates runs in the transaction that places the hold).
       const { rows } = await sql<{ fence: number }>`
@@ -250,12 +269,115 @@ export function createSqlCheckpointStore(options: SqlCheckpointStoreOptions): Ch
     saveNode,
 
     async saveRun({ runId, fence, patch }) {
+      if (gatheredSave !== undefined) {
+        const epoch = options.fenceOf?.(runId)?.epoch ?? null;
+        if (!(await gatheredSave({ runId, fence, epoch, patch }))) await rejectWrite(runId, fence);
+        return;
+      }
       const { rows } = await sql<{ fence: number }>`
         ${runUpdate(runId, fence, patch)}
         returning fence`.execute(db);
       if (rows.length === 0) await rejectWrite(runId, fence);
     },
   };
+}
+
+/** A run to create with its restored nodes (as {@link nodeRows}), in a gathered statement. */
+interface RunCreate {
+  readonly runId: string;
+  readonly run: RunRecord;
+  readonly nodes: string;
+}
+
+/** A run save, in a gathered statement: the fence and lease epoch it is made under, and the patch. */
+interface RunSave {
+  readonly runId: string;
+  readonly fence: number;
+  readonly epoch: number | null;
+  readonly patch: RunPatch;
+}
+
+/**
+ * A statement's `send` made safe for repeats: a run met twice in one batch goes in the next
+ * statement, after the first, as it would have gone alone.
+ */
+function oncePerRun<T extends { readonly runId: string }, R>(
+  send: (items: readonly T[]) => Promise<R[]>,
+): (items: readonly T[]) => Promise<R[]> {
+  return async (items) => {
+    const results: R[] = new Array(items.length);
+    let rest = items.map((item, index) => ({ item, index }));
+    while (rest.length > 0) {
+      const seen = new Set<string>();
+      const now: typeof rest = [];
+      const later: typeof rest = [];
+      for (const entry of rest) {
+        if (seen.has(entry.item.runId)) later.push(entry);
+        else {
+          seen.add(entry.item.runId);
+          now.push(entry);
+        }
+      }
+      const answers = await send(now.map((entry) => entry.item));
+      for (const [k, entry] of now.entries()) results[entry.index] = answers[k] as R;
+      rest = later;
+    }
+    return results;
+  };
+}
+
+/** Creates several runs (distinct ids) in one statement; answers each one's fence, undefined if it existed. */
+async function createRunRows(db: Kysely<DB>, creates: readonly RunCreate[]): Promise<(number | undefined)[]> {
+  const column = <T>(pick: (create: RunCreate) => T) => creates.map(pick);
+  const { rows } = await sql<{ ord: string; fence: number }>`${prepared('checkpoint.create-runs')}
+    with input as (
+      select * from unnest(
+        ${column((c) => c.runId)}::text[], ${column((c) => c.run.version)}::integer[],
+        ${column((c) => c.run.status)}::text[], ${column((c) => c.run.lastSeq)}::bigint[],
+        ${column((c) => JSON.stringify(c.run))}::text[], ${column((c) => c.nodes)}::text[]
+      ) with ordinality as u(run_id, format_version, status, last_seq, record, nodes, ord)
+    ), run as (
+      insert into run_checkpoints (run_id, format_version, status, last_seq, record)
+      select run_id, format_version, status, last_seq, record::json from input order by ord
+      on conflict (run_id) do nothing
+      returning run_id, fence
+    ), nodes as (
+      insert into node_checkpoints (run_id, node_id, status, record, seq)
+      select run.run_id, node->>0, node->>1, (node->>2)::json, i.last_seq
+        from run join input i on i.run_id = run.run_id
+        cross join json_array_elements(i.nodes::json) as node
+    )
+    select i.ord, run.fence from input i join run on run.run_id = i.run_id`.execute(db);
+  const fences = new Map(rows.map((row) => [Number(row.ord), row.fence]));
+  return creates.map((_, i) => fences.get(i + 1));
+}
+
+/**
+ * Saves several runs (distinct ids) in one statement, each under its fence and lease epoch as
+ * `saveRun` alone would; answers whether each was written.
+ */
+async function saveRunRows(db: Kysely<DB>, saves: readonly RunSave[]): Promise<boolean[]> {
+  const column = <T>(pick: (save: RunSave) => T) => saves.map(pick);
+  const { rows } = await sql<{ ord: string }>`${prepared('checkpoint.save-runs')}
+    with input as (
+      select * from unnest(
+        ${column((s) => s.runId)}::text[], ${column((s) => s.fence)}::integer[],
+        ${column((s) => s.epoch)}::integer[], ${column(({ patch: { lastSeq: _, ...fields } }) => patchJson(fields))}::text[],
+        ${column((s) => s.patch.status ?? null)}::text[], ${column((s) => s.patch.lastSeq ?? 0)}::bigint[]
+      ) with ordinality as u(run_id, fence, epoch, patch, status, last_seq, ord)
+    )
+    update run_checkpoints c
+       set patch = c.patch || i.patch::jsonb
+             || jsonb_build_object('updatedAt', floor(extract(epoch from now()) * 1000)::bigint),
+           status = coalesce(i.status, c.status),
+           last_seq = greatest(c.last_seq, i.last_seq),
+           updated_at = now()
+      from input i
+     where c.run_id = i.run_id and c.fence = i.fence
+       and (i.epoch is null or exists (select 1 from runs r where r.id = i.run_id and r.lease_epoch = i.epoch))
+    returning i.ord`.execute(db);
+  const written = new Set(rows.map((row) => Number(row.ord)));
+  return saves.map((_, i) => written.has(i + 1));
 }
 
 /** The run and its nodes in one query (one snapshot), or undefined. */
