@@ -28,6 +28,8 @@ export interface UserRun {
   readonly ended: number;
   readonly runId?: string;
   readonly error?: string;
+  /** When the POST's 202 (with the run id) arrived. */
+  readonly acceptedAt?: number;
   readonly openedAt?: number;
   /** When each event (by seq) arrived. */
   readonly received?: ReadonlyMap<number, number>;
@@ -69,12 +71,13 @@ async function runOne(args: {
     if (response.status !== 202)
       return { user, began, ended: clock(), error: `execute: ${response.status} ${await response.text()}` };
     const { runId } = (await response.json()) as { runId: string };
+    const acceptedAt = clock();
     const stream = await followSse({
       url: `${base}/api/workflow/runs/${runId}/events`,
       headers: { origin: base, cookie },
       signal: args.timeout,
     });
-    return { user, began, ended: clock(), runId, ...stream };
+    return { user, began, ended: clock(), runId, acceptedAt, ...stream };
   } catch (error) {
     return { user, began, ended: clock(), error: String(error) };
   }

@@ -591,6 +591,8 @@ async function analyse(args: {
   for (const row of nodeRows) add(bodiesOf, row.run_id, row.ms);
   const walls: number[] = [];
   const dispatch: number[] = [];
+  const accepting: number[] = [];
+  const opening: number[] = [];
   const outsides: number[] = [];
   const shares: number[] = [];
   const realShares: number[] = [];
@@ -604,6 +606,10 @@ async function analyse(args: {
     walls.push(wall);
     outsides.push(outside);
     if (row?.started_ms != null) dispatch.push(Math.max(0, row.started_ms - row.created_ms));
+    if (run.acceptedAt !== undefined) {
+      accepting.push(run.acceptedAt - run.began);
+      if (run.openedAt !== undefined) opening.push(run.openedAt - run.acceptedAt);
+    }
     shares.push(outside / wall);
     // With real providers the bodies take REAL_FLOOR_MS at least; the overhead is kept as measured
     // (under this scale's compressed load, so the projection errs high).
@@ -656,7 +662,7 @@ async function analyse(args: {
     `node overhead p50/p99 ms: ${fmt(nodeCosts, 2)}; without pool waits ${fmt([...perNodeExec.values()], 2)}; in the run's path (checkpoint writes + capture; events are stored in the background) ${fmt(pathCosts, 2)}`,
     `node overhead by node p50/p99 ms: ${NODE_IDS.map((id) => `${id} ${fmt(valuesOfNode(perNode, id), 2)}`).join(', ')}`,
     `pool connection wait p50/p99 ${fmt(waits, 2)} ms over ${waits.length} acquisitions; ${(attributedStatements / Math.max(1, runIds.length)).toFixed(1)} statements per run (stream reads excepted)`,
-    `run overhead (wall − node bodies) p50/p99 ${fmt(outsides)} ms; in it: dispatch wait (accepted → leased) ${fmt(dispatch)} ms, statements the run waits for ${fmt(dbInPath)} ms (heartbeats included); all statements naming the run (event inserts, analytics) ${fmt(dbAll)} ms + ${unattributedPerRun.toFixed(1)} ms per run of statements naming none`,
+    `run overhead (wall − node bodies) p50/p99 ${fmt(outsides)} ms; in it: POST → 202 at the client ${fmt(accepting)} ms, 202 → event stream open ${fmt(opening)} ms, dispatch wait (accepted → leased) ${fmt(dispatch)} ms, statements the run waits for ${fmt(dbInPath)} ms (heartbeats included); all statements naming the run (event inserts, analytics) ${fmt(dbAll)} ms + ${unattributedPerRun.toFixed(1)} ms per run of statements naming none`,
     `events: ${delivery.length} delivered live, ${replayed} replayed (stored before the stream opened), ${reconnects} reconnects; delivery p50/p99 from the event's emission ${fmt(delivery)} ms, from the row's created_at ${fmt(deliveryFromCreated)} ms, from the insert's acknowledgement at the writer ${fmt(deliveryFromAck)} ms; clock offset DB − bench ${args.offset.toFixed(2)} ms`,
     ...otherLine(records),
     `node bodies p50/p99 s: ${NODE_IDS.map(
