@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { gather } from '../src/db/gather.ts';
+import { gather, onePerKey } from '../src/db/gather.ts';
 
 /** A send whose calls are recorded and held until released. */
 function heldSend(fail: (item: string) => boolean = () => false) {
@@ -53,5 +53,27 @@ describe('gather', () => {
     await held.releaseAll();
     expect(await Promise.all(results)).toEqual(['A', 'B', 'refused bad', 'C']);
     expect(held.calls).toEqual([['a'], ['b', 'bad', 'c'], ['b'], ['bad'], ['c']]);
+  });
+});
+
+describe('onePerKey', () => {
+  it('sends an item whose key is already in the batch in the next statement, answering in order', async () => {
+    const statements: string[][] = [];
+    const send = onePerKey(
+      (item: string) => item[0] ?? '',
+      async (items) => {
+        statements.push([...items]);
+        return items.map((item) => `${item}!`);
+      },
+    );
+    expect(await send(['a1', 'b1', 'a2', 'c1', 'a3', 'b2'])).toEqual([
+      'a1!',
+      'b1!',
+      'a2!',
+      'c1!',
+      'a3!',
+      'b2!',
+    ]);
+    expect(statements).toEqual([['a1', 'b1', 'c1'], ['a2', 'b2'], ['a3']]);
   });
 });

@@ -60,3 +60,36 @@ export function gather<T, R>(options: GatherOptions<T, R>): (item: T) => Promise
       if (inFlight < concurrency) void next();
     });
 }
+
+/**
+ * A gathered statement's `send` for items that must not meet in one statement (two writes of one
+ * run, two holds on one account): an item whose key is already in the batch goes in the next
+ * statement, after the first, as it would have gone alone. Answers in the items' order.
+ * @internal
+ */
+export function onePerKey<T, R>(
+  keyOf: (item: T) => string,
+  send: (items: readonly T[]) => Promise<readonly R[]>,
+): (items: readonly T[]) => Promise<R[]> {
+  return async (items) => {
+    const results: R[] = new Array(items.length);
+    let rest = items.map((item, index) => ({ item, index }));
+    while (rest.length > 0) {
+      const seen = new Set<string>();
+      const now: typeof rest = [];
+      const later: typeof rest = [];
+      for (const entry of rest) {
+        const key = keyOf(entry.item);
+        if (seen.has(key)) later.push(entry);
+        else {
+          seen.add(key);
+          now.push(entry);
+        }
+      }
+      const answers = await send(now.map((entry) => entry.item));
+      for (const [k, entry] of now.entries()) results[entry.index] = answers[k] as R;
+      rest = later;
+    }
+    return results;
+  };
+}

@@ -8,7 +8,7 @@ import {
   StaleFenceError,
 } from '@vidgenie/engine';
 import { type Kysely, type RawBuilder, sql } from 'kysely';
-import { gather } from '../db/gather.ts';
+import { gather, onePerKey } from '../db/gather.ts';
 import { prepared } from '../db/prepared-statements.ts';
 import type { DB } from '../db/schema.ts';
 import { capture } from '../ledger/capture.ts';
@@ -123,11 +123,21 @@ export function createSqlCheckpointStore(options: SqlCheckpointStoreOptions): Ch
   const gatheredCreate =
     writesDb === undefined
       ? undefined
-      : gather({ send: oncePerRun((creates: readonly RunCreate[]) => createRunRows(writesDb, creates)) });
+      : gather({
+          send: onePerKey(
+            (c: RunCreate) => c.runId,
+            (creates) => createRunRows(writesDb, creates),
+          ),
+        });
   const gatheredSave =
     writesDb === undefined
       ? undefined
-      : gather({ send: oncePerRun((saves: readonly RunSave[]) => saveRunRows(writesDb, saves)) });
+      : gather({
+          send: onePerKey(
+            (save: RunSave) => save.runId,
+            (saves) => saveRunRows(writesDb, saves),
+          ),
+        });
 
   const saveNode: CheckpointStore['saveNode'] = async ({ runId, fence, node, seq }) => {
     // One statement (a group's, with the batcher): the fenced update of the run (its row lock
@@ -295,35 +305,6 @@ interface RunSave {
   readonly fence: number;
   readonly epoch: number | null;
   readonly patch: RunPatch;
-}
-
-/**
- * A statement's `send` made safe for repeats: a run met twice in one batch goes in the next
- * statement, after the first, as it would have gone alone.
- */
-function oncePerRun<T extends { readonly runId: string }, R>(
-  send: (items: readonly T[]) => Promise<R[]>,
-): (items: readonly T[]) => Promise<R[]> {
-  return async (items) => {
-    const results: R[] = new Array(items.length);
-    let rest = items.map((item, index) => ({ item, index }));
-    while (rest.length > 0) {
-      const seen = new Set<string>();
-      const now: typeof rest = [];
-      const later: typeof rest = [];
-      for (const entry of rest) {
-        if (seen.has(entry.item.runId)) later.push(entry);
-        else {
-          seen.add(entry.item.runId);
-          now.push(entry);
-        }
-      }
-      const answers = await send(now.map((entry) => entry.item));
-      for (const [k, entry] of now.entries()) results[entry.index] = answers[k] as R;
-      rest = later;
-    }
-    return results;
-  };
 }
 
 /** Creates several runs (distinct ids) in one statement; answers each one's fence, undefined if it existed. */

@@ -15,6 +15,7 @@ import {
 } from './idempotency-keys.ts';
 import { missingProviderKeys } from './missing-provider-keys.ts';
 import { planRerun } from './plan-rerun.ts';
+import { createRunPlacer, type RunPlacer } from './run-placer.ts';
 
 /** What `POST /api/workflow/execute` (and `…/rerun`) answers. */
 export interface StartedRun {
@@ -168,9 +169,30 @@ export async function startWorkflowRun(
     // A hold found already in place (never for a new run id) was placed without the run.
     if (hold.replayed) await runRow(sql`${hold.id}::text`).execute(db);
   };
+  /** Without an idempotency key: with the runs accepted at the same time, in one statement. */
+  const placeGathered = async () => {
+    const placed =
+      amount > 0 &&
+      (await runPlacerOf(services.db)({
+        runId,
+        userId,
+        amount,
+        estimatedDurationSeconds: started.estimatedDurationSeconds,
+        graph: JSON.stringify(checked.graph),
+        parentRunId: parent?.id ?? null,
+        rerunFrom: args.rerun?.fromNodeId ?? null,
+        reason: `Hold for run ${runId}`,
+        now,
+        expiresAt: new Date(now.getTime() + services.runs.holdTtlMs),
+        dailyCreditCap: services.ledger.dailyCreditCap,
+      }));
+    // Not placed (too few credits, the daily cap, no account) or free: the ledger's own path,
+    // which says why.
+    if (!placed) await placeRun(services.db);
+  };
   const winner =
     idempotency === undefined
-      ? await placeRun(services.db)
+      ? await placeGathered()
       : await services.db.transaction().execute(async (trx) => {
           const stored = await claimIdempotencyKey(trx, {
             userId,
@@ -185,6 +207,18 @@ export async function startWorkflowRun(
   if (winner !== undefined) return replayed(winner);
   await services.runs.submit(runId, userId);
   return { ...started, replayed: false };
+}
+
+/** One run placer per database handle, so that runs accepted at once share its statements. */
+const runPlacers = new WeakMap<Kysely<DB>, RunPlacer>();
+
+function runPlacerOf(db: Kysely<DB>): RunPlacer {
+  let placer = runPlacers.get(db);
+  if (placer === undefined) {
+    placer = createRunPlacer(db);
+    runPlacers.set(db, placer);
+  }
+  return placer;
 }
 
 function replayed(stored: StoredResponse): StartWorkflowRunResult {
