@@ -6,6 +6,8 @@
  * @module
  */
 
+// HTTP
+export type { FoundSession, SessionFinder } from './accounts/session-finder.ts';
 // Analytics
 export {
   type AdminStats,
@@ -95,7 +97,6 @@ export {
   type UserEvent,
   type UserEventHub,
 } from './events/user-event-hub.ts';
-// HTTP
 export type { AppEnv, AppServices, AuthContext } from './http/app-env.ts';
 export { createApp } from './http/create-app.ts';
 export { RATE_LIMITS, type RateLimitName, type RateLimits } from './http/rate-limits.ts';

@@ -15,8 +15,10 @@ export interface FoundSession {
 }
 
 /**
- * The user behind a session token, or undefined when the token is unknown or expired: see
- * {@link createSessionFinder}.
+ * The user behind a session token, or undefined when the token is unknown or expired. The auth
+ * middleware calls `AppServices.findSession`, which `createServices` builds: lookups made at the
+ * same time share one statement, and a session used after five minutes has its idle expiry slid
+ * forward.
  */
 export type SessionFinder = (args: {
   readonly token: string;
