@@ -35,4 +35,23 @@ describePostgres('run dispatch started by many processes at once', ({ database }
       await Promise.all(dispatches.map((dispatch) => dispatch.stop()));
     }
   });
+
+  it('runs sent at once go together; a run sent while its job waits is sent once, a delayed one later', async () => {
+    const dispatch = await startRunDispatch({ connectionString: database().url, log: silent, poolSize: 2 });
+    try {
+      const jobs = Array.from({ length: 6 }, (_, i) => ({ runId: `run_burst_${i}`, userId: `usr_${i % 2}` }));
+      await Promise.all([...jobs, ...jobs.slice(0, 2)].map((job) => dispatch.send(job)));
+      await dispatch.send({ runId: 'run_later', userId: 'usr_9' }, { delaySeconds: 60 });
+      expect(await dispatch.depth()).toBe(7); // six runs, one job each, and the delayed one
+      const taken = await dispatch.take(10);
+      expect(taken.map((job) => job.runId).sort()).toEqual(jobs.map((job) => job.runId).sort());
+      expect(taken.find((job) => job.runId === 'run_burst_3')).toEqual({
+        runId: 'run_burst_3',
+        userId: 'usr_1',
+      });
+      expect(await dispatch.take(10)).toEqual([]); // the delayed run is not due yet
+    } finally {
+      await dispatch.stop();
+    }
+  });
 });

@@ -1,5 +1,6 @@
 import PgBoss from 'pg-boss';
 import type { Logger } from 'pino';
+import { gather } from '../db/gather.ts';
 import type { RunQueueJob } from './run-queue.ts';
 
 /** The pg-boss queue runs are sent to. */
@@ -55,15 +56,30 @@ export async function startRunDispatch(args: {
   boss.on('error', (error) => args.log.error({ err: error }, 'pg-boss error'));
   await boss.start();
   await createQueue(boss, RUN_QUEUE_NAME, { policy: 'short', retryLimit: 0 });
+  // Runs sent at once (a burst of accepted runs) go in one insert: pg-boss's `insert` takes the
+  // queue's policy and options as `send` does, and skips a run that already has a job waiting.
+  const sendNow = gather({
+    send: async (jobs: readonly RunQueueJob[]) => {
+      await boss.insert(
+        jobs.map((job) => ({
+          name: RUN_QUEUE_NAME,
+          data: { runId: job.runId, userId: job.userId },
+          singletonKey: job.runId,
+        })),
+      );
+      return jobs.map(() => undefined);
+    },
+  });
   return Object.freeze({
     async send(job: RunQueueJob, options: { readonly delaySeconds?: number } = {}) {
+      if (options.delaySeconds === undefined) {
+        await sendNow({ runId: job.runId, userId: job.userId });
+        return;
+      }
       await boss.send(
         RUN_QUEUE_NAME,
         { runId: job.runId, userId: job.userId },
-        {
-          singletonKey: job.runId,
-          ...(options.delaySeconds === undefined ? {} : { startAfter: options.delaySeconds }),
-        },
+        { singletonKey: job.runId, startAfter: options.delaySeconds },
       );
     },
     async take(count: number) {

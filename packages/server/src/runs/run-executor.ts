@@ -387,6 +387,17 @@ export function createRunExecutor(options: RunExecutorOptions): RunExecutor {
     else cancelRequests.set(runId, reason);
   };
 
+  // Runs sent to the queue are marked as sent (so the lease sweep leaves them alone a while), and
+  // idle workers everywhere woken to take them (else they find them at their next poll), in one
+  // statement for the runs sent together.
+  const markSent = gather({
+    send: async (runIds: readonly string[]) => {
+      await sql`with sent as (update runs set dispatched_at = now() where id = any(${[...runIds]}::text[]) returning id)
+                select pg_notify(${RUN_DISPATCH_CHANNEL}, '') where exists (select 1 from sent)`.execute(db);
+      return runIds.map(() => undefined);
+    },
+  });
+
   // Leases taken together: a burst of runs starting at once makes a few statements, not one each.
   const acquireLease = gather({
     send: (requests: Parameters<typeof acquireRunLeases>[1]) => acquireRunLeases(db, requests),
@@ -703,10 +714,7 @@ export function createRunExecutor(options: RunExecutorOptions): RunExecutor {
         return;
       }
       await dispatch.send(job);
-      // Marked as sent (so the lease sweep leaves it alone a while), and idle workers everywhere
-      // woken to take it (else they find it at their next poll), in one statement.
-      await sql`with sent as (update runs set dispatched_at = now() where id = ${runId} returning id)
-                select pg_notify(${RUN_DISPATCH_CHANNEL}, '') from sent`.execute(db);
+      await markSent(runId);
       if (work) void take();
     },
     async cancel(runId: string, reason = 'Cancelled by the user.') {
