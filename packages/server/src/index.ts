@@ -6,7 +6,7 @@
  * @module
  */
 
-// HTTP
+// Accounts
 export type { FoundSession, SessionFinder } from './accounts/session-finder.ts';
 // Analytics
 export {
@@ -97,6 +97,7 @@ export {
   type UserEvent,
   type UserEventHub,
 } from './events/user-event-hub.ts';
+// HTTP
 export type { AppEnv, AppServices, AuthContext } from './http/app-env.ts';
 export { createApp } from './http/create-app.ts';
 export { RATE_LIMITS, type RateLimitName, type RateLimits } from './http/rate-limits.ts';

@@ -119,25 +119,20 @@ export function createSqlCheckpointStore(options: SqlCheckpointStoreOptions): Ch
   const batcher =
     options.nodeSavesDb === undefined ? undefined : createNodeSaveBatcher({ db: options.nodeSavesDb });
   const writesDb = options.nodeSavesDb;
-  // Runs created and saved at once (a burst of runs starting) share statements on the writer.
-  const gatheredCreate =
+  /** A write gathered on the writer across runs (a burst of runs starting), one item per run a statement. */
+  const onWriter = <T extends { readonly runId: string }, R>(
+    write: (db: Kysely<DB>, items: readonly T[]) => Promise<R[]>,
+  ) =>
     writesDb === undefined
       ? undefined
       : gather({
           send: onePerKey(
-            (c: RunCreate) => c.runId,
-            (creates) => createRunRows(writesDb, creates),
+            (item: T) => item.runId,
+            (items) => write(writesDb, items),
           ),
         });
-  const gatheredSave =
-    writesDb === undefined
-      ? undefined
-      : gather({
-          send: onePerKey(
-            (save: RunSave) => save.runId,
-            (saves) => saveRunRows(writesDb, saves),
-          ),
-        });
+  const gatheredCreate = onWriter(createRunRows);
+  const gatheredSave = onWriter(saveRunRows);
 
   const saveNode: CheckpointStore['saveNode'] = async ({ runId, fence, node, seq }) => {
     // One statement (a group's, with the batcher): the fenced update of the run (its row lock
