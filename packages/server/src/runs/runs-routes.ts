@@ -9,6 +9,7 @@ import type { AppEnv } from '../http/app-env.ts';
 import { createRouter, errorResponse } from '../http/create-router.ts';
 import { decodePageCursor, encodePageCursor } from '../http/page-cursor.ts';
 import { requireUser } from '../http/require-auth.ts';
+import { createSseBatcher } from '../http/sse-batcher.ts';
 import { canonicalJson } from './canonical-json.ts';
 import { followRunEvents, openRunEvents } from './follow-run-events.ts';
 import { hashIdempotentRequest } from './idempotency-keys.ts';
@@ -326,18 +327,20 @@ export function runsRoutes() {
         async (stream) => {
           const aborted = new AbortController();
           stream.onAbort(() => aborted.abort());
+          // Events delivered together (the replay, a stored batch) go out as one chunk.
+          const batch = createSseBatcher((chunk) => stream.write(chunk));
           await followRunEvents({
             ...opened.options,
             opened,
             signal: aborted.signal,
             send: (event) =>
-              stream.writeSSE({
-                id: String(event.seq),
-                event: event.type,
-                data: JSON.stringify(event.payload),
-              }),
-            heartbeat: () => stream.write(': keep-alive\n\n').then(() => undefined),
+              batch.send({ id: String(event.seq), event: event.type, data: JSON.stringify(event.payload) }),
+            heartbeat: async () => {
+              await batch.flush();
+              await stream.write(': keep-alive\n\n');
+            },
           });
+          await batch.flush();
         },
         async (error) => {
           opened.close();
