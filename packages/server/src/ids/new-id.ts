@@ -1,7 +1,16 @@
-import { randomBytes } from 'node:crypto';
+import { randomFillSync } from 'node:crypto';
+
+/** Random bytes drawn from the CSPRNG at once, handed out 16 at a time. */
+const POOL_BYTES = 4096;
+const ID_BYTES = 16;
+const pool = Buffer.allocUnsafe(POOL_BYTES);
+let offset = POOL_BYTES;
 
 /**
  * A new random id with a readable prefix (`usr_…`, `key_…`, `hold_…`): 128 random bits in base64url.
+ *
+ * The bits come from Node's CSPRNG, drawn 4 KiB at a time (a run makes a few dozen ids, and one
+ * `randomBytes` call per id cost more than the rest of the id's work). Each byte is used once.
  *
  * @example
  * ```ts
@@ -10,5 +19,11 @@ import { randomBytes } from 'node:crypto';
  * ```
  */
 export function newId(prefix: string): string {
-  return `${prefix}_${randomBytes(16).toString('base64url')}`;
+  if (offset + ID_BYTES > POOL_BYTES) {
+    randomFillSync(pool);
+    offset = 0;
+  }
+  const id = `${prefix}_${pool.toString('base64url', offset, offset + ID_BYTES)}`;
+  offset += ID_BYTES;
+  return id;
 }
