@@ -155,6 +155,25 @@ describe('createFsBlobStore', () => {
     expect(await blobs.stat({ key: 'f/broken.bin' })).toBeUndefined();
   });
 
+  it('makes a folder again when it was removed after a put into it (a stream included)', async () => {
+    await blobs.put({ key: 'runs/r1/a.png', body: bytes('x'), mimeType: 'image/png' });
+    await rm(join(root, 'runs'), { recursive: true });
+    expect(
+      await blobs.put({ key: 'runs/r1/b.txt', body: chunks('he', 'llo'), mimeType: 'text/plain' }),
+    ).toEqual({
+      key: 'runs/r1/b.txt',
+      bytes: 5,
+      mimeType: 'text/plain',
+    });
+    expect(new TextDecoder().decode(await blobs.getBytes({ key: 'runs/r1/b.txt' }))).toBe('hello');
+    await rm(join(root, 'runs'), { recursive: true });
+    const text = 'héllo ✓'; // sizes count bytes, not characters
+    expect((await blobs.put({ key: 'runs/r1/c.txt', body: bytes(text), mimeType: 'text/plain' })).bytes).toBe(
+      10,
+    );
+    expect((await blobs.stat({ key: 'runs/r1/c.txt' }))?.bytes).toBe(10);
+  });
+
   it('treats a folder as no object', async () => {
     await blobs.put({ key: 'runs/r1/a.png', body: bytes('x'), mimeType: 'image/png' });
     expect(await blobs.stat({ key: 'runs/r1' })).toBeUndefined();

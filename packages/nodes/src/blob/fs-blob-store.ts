@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Dirent } from 'node:fs';
+import type { FileHandle } from 'node:fs/promises';
 import { mkdir, open, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, extname, join, resolve, sep } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -22,6 +23,8 @@ const MIME_BY_EXTENSION: Readonly<Record<string, string>> = {
   '.txt': 'text/plain',
 };
 const DEFAULT_MIME = 'application/octet-stream';
+/** How many known folders a store remembers before it starts over. */
+const FOLDER_MEMORY = 10_000;
 
 /**
  * A {@link BlobStore} on the local filesystem: the object `runs/r1/image.png` is the file
@@ -80,14 +83,27 @@ export function createFsBlobStore(options: { readonly root: string }): BlobStore
     return MIME_BY_EXTENSION[extname(path).toLowerCase()] ?? DEFAULT_MIME;
   };
 
+  /**
+   * Folders known to exist (made or written to here), so a put into one skips its `mkdir`; a put
+   * that finds its folder gone (removed by hand) makes it again. Forgotten past FOLDER_MEMORY.
+   */
+  const folders = new Set<string>();
+  const makeFolder = async (folder: string) => {
+    await mkdir(folder, { recursive: true });
+    if (folders.size >= FOLDER_MEMORY) folders.clear();
+    folders.add(folder);
+  };
+
   const store: BlobStore = {
     async put({ key, body, mimeType }): Promise<BlobInfo> {
       const path = pathOf(key);
-      await mkdir(dirname(path), { recursive: true });
+      const folder = dirname(path);
+      if (!folders.has(folder)) await makeFolder(folder);
+      const remake = () => makeFolder(folder);
       // The body first (a failing stream leaves nothing), then the sidecar, then the rename.
-      const temp = await writeTemp(path, body);
+      const temp = await writeTemp(path, body, remake);
       try {
-        const meta = await writeTemp(`${path}${META_SUFFIX}`, `${JSON.stringify({ mimeType })}\n`);
+        const meta = await writeTemp(`${path}${META_SUFFIX}`, `${JSON.stringify({ mimeType })}\n`, remake);
         await rename(meta.path, `${path}${META_SUFFIX}`);
         await rename(temp.path, path);
       } catch (error) {
@@ -190,19 +206,56 @@ export function checkFolderPrefix(prefix: string): string {
   return prefix;
 }
 
-/** Writes `body` to a new temporary file beside `path` (removed again on failure). */
+/**
+ * Writes `body` to a new temporary file beside `path` (removed again on failure) and returns its
+ * path and size, counted as the bytes go. When the folder is missing, `remake` makes it and the
+ * file is opened again (nothing of `body` was read yet).
+ */
 async function writeTemp(
   path: string,
   body: string | Uint8Array | AsyncIterable<Uint8Array>,
+  remake: () => Promise<void>,
 ): Promise<{ path: string; size: number }> {
   const temp = join(dirname(path), `${basename(path)}.${randomUUID()}.tmp`);
+  let handle: FileHandle;
   try {
-    await writeFile(temp, body);
-    return { path: temp, size: (await stat(temp)).size };
+    handle = await open(temp, 'w');
+  } catch (error) {
+    if (!isNotFound(error)) throw error;
+    await remake();
+    handle = await open(temp, 'w');
+  }
+  let size = 0;
+  try {
+    if (typeof body === 'string') {
+      size = Buffer.byteLength(body);
+      await writeFile(handle, body);
+    } else if (body instanceof Uint8Array) {
+      size = body.byteLength;
+      await writeFile(handle, body);
+    } else {
+      await writeFile(
+        handle,
+        (async function* counted() {
+          for await (const chunk of body) {
+            size += chunk.byteLength;
+            yield chunk;
+          }
+        })(),
+      );
+    }
+  } catch (error) {
+    await handle.close().catch(() => undefined);
+    await rm(temp, { force: true });
+    throw error;
+  }
+  try {
+    await handle.close();
   } catch (error) {
     await rm(temp, { force: true });
     throw error;
   }
+  return { path: temp, size };
 }
 
 function isNotFound(error: unknown): boolean {
