@@ -47,7 +47,9 @@
  * same milliseconds), BENCH_SEED (the draws' seed, default 2026), BENCH_REPEAT (rounds of each
  * users × mode, default 1; with more, each round is printed and the goals are judged on their
  * medians, with each goal figure's range: launches on a shared 2-core machine vary by ±30 %, so a
- * change is judged on medians). Each round creates its own database and drops it. Exits 1 if any run is lost, 0 otherwise (goals missed
+ * change is judged on medians), BENCH_PAUSE_SECONDS (an idle spell between the warm-up and the
+ * measured runs, as between a creator's runs; default 0). Each round creates its own database and
+ * drops it. Exits 1 if any run is lost, 0 otherwise (goals missed
  * included: this is a measurement, not a test).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
@@ -102,6 +104,7 @@ const WARMUP = Number(env.BENCH_WARMUP ?? 1);
 const SPREAD = Number(env.BENCH_SPREAD ?? 0.3);
 const SEED = Number(env.BENCH_SEED ?? 2026);
 const REPEAT = Math.max(1, Math.floor(Number(env.BENCH_REPEAT ?? 1)) || 1);
+const PAUSE_MS = Math.max(0, Number(env.BENCH_PAUSE_SECONDS ?? 0) * 1000 || 0);
 const ADMIN_URL =
   env.BENCH_DATABASE_URL ?? env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 
@@ -428,6 +431,12 @@ async function round(args: {
       await warm.end();
       const done = warmRuns.filter((run) => run.terminal === 'run.completed').length;
       console.log(`[${tag}] warm-up: ${done} of ${WARMUP} run(s) completed`);
+    }
+
+    if (PAUSE_MS > 0) {
+      // The server idle, as between a creator's runs: what the first run after a pause pays.
+      console.log(`[${tag}] pause of ${PAUSE_MS / 1000} s`);
+      await sleep(PAUSE_MS);
     }
 
     // The measured part: every user executes the template at once and follows its events.

@@ -14,7 +14,11 @@ export type DatabaseOptions =
       readonly kind: 'postgres';
       readonly url: string;
       readonly maxConnections?: number;
-      /** How long an idle connection stays open, in ms (default 10 s). */
+      /**
+       * How long an idle connection stays open, in ms (default 5 min). A new connection costs a
+       * PostgreSQL backend's start, and each statement's first run on it a parse, a plan and cold
+       * catalog caches: a creator's run after a quiet spell should not pay that.
+       */
       readonly idleTimeoutMs?: number;
       /**
        * How long the server lets a session sit idle inside a transaction before ending it, in ms
@@ -35,6 +39,8 @@ export interface Database {
 }
 
 const INT8_OID = 20;
+/** How long an idle pooled connection stays open by default (pg-pool's own default is 10 s). */
+const IDLE_CONNECTION_MS = 5 * 60_000;
 
 /**
  * Opens the database. PGlite is the embedded default; PostgreSQL when a URL is given. Both speak the
@@ -69,7 +75,7 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
   const pool = new pg.Pool({
     connectionString: options.url,
     max,
-    idleTimeoutMillis: options.idleTimeoutMs ?? 10_000,
+    idleTimeoutMillis: options.idleTimeoutMs ?? IDLE_CONNECTION_MS,
     // Nothing here waits on anything but the database inside a transaction.
     idle_in_transaction_session_timeout: options.idleInTransactionTimeoutMs ?? 10_000,
     // A peer that vanished without closing (a machine lost) is found by TCP keepalives.

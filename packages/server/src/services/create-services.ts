@@ -219,7 +219,7 @@ export async function createServices(
     if (writerOptions.kind === 'postgres' && work) {
       runWriters = [];
       for (let i = 0; i < 2; i++)
-        runWriters.push(await openDatabase({ ...writerOptions, maxConnections: 1, idleTimeoutMs: 300_000 }));
+        runWriters.push(await openDatabase({ ...writerOptions, maxConnections: 1 }));
     }
     const [nodeSavesWriter, eventsWriter] = runWriters;
     const runs = createRunExecutor({
