@@ -20,7 +20,7 @@ export interface SseBatcher {
   flush(): Promise<void>;
 }
 
-/** The SSE wire text of one message, as Hono's `writeSSE` writes it. */
+/** The SSE wire text of one message, as Hono's `writeSSE` writes it. @internal */
 export function formatSseMessage(message: SseMessage): string {
   for (const field of ['event', 'id'] as const) {
     const value = message[field];
@@ -41,14 +41,8 @@ export function formatSseMessage(message: SseMessage): string {
  * Each chunk on an SSE response costs a trip through the web streams, the HTTP layer and a socket
  * write, so a run's replay of 30 events becomes one write instead of 30. Messages keep their
  * order; a message sent while a chunk is being written waits for the next one, and its `send`
- * resolves once the chunk in flight has gone, so a slow client slows its sender.
- *
- * @example
- * ```ts
- * const batch = createSseBatcher((chunk) => stream.write(chunk));
- * await batch.send({ id: '1', event: 'run.started', data: '{}' });
- * await batch.flush(); // before the stream closes
- * ```
+ * resolves once that write is done, so a slow client slows its sender. Call `flush` before the
+ * stream closes: the route writes with Hono's `stream.write` and flushes after the last event.
  * @internal
  */
 export function createSseBatcher(write: (chunk: string) => Promise<unknown>): SseBatcher {
