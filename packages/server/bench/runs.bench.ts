@@ -30,7 +30,9 @@
  *   before (goal p99 < 100 ms): the event's wait to be stored with others, its insert, the publish
  *   and the stream. Printed too: the same from the row's `created_at` (`now()`, the start of the
  *   insert's own transaction: commit → client, bounded above by the insert's duration) and from
- *   the writer's acknowledgement of the insert (its clock), a lower bound.
+ *   the writer's acknowledgement of the insert (its clock), a lower bound. The issue measures
+ *   delivery from the commit, which lies between the two: the summary judges that measure too,
+ *   met when the upper bound's p99 is under 100 ms, not met when the lower one's is over.
  *
  * Env: BENCH_USERS (one N) or BENCH_USERS_LIST (default 50,500), BENCH_MODES (default
  * one,workers), BENCH_SCALE (default 20), BENCH_WORKERS (default 3), BENCH_POOL (connections of
@@ -155,6 +157,13 @@ interface Row {
   readonly realShareP99: number;
   readonly eventP50: number;
   readonly eventP99: number;
+  /**
+   * Delivery from the insert's commit, the issue's own measure, lies between these p99s: from the
+   * writer's acknowledgement (after the commit: a lower bound) and from the row's `created_at`
+   * (the insert transaction's start, before the commit: an upper bound).
+   */
+  readonly commitP99Low: number;
+  readonly commitP99High: number;
   readonly details: readonly string[];
 }
 
@@ -228,6 +237,8 @@ const MEDIAN_FIGURES = [
   'realShareP99',
   'eventP50',
   'eventP99',
+  'commitP99Low',
+  'commitP99High',
 ] as const satisfies readonly (keyof Row)[];
 
 /**
@@ -789,6 +800,8 @@ async function analyse(args: {
     realShareP99: percentile(realShares, 99),
     eventP50: percentile(delivery, 50),
     eventP99: percentile(delivery, 99),
+    commitP99Low: percentile(deliveryFromAck, 99),
+    commitP99High: percentile(deliveryFromCreated, 99),
     details,
   };
 }
@@ -910,6 +923,7 @@ function printTable(): void {
     'event p50 ms',
     'event p99 ms',
     '×goal 100',
+    'commit p99 ms',
     'load',
   ];
   const lines = rows.map((row) => [
@@ -929,6 +943,7 @@ function printTable(): void {
     fmt(row.eventP50, 1),
     fmt(row.eventP99, 1),
     fmt(row.eventP99 / GOAL.eventP99, 2),
+    `${fmt(row.commitP99Low, 0)}–${fmt(row.commitP99High, 0)}`,
     fmt(row.load, 2),
   ]);
   const widths = header.map((title, i) =>
@@ -947,19 +962,24 @@ function printTable(): void {
   console.log(
     `node = its checkpoint writes + capture + share of its event inserts, pool waits included (all statements, in every process);` +
       ` run = wall time (POST → terminal event at the client) − node bodies (provider calls, ffmpeg), as a share of the wall time at 1/${SCALE} latencies ("run") and with real ones ("real": / (${REAL_FLOOR_MS / 1000} s + overhead));` +
-      ` event = SSE receive − the event's emission by the engine (or the stream's opening, if later); ×goal ≤ 1 is met.`,
+      ` event = SSE receive − the event's emission by the engine (or the stream's opening, if later); ×goal ≤ 1 is met;` +
+      ` commit = SSE receive − the insert's commit, the issue's measure, between its bounds (from the writer's acknowledgement, after the commit, and from the row's created_at, before it).`,
   );
 }
 
 function printSummary(): void {
   const met = (value: number, goal: number) => (value <= goal ? 'met' : 'NOT met');
+  /** A figure known only between two bounds: met when the upper one is, not met when the lower one is not. */
+  const bracket = (low: number, high: number, goal: number) =>
+    high <= goal ? 'met' : low > goal ? 'NOT met' : 'undecided';
   for (const row of verdicts) {
     console.log(
       `SUMMARY ${modeLabel(row.mode)}, ${row.users} users${row.label === '' ? '' : ` (${row.label} rounds)`}: ${row.completed} completed, ${row.lost} lost;` +
         ` node overhead p50 ${row.nodeP50.toFixed(2)} ms [${met(row.nodeP50, GOAL.nodeP50)}], p99 ${row.nodeP99.toFixed(2)} ms [${met(row.nodeP99, GOAL.nodeP99)}]` +
         ` (in the run's path: ${row.pathP50.toFixed(2)}/${row.pathP99.toFixed(2)} ms);` +
         ` run overhead p99 ${(row.realShareP99 * 100).toFixed(2)} % with real latencies [${met(row.realShareP99, GOAL.runShare)}] (${(row.shareP99 * 100).toFixed(2)} % at 1/${SCALE});` +
-        ` event delivery p99 ${row.eventP99.toFixed(1)} ms [${met(row.eventP99, GOAL.eventP99)}]`,
+        ` event delivery p99 ${row.eventP99.toFixed(1)} ms from the emission [${met(row.eventP99, GOAL.eventP99)}],` +
+        ` ${row.commitP99Low.toFixed(1)}–${row.commitP99High.toFixed(1)} ms from the commit (the issue's measure) [${bracket(row.commitP99Low, row.commitP99High, GOAL.eventP99)}]`,
     );
   }
   const lost = verdicts.reduce((sum, row) => sum + row.lost, 0);
