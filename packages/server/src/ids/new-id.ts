@@ -11,6 +11,7 @@ let offset = POOL_BYTES;
  *
  * The bits come from Node's CSPRNG, drawn 4 KiB at a time (a run makes a few dozen ids, and one
  * `randomBytes` call per id cost more than the rest of the id's work). Each byte is used once.
+ * Ids name rows and are not secrets: tokens come from `newSecretToken`, never from here.
  *
  * @example
  * ```ts
