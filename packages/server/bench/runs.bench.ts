@@ -116,6 +116,8 @@ const GOAL = { nodeP50: 5, nodeP99: 25, runShare: 0.01, eventP99: 100 } as const
 const RUNWAY_FIRST_POLL_MS = 5_000;
 /** What a run takes with real provider latencies, at the least: their sum (75 s). */
 const REAL_FLOOR_MS = latencyFloorMs(1);
+/** Events received this soon after the round's first POST count as the start burst's. */
+const START_BURST_MS = 3_000;
 const RUNWAY_KEY = 'key_bench_runway';
 const openaiKeyOf = (user: number) => `sk-bench-${String(user).padStart(6, '0')}-openai`;
 
@@ -588,8 +590,14 @@ async function analyse(args: {
             extract(epoch from created_at)::float8 * 1000 as created_ms,
             extract(epoch from started_at)::float8 * 1000 as started_ms
        from runs where id = any(${ids})`.execute(db.db);
-  const { rows: eventRows } = await sql<{ run_id: string; seq: number; at: number; emitted: number }>`
-    select run_id, seq, extract(epoch from created_at)::float8 * 1000 as at,
+  const { rows: eventRows } = await sql<{
+    run_id: string;
+    seq: number;
+    type: string;
+    at: number;
+    emitted: number;
+  }>`
+    select run_id, seq, type, extract(epoch from created_at)::float8 * 1000 as at,
            (payload->>'at')::float8 as emitted
       from run_events where run_id = any(${ids})`.execute(db.db);
   const { rows: nodeRows } = await sql<{ run_id: string; node_id: string; ms: number }>`
@@ -731,6 +739,11 @@ async function analyse(args: {
   // clock, moved onto ours) and from the insert's acknowledgement at the writer.
   const createdAt = new Map(eventRows.map((row) => [`${row.run_id}|${row.seq}`, row.at - args.offset]));
   const emittedAt = new Map(eventRows.map((row) => [`${row.run_id}|${row.seq}`, row.emitted]));
+  const typeOf = new Map(eventRows.map((row) => [`${row.run_id}|${row.seq}`, row.type]));
+  const roundBegan = Math.min(...runs.map((run) => run.began));
+  /** Delivery from created_at by event type, and by when it was received (start burst or not). */
+  const fromCreatedByType = new Map<string, number[]>();
+  const fromCreatedByPhase = new Map<string, number[]>();
   const delivery: number[] = [];
   const deliveryFromCreated: number[] = [];
   const deliveryFromAck: number[] = [];
@@ -750,6 +763,14 @@ async function analyse(args: {
       if (emitted !== undefined && Number.isFinite(emitted))
         delivery.push(at - Math.max(emitted, run.openedAt ?? emitted));
       deliveryFromCreated.push(at - committed);
+      const type = typeOf.get(`${run.runId}|${seq}`) ?? '?';
+      const ofType = fromCreatedByType.get(type) ?? [];
+      ofType.push(at - committed);
+      fromCreatedByType.set(type, ofType);
+      const phase = at - roundBegan < START_BURST_MS ? 'start' : 'later';
+      const ofPhase = fromCreatedByPhase.get(phase) ?? [];
+      ofPhase.push(at - committed);
+      fromCreatedByPhase.set(phase, ofPhase);
       const ack = acks.get(`${run.runId}|${seq}`);
       if (ack !== undefined) deliveryFromAck.push(at - ack);
     }
@@ -771,6 +792,12 @@ async function analyse(args: {
     `pool connection wait p50/p99 ${fmt(waits, 2)} ms over ${waits.length} acquisitions; ${(attributedStatements / Math.max(1, runIds.length)).toFixed(1)} statements per run (stream reads excepted)`,
     `run overhead (wall − node bodies) p50/p99 ${fmt(outsides)} ms; in it: POST → 202 at the client ${fmt(accepting)} ms, 202 → event stream open ${fmt(opening)} ms, dispatch wait (accepted → leased) ${fmt(dispatch)} ms, statements the run waits for ${fmt(dbInPath)} ms (heartbeats included); all statements naming the run (event inserts, analytics) ${fmt(dbAll)} ms + ${unattributedPerRun.toFixed(1)} ms per run of statements naming none`,
     `events: ${delivery.length} delivered live, ${replayed} replayed (stored before the stream opened), ${reconnects} reconnects; delivery p50/p99 from the event's emission ${fmt(delivery)} ms, from the row's created_at ${fmt(deliveryFromCreated)} ms, from the insert's acknowledgement at the writer ${fmt(deliveryFromAck)} ms; clock offset DB − bench ${args.offset.toFixed(2)} ms`,
+    `delivery from the row's created_at p50/p99 ms (count), by event type: ${[...fromCreatedByType]
+      .sort((a, b) => b[1].length - a[1].length)
+      .map(([type, values]) => `${type} ${fmt(values)} (${values.length})`)
+      .join(
+        ', ',
+      )}; by arrival: in the first ${START_BURST_MS / 1000} s ${fmt(fromCreatedByPhase.get('start') ?? [])} (${fromCreatedByPhase.get('start')?.length ?? 0}), later ${fmt(fromCreatedByPhase.get('later') ?? [])} (${fromCreatedByPhase.get('later')?.length ?? 0})`,
     ...otherLine(records),
     `node bodies p50/p99 s: ${NODE_IDS.map(
       (id) =>

@@ -3,6 +3,7 @@ import { checkCheckpointFormat } from '../checkpoint/check-checkpoint-format.ts'
 import {
   CHECKPOINT_FORMAT_VERSION,
   type NodeRecord,
+  type ReservationRecord,
   type RunRecord,
   type RunSnapshot,
 } from '../checkpoint/checkpoint-records.ts';
@@ -23,7 +24,13 @@ import { DEFAULT_RETRY_POLICY } from '../node/retry-policy.ts';
 import type { EngineOptions } from './engine-options.ts';
 import { createKeyLimits } from './key-limits.ts';
 import { planReuse } from './plan-reuse.ts';
-import { executeRun, type RunControl, type RunEnvironment, type RunStart } from './run-execution.ts';
+import {
+  estimateUnfinished,
+  executeRun,
+  type RunControl,
+  type RunEnvironment,
+  type RunStart,
+} from './run-execution.ts';
 import { createRunHandle, type RunHandle } from './run-handle.ts';
 import type { RunOutcome } from './run-outcome.ts';
 
@@ -35,10 +42,20 @@ export interface StartOptions {
   readonly signal?: AbortSignal;
   /** Receives every event of this run, from `run.started` on. */
   readonly onEvent?: (event: RunEvent) => void;
+  /**
+   * A credit hold the host already placed for this run, as a SaaS does when it accepts a request
+   * (and answers "not enough credits" before anything runs). The engine stores it with the run's
+   * first checkpoint, announces it with `cost.reserved`, captures each paid node against it and
+   * releases what is left at the end, without calling `billing.reserve`: one checkpoint write
+   * fewer before the first node. `amount` defaults to the engine's estimate of what the run will
+   * execute (a rerun's reused nodes excluded), which is what `billing.reserve` would be asked for.
+   * Needs the engine's `billing` hooks. Not for `resume`: a resumed run keeps the hold it stored.
+   */
+  readonly reservation?: { readonly id: string; readonly amount?: number };
 }
 
 /** Options of a resumed run. */
-export interface ResumeOptions extends Omit<StartOptions, 'runId'> {
+export interface ResumeOptions extends Omit<StartOptions, 'runId' | 'reservation'> {
   /**
    * The last event sequence number the host has stored for the run. Events of the resumed run
    * continue after it (or after the last one stored with a checkpoint, whichever is higher).
@@ -152,14 +169,38 @@ export function createEngine<TDefs extends NodeDefinition.Any>(options: EngineOp
     });
   };
 
+  /** Checks a start's options before anything is stored: a mistake is the caller's, thrown at once. */
+  const checkStartOptions = (runOptions: StartOptions): void => {
+    const given = runOptions.reservation;
+    if (given === undefined) return;
+    if (options.billing === undefined)
+      throw new TypeError(
+        "A run started with a reservation needs the engine's `billing` hooks to capture against it.",
+      );
+    if (typeof given.id !== 'string' || given.id === '')
+      throw new TypeError("A run's `reservation.id` must be the host's id of the hold, a non-empty string.");
+    if (given.amount !== undefined && !(Number.isFinite(given.amount) && given.amount >= 0))
+      throw new TypeError(
+        `A run's \`reservation.amount\` must be a finite number of credits, 0 or more (got ${given.amount}).`,
+      );
+  };
+
   const create = async (args: {
     readonly runId: RunId;
     readonly plan: ExecutionPlan;
     readonly nodes: readonly NodeRecord[];
     readonly parentRunId?: string;
     readonly bypassCache?: ReadonlySet<string>;
+    readonly reservation?: StartOptions['reservation'];
   }): Promise<RunStart> => {
     const now = Date.now();
+    const reservation: ReservationRecord | undefined =
+      args.reservation === undefined
+        ? undefined
+        : {
+            id: args.reservation.id,
+            amount: args.reservation.amount ?? estimateUnfinished(args.plan, args.nodes),
+          };
     const run: RunRecord = {
       version: CHECKPOINT_FORMAT_VERSION,
       runId: args.runId,
@@ -169,6 +210,7 @@ export function createEngine<TDefs extends NodeDefinition.Any>(options: EngineOp
       updatedAt: now,
       lastSeq: 0,
       ...(args.parentRunId === undefined ? {} : { parentRunId: args.parentRunId }),
+      ...(reservation === undefined ? {} : { reservation }),
     };
     const { fence } = await store.createRun({ run, nodes: args.nodes });
     return {
@@ -176,7 +218,8 @@ export function createEngine<TDefs extends NodeDefinition.Any>(options: EngineOp
       plan: args.plan,
       fence,
       restored: args.nodes,
-      reservation: undefined,
+      reservation,
+      announceReservation: reservation !== undefined,
       lastSeq: 0,
       resumed: false,
       ...(args.bypassCache === undefined ? {} : { bypassCache: args.bypassCache }),
@@ -208,8 +251,11 @@ export function createEngine<TDefs extends NodeDefinition.Any>(options: EngineOp
     estimateCost: (graph) => estimatePlan(compile(graph)),
     start(graph, runOptions = {}) {
       const plan = compile(graph);
+      checkStartOptions(runOptions);
       const runId = runOptions.runId === undefined ? newRunId() : RunId.parse(runOptions.runId);
-      return launch(runId, runOptions, () => create({ runId, plan, nodes: [] }));
+      return launch(runId, runOptions, () =>
+        create({ runId, plan, nodes: [], reservation: runOptions.reservation }),
+      );
     },
     run: async (graph, runOptions) => engine.start(graph, runOptions).result,
     resume(id, runOptions = {}) {
@@ -235,6 +281,7 @@ export function createEngine<TDefs extends NodeDefinition.Any>(options: EngineOp
     },
     rerun(args, runOptions = {}) {
       const given = args.graph === undefined ? undefined : compile(args.graph);
+      checkStartOptions(runOptions);
       const runId = runOptions.runId === undefined ? newRunId() : RunId.parse(runOptions.runId);
       return launch(runId, runOptions, async () => {
         const parent = await store.loadRun({ runId: args.runId });
@@ -252,7 +299,14 @@ export function createEngine<TDefs extends NodeDefinition.Any>(options: EngineOp
           );
         }
         const { reused, forced } = planReuse({ plan, parent, from: new Set(args.from) });
-        return create({ runId, plan, nodes: reused, parentRunId: args.runId, bypassCache: forced });
+        return create({
+          runId,
+          plan,
+          nodes: reused,
+          parentRunId: args.runId,
+          bypassCache: forced,
+          reservation: runOptions.reservation,
+        });
       });
     },
   };

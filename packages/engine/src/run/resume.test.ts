@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
+import { stepChain as graph } from '../../test/support/step-chain.ts';
 import type { CheckpointStore } from '../checkpoint/checkpoint-store.ts';
 import { createMemoryCheckpointStore } from '../checkpoint/memory-checkpoint-store.ts';
 import type { BillingHooks } from '../cost/billing-hooks.ts';
@@ -61,20 +62,6 @@ function instance(args: { store: CheckpointStore; impls?: Record<string, Impl>; 
     events.filter((e): e is Extract<RunEvent, { type: K }> => e.type === type);
   return { engine, ran, events, onEvent, of };
 }
-
-/** a → b → c, with costs 2, 3, 1. */
-const graph = {
-  version: 1,
-  nodes: [
-    { id: 'a', type: 'step', config: { cost: 2 } },
-    { id: 'b', type: 'step', config: { cost: 3 } },
-    { id: 'c', type: 'step', config: { cost: 1 } },
-  ],
-  edges: [
-    { id: 'ab', source: 'a', sourceHandle: 'out', target: 'b', targetHandle: 'in' },
-    { id: 'bc', source: 'b', sourceHandle: 'out', target: 'c', targetHandle: 'in' },
-  ],
-};
 
 /**
  * A billing host with a ledger that dedups captures by idempotency key, as the contract requires.

@@ -43,6 +43,8 @@ export interface RunStart {
   /** Node records already stored (completed nodes are not run again). */
   readonly restored: readonly NodeRecord[];
   readonly reservation: ReservationRecord | undefined;
+  /** The host placed `reservation` before the start: announce it (`cost.reserved`) instead of reserving. */
+  readonly announceReservation?: boolean;
   /** The last event sequence number already used. */
   readonly lastSeq: number;
   readonly resumed: boolean;
@@ -58,6 +60,19 @@ export interface RunControl {
   /** Whether `abandon` was called before the execution began. */
   abandoned: boolean;
   abandon: () => void;
+}
+
+/**
+ * What a run is estimated to cost from here: its nodes' costs, but for those `restored` as
+ * completed (a rerun's reused nodes, a resumed run's finished ones). @internal
+ */
+export function estimateUnfinished(plan: ExecutionPlan, restored: readonly NodeRecord[]): number {
+  const done = new Set(
+    restored.filter((record) => record.status === 'completed').map((record) => record.nodeId),
+  );
+  let estimate = 0;
+  for (const node of plan.nodes) if (!done.has(node.id)) estimate += node.cost;
+  return estimate;
 }
 
 /**
@@ -590,9 +605,21 @@ export async function executeRun(args: {
 
   // Hold credits for what is left to run, unless an earlier attempt already did. A cancel while the
   // hold is being placed waits for it (`inflight`), so the hold is released, never leaked.
-  if (billing !== undefined && reservation === undefined && estimate > 0) {
+  /** Each node still to run and its cost, for `cost.reserved`. */
+  const breakdownOf = (): Record<string, number> => {
     const breakdown: Record<string, number> = {};
     for (const node of nodes) if (!restoredDone.has(node.id) && node.cost > 0) breakdown[node.id] = node.cost;
+    return breakdown;
+  };
+  if (start.announceReservation === true && reservation?.id !== undefined) {
+    // The host placed the hold before the start and it is stored with the run: nothing to write.
+    emit('cost.reserved', {
+      amount: reservation.amount,
+      reservationId: reservation.id,
+      breakdown: breakdownOf(),
+    });
+  } else if (billing !== undefined && reservation === undefined && estimate > 0) {
+    const breakdown = breakdownOf();
     // Tracked before the host is called, so a cancel from inside `reserve` still waits for the hold.
     const placed = await track(
       Promise.resolve()

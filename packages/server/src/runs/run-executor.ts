@@ -249,8 +249,9 @@ export function createRunExecutor(options: RunExecutorOptions): RunExecutor {
       blobs: createUserScopedBlobStore({ blobs: media.blobs, ownerOf: (runId) => owners.get(runId) }),
     },
     billing: {
-      // The hold was placed when the run was accepted: the engine's reserve finds it here
-      // instead of asking the ledger to replay it.
+      // Runs start with the hold placed when they were accepted (`reservation`), so the engine
+      // reserves only when resuming a run whose checkpoint lacks it (stored before it was passed
+      // at the start): it finds the hold here instead of asking the ledger to replay it.
       reserve: async (args) => {
         const holdId = holds.get(args.runId);
         return holdId === undefined ? hooksFor(args.runId).reserve(args) : { reservationId: holdId };
@@ -521,16 +522,19 @@ export function createRunExecutor(options: RunExecutorOptions): RunExecutor {
     let outcome: RunOutcome;
     try {
       if (row.checkpointed) await fillLostEvents(runId, writer, row.graph);
-      // A rerun reuses its parent's outputs upstream of `rerun_from` (the engine plans it as the
-      // route did when it held credits for the other nodes only).
+      // The hold placed when the run was accepted goes into the run's first checkpoint (its
+      // amount is the engine's estimate, which the route held). A rerun reuses its parent's
+      // outputs upstream of `rerun_from` (the engine plans it as the route did when it held
+      // credits for the other nodes only).
+      const placed = row.holdId === null ? {} : { reservation: { id: row.holdId } };
       const handle = row.checkpointed
         ? engine.resume(runId, { lastSeq: writer.lastSeq, onEvent })
         : row.parentRunId !== null && row.rerunFrom !== null
           ? engine.rerun(
               { runId: row.parentRunId, from: [row.rerunFrom], graph: row.graph },
-              { runId, onEvent },
+              { runId, onEvent, ...placed },
             )
-          : engine.start(row.graph, { runId, onEvent });
+          : engine.start(row.graph, { runId, onEvent, ...placed });
       handles.set(runId, handle);
       if (fences.get(runId)?.epoch === -1) handle.abandon();
       const requested = cancelRequests.get(runId);
