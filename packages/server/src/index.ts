@@ -176,11 +176,13 @@ export {
 export { DURATION_FIGURES, estimateRunSeconds } from './runs/estimate-duration.ts';
 // Durable runs
 export {
+  type FollowRunEventsExtras,
   type FollowRunEventsOptions,
   followRunEvents,
   type OpenedRunEvents,
   type OpenRunEventsOptions,
   openRunEvents,
+  type RunEventsSender,
 } from './runs/follow-run-events.ts';
 export {
   IDEMPOTENCY_KEY_TTL_MS,

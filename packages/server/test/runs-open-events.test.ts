@@ -1,5 +1,5 @@
 import { sql } from 'kysely';
-import { expect, it } from 'vitest';
+import { expect, it, vi } from 'vitest';
 import { followRunEvents, openRunEvents } from '../src/runs/follow-run-events.ts';
 import { createRunEventBus, type RunEventBus, type StoredRunEvent } from '../src/runs/run-event-bus.ts';
 import { countStatements } from './support/count-statements.ts';
@@ -80,6 +80,39 @@ describeEachDatabase('opening a run event stream', ({ db }) => {
     await following;
     expect(seen.map((event) => event.seq)).toEqual([2, 3, 4, 5]);
     expect(seen[0]).toEqual({ seq: 2, type: 'node.progress', payload: { type: 'node.progress', seq: 2 } });
+    expect(bus.active()).toBe(0);
+  });
+
+  it('sendBatch gets the replay and each published batch whole, duplicates dropped, up to the terminal event', async () => {
+    const owner = await insertUser(db());
+    const runId = await insertRun(owner, 'running', 3);
+    const bus = countingBus();
+    const opened = await openRunEvents({ db: db(), bus, runId, after: 0, userId: owner });
+    if (opened === undefined) throw new Error('the run should open');
+    const batches: number[][] = [];
+    const following = followRunEvents({
+      ...opened.options,
+      opened,
+      sendBatch: async (events) => {
+        batches.push(events.map((event) => event.seq));
+      },
+    });
+    await vi.waitFor(() => expect(batches).toHaveLength(1));
+    // A batch stored together: one repeat of the replay, two new events, then one after the end.
+    bus.publish(runId, [
+      { seq: 3, type: 'node.progress', payload: { seq: 3 } },
+      { seq: 4, type: 'node.progress', payload: { seq: 4 } },
+      { seq: 5, type: 'node.completed', payload: { seq: 5 } },
+    ]);
+    bus.publish(runId, [
+      { seq: 6, type: 'run.completed', payload: { seq: 6 } },
+      { seq: 7, type: 'node.progress', payload: { seq: 7 } },
+    ]);
+    await following;
+    expect(batches).toEqual([
+      [1, 2, 3],
+      [4, 5, 6],
+    ]);
     expect(bus.active()).toBe(0);
   });
 

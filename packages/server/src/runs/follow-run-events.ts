@@ -148,12 +148,30 @@ export async function openRunEvents(options: OpenRunEventsOptions): Promise<Open
   return opened;
 }
 
+/** Where {@link followRunEvents} sends events: one at a time, or each batch at once. */
+export type RunEventsSender =
+  | {
+      /** Receives each event once, in `seq` order, with no gap; awaited before the next. */
+      readonly send: (event: StoredRunEvent) => Promise<void>;
+      readonly sendBatch?: never;
+    }
+  | {
+      /**
+       * Receives the events as they come, several at once when they do (the replay, a batch
+       * stored together), each event once, in `seq` order, with no gap; awaited before the next
+       * batch. An event stream writes a batch as one chunk, as soon as it is published.
+       */
+      readonly sendBatch: (events: readonly StoredRunEvent[]) => Promise<void>;
+      readonly send?: never;
+    };
+
 /** Options of {@link followRunEvents}. */
-export interface FollowRunEventsOptions extends OpenRunEventsOptions {
+export type FollowRunEventsOptions = OpenRunEventsOptions & RunEventsSender & FollowRunEventsExtras;
+
+/** The rest of {@link FollowRunEventsOptions}. */
+export interface FollowRunEventsExtras {
   /** The stream already opened with {@link openRunEvents} (so a caller can answer 404 first). */
   readonly opened?: OpenedRunEvents;
-  /** Receives each event once, in `seq` order, with no gap. */
-  readonly send: (event: StoredRunEvent) => Promise<void>;
   /** Called after `heartbeatMs` without an event (an SSE comment keeps proxies from closing). */
   readonly heartbeat?: () => Promise<void>;
   readonly heartbeatMs?: number;
@@ -184,7 +202,7 @@ export interface FollowRunEventsOptions extends OpenRunEventsOptions {
  * ```
  */
 export async function followRunEvents(options: FollowRunEventsOptions): Promise<void> {
-  const { send, signal } = options;
+  const { signal } = options;
   const opened = options.opened ?? (await openRunEvents(options));
   const state = opened === undefined ? undefined : states.get(opened);
   if (opened === undefined || state === undefined) return;
@@ -196,20 +214,33 @@ export async function followRunEvents(options: FollowRunEventsOptions): Promise<
   };
   signal?.addEventListener('abort', poke, { once: true });
 
-  /** Sends an event unless already sent; true when it ended the run. */
-  const deliver = async (event: StoredRunEvent): Promise<boolean> => {
-    if (event.seq <= lastSent) return false;
-    await send(event);
-    lastSent = event.seq;
-    return isTerminalRunEvent(event.type);
+  /** Sends the events not sent yet, up to a terminal one; true when one ended the run. */
+  const deliver = async (events: readonly StoredRunEvent[]): Promise<boolean> => {
+    const fresh: StoredRunEvent[] = [];
+    let last = lastSent;
+    let ended = false;
+    for (const event of events) {
+      if (event.seq <= last) continue;
+      fresh.push(event);
+      last = event.seq;
+      if (isTerminalRunEvent(event.type)) {
+        ended = true;
+        break;
+      }
+    }
+    if (fresh.length === 0) return false;
+    if (options.sendBatch !== undefined) await options.sendBatch(fresh);
+    else for (const event of fresh) await options.send(event);
+    lastSent = last;
+    return ended;
   };
 
   try {
-    for (const event of state.stored) if (await deliver(event)) return;
+    if (await deliver(state.stored)) return;
     for (;;) {
       while (state.live.length > 0) {
         if (signal?.aborted) return;
-        if (await deliver(state.live.shift() as StoredRunEvent)) return;
+        if (await deliver(state.live.splice(0))) return;
       }
       if (state.ended || signal?.aborted) return;
       let timer: NodeJS.Timeout | undefined;

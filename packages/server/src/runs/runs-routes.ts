@@ -7,9 +7,9 @@ import { serveMedia } from '../contents/serve-media.ts';
 import { ApiError } from '../errors/api-error.ts';
 import type { AppEnv } from '../http/app-env.ts';
 import { createRouter, errorResponse } from '../http/create-router.ts';
+import { formatSseMessage } from '../http/format-sse-message.ts';
 import { decodePageCursor, encodePageCursor } from '../http/page-cursor.ts';
 import { requireUser } from '../http/require-auth.ts';
-import { createSseBatcher } from '../http/sse-batcher.ts';
 import { canonicalJson } from './canonical-json.ts';
 import { followRunEvents, openRunEvents } from './follow-run-events.ts';
 import { hashIdempotentRequest } from './idempotency-keys.ts';
@@ -327,20 +327,26 @@ export function runsRoutes() {
         async (stream) => {
           const aborted = new AbortController();
           stream.onAbort(() => aborted.abort());
-          // Events delivered together (the replay, a stored batch) go out as one chunk.
-          const batch = createSseBatcher((chunk) => stream.write(chunk));
+          // Events delivered together (the replay, a stored batch) go out as one chunk, written
+          // as soon as they are published (stream.write resolves once it is taken: backpressure).
           await followRunEvents({
             ...opened.options,
             opened,
             signal: aborted.signal,
-            send: (event) =>
-              batch.send({ id: String(event.seq), event: event.type, data: JSON.stringify(event.payload) }),
+            sendBatch: async (events) => {
+              let chunk = '';
+              for (const event of events)
+                chunk += formatSseMessage({
+                  id: String(event.seq),
+                  event: event.type,
+                  data: JSON.stringify(event.payload),
+                });
+              await stream.write(chunk);
+            },
             heartbeat: async () => {
-              await batch.flush();
               await stream.write(': keep-alive\n\n');
             },
           });
-          await batch.flush();
         },
         async (error) => {
           opened.close();
