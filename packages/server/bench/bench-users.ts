@@ -7,6 +7,7 @@
  * ({@link BenchUsersResult}), and exits at the next line on stdin (or when stdin closes). Times are epoch ms (`performance.timeOrigin + now()`), the
  * same clock as the bench process.
  */
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
 import { followSse } from './follow-sse.ts';
 import { clock } from './query-timings.ts';
@@ -40,15 +41,23 @@ export interface UserRun {
 /** The child's answer: the users' runs, `received` as [seq, at] pairs. */
 export interface BenchUsersResult {
   readonly runs: readonly (Omit<UserRun, 'received'> & { readonly received?: readonly [number, number][] })[];
+  /**
+   * This process's event-loop delay p99 over the runs, in ms: how late it may have read what the
+   * server sent (its receive times are stamped when it gets to them).
+   */
+  readonly loopP99Ms: number;
 }
 
-/** Parses the child's answer back into {@link UserRun}s. */
-export function parseBenchUsersResult(line: string): UserRun[] {
+/** Parses the child's answer back into {@link UserRun}s and its event-loop delay p99 (ms). */
+export function parseBenchUsersResult(line: string): { runs: UserRun[]; loopP99Ms: number } {
   const result = JSON.parse(line) as BenchUsersResult;
-  return result.runs.map(({ received, ...run }) => ({
-    ...run,
-    ...(received === undefined ? {} : { received: new Map(received) }),
-  }));
+  return {
+    runs: result.runs.map(({ received, ...run }) => ({
+      ...run,
+      ...(received === undefined ? {} : { received: new Map(received) }),
+    })),
+    loopP99Ms: result.loopP99Ms,
+  };
 }
 
 /** One user's run: execute, then follow the events to the end. */
@@ -90,16 +99,20 @@ async function main(): Promise<void> {
   console.log('ready');
   await new Promise<void>((resolve) => lines.once('line', () => resolve()));
   const timeout = AbortSignal.timeout(options.timeoutMs);
+  const loop = monitorEventLoopDelay({ resolution: 5 });
+  loop.enable();
   const runs = await Promise.all(
     options.cookies.map((cookie, user) =>
       runOne({ base: options.base, cookie, user, graph: options.graph, timeout }),
     ),
   );
+  loop.disable();
   const result: BenchUsersResult = {
     runs: runs.map(({ received, ...run }) => ({
       ...run,
       ...(received === undefined ? {} : { received: [...received] }),
     })),
+    loopP99Ms: loop.percentile(99) / 1e6,
   };
   process.stdout.write(`${JSON.stringify(result)}\n`);
   // Alive until told (or stdin closes), so the bench reads this process's CPU before it ends.

@@ -332,7 +332,7 @@ async function startUsers(options: BenchUsersOptions) {
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   return {
     child,
-    go: async (): Promise<UserRun[]> => {
+    go: async (): Promise<{ runs: UserRun[]; loopP99Ms: number }> => {
       const answer = next();
       child.stdin?.write('go\n');
       return parseBenchUsersResult(await answer);
@@ -440,7 +440,7 @@ async function round(args: {
     if (WARMUP > 0) {
       // Not measured: the first runs compile the code paths and plan the statements.
       const warm = await startUsers({ base, cookies: cookies.slice(n), graph: GRAPH, timeoutMs: TIMEOUT_MS });
-      const warmRuns = await warm.go();
+      const { runs: warmRuns } = await warm.go();
       await warm.end();
       const done = warmRuns.filter((run) => run.terminal === 'run.completed').length;
       console.log(`[${tag}] warm-up: ${done} of ${WARMUP} run(s) completed`);
@@ -472,7 +472,7 @@ async function round(args: {
     const stopProfile = PROFILE_DIR === undefined ? undefined : await startCpuProfile();
     recording = true;
     const measureFrom = clock();
-    const runs = await users.go();
+    const { runs, loopP99Ms: usersLoopP99 } = await users.go();
     const runIds = runs.flatMap((run) => (run.runId === undefined ? [] : [run.runId]));
     // The terminal event is stored before the hold's release and the final status: wait for those.
     const deadline = Date.now() + 30_000;
@@ -504,7 +504,7 @@ async function round(args: {
         ` this process ${seconds([process.pid])} s (ffmpeg ${childSeconds([process.pid])} s), ${mode === 'workers' ? `workers ${seconds(workers.map((worker) => worker.child.pid ?? 0))} s (ffmpeg ${childSeconds(workers.map((worker) => worker.child.pid ?? 0))} s), ` : ''}` +
         `PostgreSQL backends of the database ${seconds(backends)} s, provider fakes ${seconds([args.fakesPid])} s (nice 10), users' HTTP clients ${seconds([users.child.pid ?? 0])} s`,
     ];
-    let loops = `event-loop delay p99: this process ${(loop.percentile(99) / 1e6).toFixed(0)} ms`;
+    let loops = `event-loop delay p99: this process ${(loop.percentile(99) / 1e6).toFixed(0)} ms, users' HTTP clients ${usersLoopP99.toFixed(0)} ms (their receive times are stamped that late at worst)`;
     let rss = `peak RSS (whole life): this process ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MB`;
 
     // Stop the workers (graceful: nothing is running) so they write their last timings.
