@@ -1,12 +1,12 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
-import { streamSSE } from 'hono/streaming';
 import { sql } from 'kysely';
 import { MediaQuery } from '../contents/contents-schemas.ts';
 import { serveMedia } from '../contents/serve-media.ts';
 import { ApiError } from '../errors/api-error.ts';
 import type { AppEnv } from '../http/app-env.ts';
 import { createRouter, errorResponse } from '../http/create-router.ts';
+import { createEventStreamBody } from '../http/event-stream-body.ts';
 import { formatSseMessage } from '../http/format-sse-message.ts';
 import { decodePageCursor, encodePageCursor } from '../http/page-cursor.ts';
 import { requireUser } from '../http/require-auth.ts';
@@ -322,37 +322,37 @@ export function runsRoutes() {
         userId,
       });
       if (opened === undefined) throw new ApiError('NOT_FOUND', 'No such run.');
-      return streamSSE(
-        c,
-        async (stream) => {
-          const aborted = new AbortController();
-          stream.onAbort(() => aborted.abort());
-          // Events delivered together (the replay, a stored batch) go out as one chunk, written
-          // as soon as they are published (stream.write resolves once it is taken: backpressure).
-          await followRunEvents({
-            ...opened.options,
-            opened,
-            signal: aborted.signal,
-            sendBatch: async (events) => {
-              let chunk = '';
-              for (const event of events)
-                chunk += formatSseMessage({
-                  id: String(event.seq),
-                  event: event.type,
-                  data: JSON.stringify(event.payload),
-                });
-              await stream.write(chunk);
-            },
-            heartbeat: async () => {
-              await stream.write(': keep-alive\n\n');
-            },
-          });
+      // One stream the events are written to directly (see createEventStreamBody). Events
+      // delivered together (the replay, a stored batch) go out as one chunk, as soon as they are
+      // published; a slow client holds its own stream back (backpressure), no one else's.
+      const stream = createEventStreamBody();
+      const requestId = c.get('requestId');
+      void followRunEvents({
+        ...opened.options,
+        opened,
+        signal: stream.signal,
+        sendBatch: async (events) => {
+          let chunk = '';
+          for (const event of events)
+            chunk += formatSseMessage({
+              id: String(event.seq),
+              event: event.type,
+              data: JSON.stringify(event.payload),
+            });
+          await stream.write(chunk);
         },
-        async (error) => {
+        heartbeat: () => stream.write(': keep-alive\n\n'),
+      })
+        .catch((error: unknown) => {
           opened.close();
-          services.log.error({ err: error, requestId: c.get('requestId'), runId }, 'event stream failed');
-        },
-      );
+          // The client reconnects with Last-Event-ID and misses nothing.
+          services.log.error({ err: error, requestId, runId }, 'event stream failed');
+        })
+        .finally(() => stream.close());
+      c.header('Content-Type', 'text/event-stream');
+      c.header('Cache-Control', 'no-cache');
+      c.header('Connection', 'keep-alive');
+      return c.body(stream.body);
     },
   );
 
