@@ -563,8 +563,7 @@ export async function executeRun(args: {
     if (record.status === 'completed') restoredDone.set(record.nodeId, record);
     else if (record.state !== undefined) states[node.index] = record.state;
   }
-  let estimate = 0;
-  for (const node of nodes) if (!restoredDone.has(node.id)) estimate += node.cost;
+  const estimate = estimateUnfinished(plan, start.restored);
 
   control.cancel = (reason) => {
     if (stopped) return;
