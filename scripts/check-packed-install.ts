@@ -7,6 +7,9 @@
  *    LICENSE must be inside, and its package.json must have no `workspace:` range left;
  * 3. creates a fresh project under the OS temp folder (no workspace links) and installs the three
  *    tarballs there with plain npm, with TypeScript, @types/node, tsx and zod from the registry;
+ *    their dependencies are pinned (npm `overrides`) to the versions of the repository's lockfile,
+ *    the ones the tests ran against, so a registry that lags behind a fresh publish cannot fail
+ *    the check (`PACKED_LATEST=1` installs the newest versions the ranges allow instead);
  * 4. copies the `embed-engine` and `custom-provider` examples into it (they import the packages by
  *    name, as a user would), adds a provider conformance check on `node:test`, a server import and
  *    the ```ts blocks of the packages' READMEs, and type-checks everything with `tsc` under a
@@ -134,6 +137,46 @@ function run(
     );
   }
   return result;
+}
+
+/** One package of `pnpm list --json`, with its dependencies. */
+interface ListedPackage {
+  readonly version?: string;
+  readonly dependencies?: Readonly<Record<string, ListedPackage>>;
+}
+
+/**
+ * The lockfile's version of every package the server's production dependencies pull in (the
+ * engine's and the nodes' too, through their links), as npm `overrides`. Packages locked at more
+ * than one version, the workspace's own and `exclude` (the temp project's direct dependencies,
+ * which npm refuses to override) are left to npm.
+ */
+function lockedOverrides(exclude: ReadonlySet<string>): Record<string, string> {
+  const listed = JSON.parse(
+    run('npx', ['-y', PNPM, 'list', '--prod', '--depth', 'Infinity', '--json'], {
+      cwd: join(root, 'packages', 'server'),
+      code: 'INSTALL_FAILED',
+      what: 'listing the locked dependency versions',
+    }).stdout,
+  ) as ListedPackage[];
+  const versions = new Map<string, Set<string>>();
+  const walk = (dependencies: ListedPackage['dependencies']): void => {
+    for (const [name, dependency] of Object.entries(dependencies ?? {})) {
+      const seen = versions.get(name) ?? new Set<string>();
+      versions.set(name, seen);
+      if (dependency.version !== undefined) seen.add(dependency.version);
+      walk(dependency.dependencies);
+    }
+  };
+  for (const project of listed) walk(project.dependencies);
+  const overrides: Record<string, string> = {};
+  for (const [name, seen] of [...versions].sort(([a], [b]) => a.localeCompare(b))) {
+    const [version, ...others] = seen;
+    if (version === undefined || others.length > 0 || exclude.has(name)) continue;
+    if (version.startsWith('link:') || version.startsWith('file:')) continue;
+    overrides[name] = version;
+  }
+  return overrides;
 }
 
 /** Every file path a manifest's `exports`, `main`, `types` and `bin` point at (no patterns). */
@@ -336,9 +379,17 @@ async function main(): Promise<void> {
     const typesNode = rootManifest.devDependencies?.['@types/node'] ?? 'latest';
 
     await step('Installing the tarballs with npm into a fresh project', () => {
+      const direct = new Set(['typescript', '@types/node', 'tsx', 'zod']);
+      const overrides = process.env.PACKED_LATEST === '1' ? {} : lockedOverrides(direct);
+      const pinned = Object.keys(overrides).length;
+      console.log(
+        pinned > 0
+          ? `  ${pinned} dependencies pinned to the lockfile's versions (PACKED_LATEST=1 for the newest)`
+          : '  dependencies at the newest versions their ranges allow',
+      );
       writeFileSync(
         join(project, 'package.json'),
-        `${JSON.stringify({ name: 'vidgenie-packed-install-check', version: '0.0.0', private: true, type: 'module' }, null, 2)}\n`,
+        `${JSON.stringify({ name: 'vidgenie-packed-install-check', version: '0.0.0', private: true, type: 'module', overrides }, null, 2)}\n`,
       );
       run(
         'npm',
@@ -346,6 +397,7 @@ async function main(): Promise<void> {
           'install',
           '--no-audit',
           '--no-fund',
+          '--prefer-online',
           ...tarballs.map(({ tarball }) => tarball),
           `typescript@${typescript}`,
           `@types/node@${typesNode}`,
