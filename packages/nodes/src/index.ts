@@ -17,6 +17,12 @@ export {
 } from './blob/s3-blob-store.ts';
 export { ffmpegPath } from './media/ffmpeg.ts';
 export { createFfmpegMediaTools } from './media/ffmpeg-media-tools.ts';
+export {
+  type FfmpegLoad,
+  ffmpegConcurrency,
+  ffmpegLoad,
+  setFfmpegConcurrency,
+} from './media/ffmpeg-slots.ts';
 // Media references
 export { ImageRef, MediaRef, TextValue, VideoRef } from './media/media-ref.ts';
 export type { MediaTools, VideoProbe } from './media/media-tools.ts';

@@ -1,4 +1,5 @@
 import { createRequire } from 'node:module';
+import { ffmpegSlots } from './ffmpeg-slots.ts';
 import { spawnOffThread } from './spawn-off-thread.ts';
 
 /** How many lines of ffmpeg's stderr an error message quotes. */
@@ -56,11 +57,46 @@ export interface FfmpegOutput {
 
 /**
  * Runs ffmpeg with `args` (no shell; `-hide_banner -nostdin` are prepended), started from a helper
- * thread so that forking never stalls the event loop ({@link spawnOffThread}). Resolves with its
- * output when it exits with 0; rejects with an error quoting the last lines of stderr otherwise.
- * Aborting `signal` kills the process (SIGKILL) and rejects with the signal's reason. @internal
+ * thread so that forking never stalls the event loop ({@link spawnOffThread}), once one of the
+ * process's ffmpeg slots is free (`VIDGENIE_FFMPEG_CONCURRENCY`, one per core by default; calls wait
+ * their turn, those under a signal that ran ffmpeg before keeping its first call's turn).
+ * Resolves with its output when it exits with 0; rejects with an error quoting the last lines of
+ * stderr otherwise. Aborting `signal` takes a waiting call out of the queue, or kills a running
+ * process (SIGKILL), and rejects with the signal's reason. @internal
  */
-export function runFfmpeg(args: readonly string[], options: RunFfmpegOptions = {}): Promise<FfmpegOutput> {
+export async function runFfmpeg(
+  args: readonly string[],
+  options: RunFfmpegOptions = {},
+): Promise<FfmpegOutput> {
+  const { signal } = options;
+  signal?.throwIfAborted();
+  const priority = -turnOf(signal);
+  return ffmpegSlots().add(
+    () => startFfmpeg(args, options),
+    signal === undefined ? { priority } : { priority, signal },
+  );
+}
+
+/** The turn of each signal's first ffmpeg call (a node attempt's or a run's work shares one). */
+const turns = new WeakMap<AbortSignal, number>();
+let lastTurn = 0;
+
+/**
+ * The slot queue's order: calls made under the same signal keep the turn of its first call, so a
+ * node's second ffmpeg step (a poster frame after a probe) waits only for work that began before
+ * its node, not behind every node that started since. First come, first served by piece of work:
+ * under load the earliest renders end first, instead of all of them together at the end.
+ */
+function turnOf(signal: AbortSignal | undefined): number {
+  const known = signal === undefined ? undefined : turns.get(signal);
+  if (known !== undefined) return known;
+  const turn = ++lastTurn;
+  if (signal !== undefined) turns.set(signal, turn);
+  return turn;
+}
+
+/** Starts ffmpeg now, whatever the slots: {@link runFfmpeg} without the queue. */
+function startFfmpeg(args: readonly string[], options: RunFfmpegOptions): Promise<FfmpegOutput> {
   const { signal, onStdout } = options;
   return new Promise<FfmpegOutput>((resolve, reject) => {
     if (signal?.aborted) {

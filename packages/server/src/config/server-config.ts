@@ -125,6 +125,17 @@ export const ServerConfigSchema = z.object({
     .min(2, 'must be at least 2')
     .max(500)
     .default(10),
+  /**
+   * ffmpeg processes (renders, probes, poster frames) this process runs at once; more wait their
+   * turn. Default: one per CPU core, as encoding is CPU-bound (unbounded, 500 renders at once took
+   * as long each as all of them together and starved the server's event loop).
+   */
+  VIDGENIE_FFMPEG_CONCURRENCY: z.coerce
+    .number({ error: 'must be a whole number from 1 to 256' })
+    .int('must be a whole number')
+    .min(1, 'must be at least 1')
+    .max(256, 'must be at most 256')
+    .optional(),
   /** Seconds SIGTERM waits for running runs before giving their leases up (default 25). */
   VIDGENIE_SHUTDOWN_GRACE_SECONDS: z.coerce.number().min(0).max(3600).default(25),
   /**

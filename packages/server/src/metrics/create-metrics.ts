@@ -1,3 +1,4 @@
+import { ffmpegLoad } from '@vidgenie/nodes';
 import { type Kysely, sql } from 'kysely';
 import type { Logger } from 'pino';
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
@@ -70,6 +71,8 @@ export const POOL_WAIT_BUCKETS: readonly number[] = [
  * | `vidgenie_db_pool_connections` | gauge | `state` (open, idle, waiting: callers waiting for one), with `pool` |
  * | `vidgenie_db_pool_max_connections` | gauge | (with `pool`) |
  * | `vidgenie_db_pool_wait_seconds` | histogram | (with `pool`: each statement's or transaction's wait for a connection) |
+ * | `vidgenie_ffmpeg_processes` | gauge | `state` (running, waiting: calls waiting for a slot) |
+ * | `vidgenie_ffmpeg_max_processes` | gauge | (`VIDGENIE_FFMPEG_CONCURRENCY`) |
  *
  * plus prom-client's process and Node.js metrics. Counters are fed by {@link Metrics.observe}
  * from the run event bus, so they count the runs this process hears.
@@ -146,6 +149,24 @@ export function createMetrics(options: CreateMetricsOptions): Metrics {
     help: "1 when the scrape's database query answered in time, else 0.",
     registers,
   });
+
+  const ffmpegProcesses = new Gauge({
+    name: 'vidgenie_ffmpeg_processes',
+    help: 'ffmpeg processes of this process: running, and calls waiting for a slot (a waiting count that keeps growing means renders arrive faster than the cores make them).',
+    labelNames: ['state'] as const,
+    registers,
+  });
+  const ffmpegMax = new Gauge({
+    name: 'vidgenie_ffmpeg_max_processes',
+    help: 'The most ffmpeg processes this process runs at once (VIDGENIE_FFMPEG_CONCURRENCY, one per core by default).',
+    registers,
+  });
+  const readFfmpegGauges = () => {
+    const load = ffmpegLoad();
+    ffmpegProcesses.set({ state: 'running' }, load.running);
+    ffmpegProcesses.set({ state: 'waiting' }, load.waiting);
+    ffmpegMax.set(load.concurrency);
+  };
 
   const pool = options.pool;
   /** The pool's counts, set when a scrape begins (before its own query waits in the pool). */
@@ -283,6 +304,7 @@ export function createMetrics(options: CreateMetricsOptions): Metrics {
     },
     async scrape() {
       readPoolGauges();
+      readFfmpegGauges();
       await readDatabaseGauges();
       await readKeyAge();
       return registry.metrics();

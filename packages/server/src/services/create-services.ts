@@ -1,5 +1,10 @@
 import { join } from 'node:path';
-import { createFfmpegMediaTools, type MediaServices, type ProviderRegistry } from '@vidgenie/nodes';
+import {
+  createFfmpegMediaTools,
+  type MediaServices,
+  type ProviderRegistry,
+  setFfmpegConcurrency,
+} from '@vidgenie/nodes';
 import type { Logger } from 'pino';
 import { createSessionFinder } from '../accounts/session-finder.ts';
 import { runAnalyticsListener } from '../analytics/run-analytics-listener.ts';
@@ -101,6 +106,8 @@ export async function createServices(
 ): Promise<Services> {
   const log = options.log ?? createLogger({ level: config.LOG_LEVEL });
   const now = options.now ?? (() => new Date());
+  if (config.VIDGENIE_FFMPEG_CONCURRENCY !== undefined)
+    setFfmpegConcurrency(config.VIDGENIE_FFMPEG_CONCURRENCY);
   const ownsDatabase = options.database === undefined;
   const database = options.database ?? (await openDatabase(databaseOptions(config)));
   /** Connections of their own for running runs' writes (PostgreSQL, a process that executes runs). */
