@@ -98,6 +98,7 @@ describe('runFfmpeg slots', () => {
   it('takes a limit set by the host over the variable, and starts waiting calls when it is raised', async () => {
     vi.stubEnv('VIDGENIE_FFMPEG_CONCURRENCY', '4');
     setFfmpegConcurrency(1);
+    expect(ffmpegConcurrency()).toBe(1);
     const stop = new AbortController();
     const calls = [0, 1, 2].map(() => outcome(runFfmpeg(ENDLESS, { signal: stop.signal })));
     expect(ffmpegLoad()).toEqual({ running: 1, waiting: 2, concurrency: 1 });

@@ -5,12 +5,12 @@ import PQueue from 'p-queue';
 const MAX_CONCURRENCY = 256;
 
 /**
- * How many ffmpeg processes this process runs at once: the `VIDGENIE_FFMPEG_CONCURRENCY`
- * environment variable when it is set (a whole number from 1 to 256), otherwise the number of
- * CPU cores Node may use (`os.availableParallelism()`). Encoding is CPU-bound: more processes than
- * cores do not finish sooner; they share the cores, so every render ends late, all together, and
- * starve the event loop serving requests. Throws a `RangeError` naming the variable when its value
- * is not such a number.
+ * How many ffmpeg processes this process runs at once: the limit {@link setFfmpegConcurrency} set,
+ * else the `VIDGENIE_FFMPEG_CONCURRENCY` environment variable when it is set (a whole number from
+ * 1 to 256), else the number of CPU cores Node may use (`os.availableParallelism()`). Encoding is
+ * CPU-bound: more processes than cores do not finish sooner; they share the cores, so every render
+ * ends late, all together, and starve the event loop serving requests. Throws a `RangeError`
+ * naming the variable when its value is not such a number.
  *
  * @example
  * ```ts
@@ -19,10 +19,11 @@ const MAX_CONCURRENCY = 256;
  * ```
  */
 export function ffmpegConcurrency(): number {
+  if (queue !== undefined) return queue.concurrency;
   const raw = process.env.VIDGENIE_FFMPEG_CONCURRENCY?.trim();
   if (raw === undefined || raw === '') return Math.max(1, availableParallelism());
   const value = Number(raw);
-  if (!Number.isInteger(value) || value < 1 || value > MAX_CONCURRENCY) {
+  if (!isConcurrency(value)) {
     throw new RangeError(
       `VIDGENIE_FFMPEG_CONCURRENCY must be a whole number from 1 to ${MAX_CONCURRENCY} (got "${raw}"); unset it to run one ffmpeg per CPU core.`,
     );
@@ -44,13 +45,17 @@ export function ffmpegConcurrency(): number {
  * ```
  */
 export function setFfmpegConcurrency(concurrency: number): void {
-  if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > MAX_CONCURRENCY) {
+  if (!isConcurrency(concurrency)) {
     throw new RangeError(
       `The ffmpeg concurrency must be a whole number from 1 to ${MAX_CONCURRENCY} (got ${concurrency}).`,
     );
   }
   if (queue === undefined) queue = new PQueue({ concurrency });
   else queue.concurrency = concurrency;
+}
+
+function isConcurrency(value: number): boolean {
+  return Number.isInteger(value) && value >= 1 && value <= MAX_CONCURRENCY;
 }
 
 /** ffmpeg processes of this process: running now, waiting for a slot, and the limit. */
@@ -86,8 +91,7 @@ export function ffmpegSlots(): PQueue {
  * ```
  */
 export function ffmpegLoad(): FfmpegLoad {
-  if (queue === undefined) return { running: 0, waiting: 0, concurrency: ffmpegConcurrency() };
-  return { running: queue.pending, waiting: queue.size, concurrency: queue.concurrency };
+  return { running: queue?.pending ?? 0, waiting: queue?.size ?? 0, concurrency: ffmpegConcurrency() };
 }
 
 /**
