@@ -96,6 +96,7 @@ export type {
   EngineHooks,
   EngineOptions,
   FailurePolicy,
+  NodeErrorReport,
   RequiredServices,
   SecretRequest,
   SecretsResolver,

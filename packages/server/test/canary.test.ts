@@ -236,6 +236,15 @@ describeEachDatabase('canary keys never leak', ({ database }) => {
       expect(failed.live).toContain('event: run.failed');
       expect(failed.status.status).toBe('failed');
       expect(failed.status.error?.message).toMatch(/key/i);
+      // Operators get the failure in the log, with its cause chain (the SDK's error, not its message).
+      const failureLine = t.logLines.find(
+        (line) => line.includes('"node failed"') && line.includes(rejected),
+      );
+      expect(failureLine).toBeDefined();
+      expect(JSON.parse(failureLine ?? '{}')).toMatchObject({
+        nodeType: 'enhance',
+        causes: [expect.objectContaining({ status: 401 })],
+      });
       // The fake did receive the rejected key (and answered with it in its message).
       expect(openai.log.some((entry) => JSON.stringify(entry).includes(canaries.openaiRejected))).toBe(true);
 

@@ -1,6 +1,7 @@
 import type { OutputCache } from '../cache/output-cache.ts';
 import type { CheckpointStore } from '../checkpoint/checkpoint-store.ts';
 import type { BillingHooks } from '../cost/billing-hooks.ts';
+import type { EngineError } from '../errors/engine-error.ts';
 import type { RunEvent } from '../events/run-events.ts';
 import type { NodeDefinition, ObjectSchema } from '../node/node-definition.ts';
 import type { NodeRegistry } from '../node/node-registry.ts';
@@ -25,10 +26,43 @@ export interface SecretRequest {
 /** Resolves a secret by name for a node, just in time; `undefined` when the host has none. */
 export type SecretsResolver = (args: SecretRequest) => Promise<string | undefined> | string | undefined;
 
+/**
+ * A node attempt that failed, as {@link EngineHooks.onNodeError} receives it: the error object
+ * itself, whose `cause` (the provider SDK's or the system's error) events never carry.
+ */
+export interface NodeErrorReport {
+  readonly runId: string;
+  readonly nodeId: string;
+  readonly nodeType: string;
+  /** The attempt that failed, from 1. */
+  readonly attempt: number;
+  /** The error, `cause` kept. It may hold secrets (a request's headers): log with care. */
+  readonly error: EngineError;
+  /** True when another attempt follows (after `node.retrying`); false when the node failed for good. */
+  readonly retrying: boolean;
+}
+
 /** Optional hooks. Do not mutate their arguments. */
 export interface EngineHooks {
   /** Called for every event of every run, after the run's own listeners. */
   onEvent?(event: RunEvent): void;
+  /**
+   * Called for every failed node attempt, retried or final, with the error object: for logs and
+   * metrics (events carry only the error's code and message). What it throws is ignored.
+   *
+   * @example
+   * ```ts
+   * import { createEngine, createNodeRegistry } from '@vidgenie/engine';
+   * const engine = createEngine({
+   *   registry: createNodeRegistry([]),
+   *   hooks: {
+   *     onNodeError: ({ runId, nodeId, attempt, retrying, error }) =>
+   *       console.warn({ runId, nodeId, attempt, retrying, code: error.code, cause: error.cause }),
+   *   },
+   * });
+   * ```
+   */
+  onNodeError?(report: NodeErrorReport): void;
 }
 
 /** The union of the services the nodes of a registry need, as an intersection. */

@@ -22,6 +22,8 @@ export interface NodeRuntime {
   readonly services: unknown;
   isStopped(): boolean;
   emit<K extends RunEventType>(type: K, payload: RunEventMap[K]): void;
+  /** Tells the host's `onNodeError` hook about a failed attempt. */
+  reportError(node: PlanNode, attempt: number, error: EngineError, retrying: boolean): void;
   /** Persists a node's durable state (as a `running` checkpoint). */
   saveState(args: {
     readonly node: PlanNode;
@@ -170,6 +172,7 @@ class NodeAttempts {
         ? Math.min(error.afterMs, policy.maxDelayMs)
         : backoffDelay({ policy, attempt, random: runtime.random() });
     runtime.emit('node.retrying', { nodeId: this.#node.id, attempt, delayMs, error: error.toJSON() });
+    runtime.reportError(this.#node, attempt, error, true);
     return sleep(delayMs, runtime.signal).then(() => this.from(attempt + 1));
   }
 }

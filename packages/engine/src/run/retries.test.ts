@@ -8,6 +8,7 @@ import type { NodeContext } from '../node/node-context.ts';
 import { createNodeRegistry } from '../node/node-registry.ts';
 import { backoffDelay, DEFAULT_RETRY_POLICY, type RetryPolicy } from '../node/retry-policy.ts';
 import { createEngine } from './create-engine.ts';
+import type { NodeErrorReport } from './engine-options.ts';
 
 type Ctx = NodeContext<Record<string, never>, Record<string, never>, unknown, unknown>;
 type Run = (ctx: Ctx) => Promise<{ value: string }> | { value: string };
@@ -289,5 +290,64 @@ describe('backoffDelay', () => {
 
   it('the cap applies before jitter', () => {
     expect(backoffDelay({ policy: { ...policy, jitter: 1 }, attempt: 30, random: 0.5 })).toBe(500);
+  });
+});
+
+describe('hooks.onNodeError', () => {
+  const fast = { maxAttempts: 3, initialDelayMs: 1, maxDelayMs: 5 };
+
+  it('reports each failed attempt with the error object and its cause, retried then final', async () => {
+    const reports: NodeErrorReport[] = [];
+    const socket = Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET', syscall: 'read' });
+    const def = workNode(() => {
+      throw new TypeError('fetch failed', { cause: socket });
+    });
+    const engine = createEngine({
+      registry: createNodeRegistry([def]),
+      retry: fast,
+      random: () => 0,
+      hooks: { onNodeError: (report) => reports.push(report) },
+    });
+    const outcome = await engine.run(graph);
+
+    expect(outcome.status).toBe('failed');
+    expect(
+      reports.map((r) => [r.runId === outcome.runId, r.nodeId, r.nodeType, r.attempt, r.retrying]),
+    ).toEqual([
+      [true, 'w', 'work', 1, true],
+      [true, 'w', 'work', 2, true],
+      [true, 'w', 'work', 3, false],
+    ]);
+    const first = reports[0]?.error;
+    expect(first?.code).toBe('NODE_FAILED');
+    // The thrown error is kept as the cause, with its own cause (the system error) below it.
+    expect(first?.cause).toBeInstanceOf(TypeError);
+    expect((first?.cause as Error | undefined)?.cause).toBe(socket);
+  });
+
+  it('is not called when attempts succeed, and what it throws changes nothing', async () => {
+    let calls = 0;
+    const hooks = {
+      onNodeError: () => {
+        calls++;
+        throw new Error('the logger is broken');
+      },
+    };
+    const flaky = workNode(({ attempt }) => {
+      if (attempt === 1) throw new Error('503');
+      return { value: 'ok' };
+    });
+    const engine = createEngine({
+      registry: createNodeRegistry([flaky]),
+      retry: fast,
+      random: () => 0,
+      hooks,
+    });
+    expect((await engine.run(graph)).status).toBe('completed');
+    expect(calls).toBe(1);
+
+    const steady = createEngine({ registry: createNodeRegistry([workNode(() => ({ value: 'ok' }))]), hooks });
+    expect((await steady.run(graph)).status).toBe('completed');
+    expect(calls).toBe(1);
   });
 });

@@ -173,6 +173,15 @@ export async function executeRun(args: {
     services: options.services,
     isStopped: () => stopped,
     emit,
+    reportError: (node, attempt, error, retrying) => {
+      const onNodeError = options.hooks?.onNodeError;
+      if (onNodeError === undefined) return;
+      try {
+        onNodeError({ runId, nodeId: node.id, nodeType: node.def.type, attempt, error, retrying });
+      } catch {
+        // A logging hook must not change the run.
+      }
+    },
     saveState: async ({ node, attempt, state }) => {
       states[node.index] = state;
       const record: NodeRecord = {
@@ -387,6 +396,7 @@ export async function executeRun(args: {
     status[node.index] = FAILED;
     failure ??= { error, nodeId: node.id };
     emit('node.failed', { nodeId: node.id, nodeType: node.def.type, attempt, error: error.toJSON() });
+    runtime.reportError(node, attempt, error, false);
     settled++;
     skipDescendants(node);
     const record: NodeRecord = {

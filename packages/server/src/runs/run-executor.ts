@@ -27,6 +27,7 @@ import type { DB, RunRowStatus } from '../db/schema.ts';
 import { ApiError } from '../errors/api-error.ts';
 import type { CreditLedger } from '../ledger/credit-ledger.ts';
 import { createLedgerBillingHooks } from '../ledger/ledger-billing-hooks.ts';
+import { errorCauses } from '../log/error-causes.ts';
 import type { ProviderKeyVault } from '../vault/provider-key-vault.ts';
 import type { LeaseFence } from './lease-fence.ts';
 import type { RunDispatch } from './pg-boss-dispatch.ts';
@@ -258,6 +259,24 @@ export function createRunExecutor(options: RunExecutorOptions): RunExecutor {
       },
       capture: (args) => hooksFor(args.runId).capture(args),
       release: (args) => hooksFor(args.runId).release(args),
+    },
+    hooks: {
+      // Events carry the creator-facing message; the log says why underneath (a reset connection,
+      // a connect timeout), for operators. Causes' messages only where they hold no request data.
+      onNodeError: ({ runId, nodeId, nodeType, attempt, retrying, error }) => {
+        log.warn(
+          {
+            runId,
+            nodeId,
+            nodeType,
+            attempt,
+            code: error.code,
+            error: error.message,
+            causes: errorCauses(error),
+          },
+          retrying ? 'node attempt failed; retrying' : 'node failed',
+        );
+      },
     },
     secrets: async ({ runId, name }) => {
       const userId = owners.get(runId);
