@@ -1,6 +1,9 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
+/** How long an idle connection stays open, in ms. */
+const KEEP_ALIVE_MS = 60_000;
+
 /** A request as a fake route sees it. */
 export interface FakeRequest {
   readonly method: string;
@@ -196,6 +199,9 @@ export async function startFakeHttpServer(
       });
     }
   });
+  // Idle connections stay open a minute, as behind the providers' front ends (Node's default of
+  // 5 s let a loaded client reuse a socket the fake was closing: ECONNRESET no provider gives).
+  server.keepAliveTimeout = KEEP_ALIVE_MS;
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   return {
