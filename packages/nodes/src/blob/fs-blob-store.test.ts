@@ -82,12 +82,22 @@ describe('createFsBlobStore', () => {
     expect(await blobs.stat({ key: 'k.txt' })).toEqual({ key: 'k.txt', bytes: 2, mimeType: 'text/markdown' });
   });
 
-  it('leaves no temporary files and keeps the type in a sidecar', async () => {
+  it('leaves no temporary files and keeps in a sidecar only a type the extension does not imply', async () => {
     await blobs.put({ key: 'a/b.png', body: bytes('png'), mimeType: 'image/png' });
-    expect((await readdir(join(root, 'a'))).sort()).toEqual(['b.png', 'b.png.meta.json']);
-    expect(JSON.parse(await readFile(join(root, 'a', 'b.png.meta.json'), 'utf8'))).toEqual({
-      mimeType: 'image/png',
+    await blobs.put({ key: 'a/c.png', body: bytes('apng'), mimeType: 'image/apng' });
+    expect((await readdir(join(root, 'a'))).sort()).toEqual(['b.png', 'c.png', 'c.png.meta.json']);
+    expect(JSON.parse(await readFile(join(root, 'a', 'c.png.meta.json'), 'utf8'))).toEqual({
+      mimeType: 'image/apng',
     });
+    expect((await blobs.stat({ key: 'a/b.png' }))?.mimeType).toBe('image/png');
+    expect((await blobs.stat({ key: 'a/c.png' }))?.mimeType).toBe('image/apng');
+  });
+
+  it('drops a stale sidecar when an object is written again with the type its extension implies', async () => {
+    await blobs.put({ key: 'a/d.png', body: bytes('apng'), mimeType: 'image/apng' });
+    await blobs.put({ key: 'a/d.png', body: bytes('png'), mimeType: 'image/png' });
+    expect(await readdir(join(root, 'a'))).toEqual(['d.png']);
+    expect(await blobs.stat({ key: 'a/d.png' })).toEqual({ key: 'a/d.png', bytes: 3, mimeType: 'image/png' });
   });
 
   it('derives the type from the extension when the sidecar is missing', async () => {
@@ -106,7 +116,8 @@ describe('createFsBlobStore', () => {
   });
 
   it('deletes objects and their sidecar; deleting a missing key is fine', async () => {
-    await blobs.put({ key: 'd/x.txt', body: bytes('x'), mimeType: 'text/plain' });
+    await blobs.put({ key: 'd/x.txt', body: bytes('x'), mimeType: 'text/markdown' });
+    expect((await readdir(join(root, 'd'))).sort()).toEqual(['x.txt', 'x.txt.meta.json']);
     await blobs.delete({ key: 'd/x.txt' });
     expect(await blobs.stat({ key: 'd/x.txt' })).toBeUndefined();
     expect(await readdir(join(root, 'd'))).toEqual([]);

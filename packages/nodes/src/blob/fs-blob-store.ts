@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Dirent } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
-import { mkdir, open, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
 import { basename, dirname, extname, join, resolve, sep } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { BlobInfo, BlobStore } from './blob-store.ts';
@@ -33,9 +33,11 @@ const FOLDER_MEMORY = 10_000;
  * - **Atomic writes**: bytes go to a temporary file in the object's own folder
  *   (`<name>.<uuid>.tmp`), which is then renamed over the object, so readers see the old object
  *   or the new one, never a partial file.
- * - **Mime types** are kept in a sidecar file `<object>.meta.json` (`{"mimeType": ...}`), written
- *   the same way just before the object is renamed into place; when it is missing, the type comes from the extension, else
- *   `application/octet-stream`. Keys may therefore not end with `.meta.json`.
+ * - **Mime types** come from the extension (`.png`, `.mp4`, …), else `application/octet-stream`;
+ *   a type the extension does not imply is kept in a sidecar file `<object>.meta.json`
+ *   (`{"mimeType": ...}`), written the same way just before the object is renamed into place
+ *   (and removed when the object is written again with its implied type). Keys may therefore not
+ *   end with `.meta.json`.
  * - **Keys** are relative `/`-separated paths: no leading `/`, no backslash, no `..`, `.` or empty
  *   segment, no NUL. Other keys throw a `TypeError` naming the problem, so nothing escapes `root`.
  * - `localPath` is the object's own path and `url` its `file://` URL (`expiresInSeconds` is
@@ -80,7 +82,7 @@ export function createFsBlobStore(options: { readonly root: string }): BlobStore
     } catch (error) {
       if (!isNotFound(error) && !(error instanceof SyntaxError)) throw error;
     }
-    return MIME_BY_EXTENSION[extname(path).toLowerCase()] ?? DEFAULT_MIME;
+    return impliedMimeType(path);
   };
 
   /**
@@ -103,8 +105,16 @@ export function createFsBlobStore(options: { readonly root: string }): BlobStore
       // The body first (a failing stream leaves nothing), then the sidecar, then the rename.
       const temp = await writeTemp(path, body, remake);
       try {
-        const meta = await writeTemp(`${path}${META_SUFFIX}`, `${JSON.stringify({ mimeType })}\n`, remake);
-        await rename(meta.path, `${path}${META_SUFFIX}`);
+        if (mimeType === impliedMimeType(path)) {
+          // The extension says it: no sidecar to write, but an earlier one (another type) goes.
+          // Three filesystem calls fewer per object, each a hand-off to libuv's thread pool.
+          await unlink(`${path}${META_SUFFIX}`).catch((error: unknown) => {
+            if (!isNotFound(error)) throw error;
+          });
+        } else {
+          const meta = await writeTemp(`${path}${META_SUFFIX}`, `${JSON.stringify({ mimeType })}\n`, remake);
+          await rename(meta.path, `${path}${META_SUFFIX}`);
+        }
         await rename(temp.path, path);
       } catch (error) {
         await rm(temp.path, { force: true });
@@ -256,6 +266,11 @@ async function writeTemp(
     throw error;
   }
   return { path: temp, size };
+}
+
+/** The mime type an object's extension implies, for objects with no sidecar. */
+function impliedMimeType(path: string): string {
+  return MIME_BY_EXTENSION[extname(path).toLowerCase()] ?? DEFAULT_MIME;
 }
 
 function isNotFound(error: unknown): boolean {

@@ -22,12 +22,23 @@ export function prepared(label: string): RawBuilder<unknown> {
   return sql.raw(`/* prepare:${label} */ `);
 }
 
+/** Names already worked out, by statement text: marked texts are few and fixed. */
+const names = new Map<string, string>();
+/** Past this many texts the cache starts again (a guard: marked texts are meant to be fixed). */
+const MAX_NAMES = 1024;
+
 /** The name a marked statement is prepared under on each connection; undefined when unmarked. @internal */
 export function preparedStatementName(text: string): string | undefined {
+  const known = names.get(text);
+  if (known !== undefined) return known;
   const label = MARK.exec(text)?.[1];
   if (label === undefined) return undefined;
   // The same label may carry texts that differ (an optional condition): one name per text.
-  return `${label}:${createHash('sha256').update(text).digest('hex').slice(0, 16)}`;
+  // Hashed once per text: a CPU profile at 500 users found the hash at 1 % of the server's time.
+  const name = `${label}:${createHash('sha256').update(text).digest('hex').slice(0, 16)}`;
+  if (names.size >= MAX_NAMES) names.clear();
+  names.set(text, name);
+  return name;
 }
 
 /**
