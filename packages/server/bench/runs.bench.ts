@@ -565,33 +565,24 @@ async function round(args: {
 }
 
 /**
- * Prints why the round's nodes failed or were retried: each error code and message, by event type
- * and node, counted (nothing when every node succeeded at its first attempt).
- */
-async function printFailures(db: Awaited<ReturnType<typeof openDatabase>>, ids: readonly string[]) {
-  const { rows } = await sql<{ type: string; node_id: string; code: string; message: string; runs: number }>`
-    select type, payload->>'nodeId' as node_id, payload->'error'->>'code' as code,
-           left(payload->'error'->>'message', 200) as message, count(distinct run_id)::int as runs
-      from run_events where run_id = any(${ids}) and type in ('node.failed', 'node.retrying')
-     group by 1, 2, 3, 4 order by 5 desc limit 20`.execute(db.db);
-  for (const row of rows) {
-    const what = row.type === 'node.failed' ? 'failed' : 'retried';
-    console.log(`  ${what}: node ${row.node_id} in ${row.runs} run(s): ${row.code}: ${row.message}`);
-  }
-}
-
-/**
- * Prints the causes under the round's failed node attempts, from the processes' logs ("node
- * attempt failed; retrying" and "node failed" lines): what the events' creator-facing messages
- * do not say (a reset connection, a connect timeout), counted.
+ * Prints the round's failed node attempts, from the processes' logs ("node attempt failed;
+ * retrying" and "node failed" lines): the node type, the engine's code and creator-facing message,
+ * and the causes under it that events do not carry (a reset connection, a connect timeout), counted.
  */
 function printLoggedNodeErrors(files: readonly string[]): void {
   const counts = new Map<string, number>();
   for (const file of files) {
     for (const line of readLines(file)) {
       if (!line.includes('"node attempt failed; retrying"') && !line.includes('"node failed"')) continue;
-      const entry = JSON.parse(line) as { msg: string; nodeType?: string; causes?: unknown };
-      const key = `${entry.msg === 'node failed' ? 'failed' : 'retried'} ${entry.nodeType}: ${JSON.stringify(entry.causes)}`;
+      const entry = JSON.parse(line) as {
+        msg: string;
+        nodeType?: string;
+        code?: string;
+        error?: string;
+        causes?: unknown;
+      };
+      const what = entry.msg === 'node failed' ? 'failed' : 'retried';
+      const key = `${what} ${entry.nodeType}: ${entry.code}: ${entry.error} ${JSON.stringify(entry.causes)}`;
       counts.set(key, (counts.get(key) ?? 0) + 1);
     }
   }
@@ -646,7 +637,6 @@ async function analyse(args: {
   const completed = runRows.filter((row) => row.status === 'completed').length;
   const lost = args.users - completed;
   for (const run of runs) if (run.error !== undefined) console.error(`  user ${run.user}: ${run.error}`);
-  await printFailures(db, ids);
 
   // Attribution: a statement's run, directly or through its hold or its user (one run each).
   const runOfHold = new Map(holdRows.map((row) => [row.id, row.run_id ?? undefined]));
