@@ -25,7 +25,7 @@ export {
 } from './media/ffmpeg-slots.ts';
 // Media references
 export { ImageRef, MediaRef, TextValue, VideoRef } from './media/media-ref.ts';
-export type { MediaTools, VideoProbe } from './media/media-tools.ts';
+export type { MediaTools, VideoInspection, VideoProbe } from './media/media-tools.ts';
 export { createShortVideoRegistry } from './nodes/create-short-video-registry.ts';
 export { createEnhanceNode } from './nodes/enhance-node.ts';
 export { createImageNode } from './nodes/image-node.ts';

@@ -1,4 +1,4 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createEngine } from '@vidgenie/engine';
@@ -31,7 +31,13 @@ afterAll(async () => {
 const scoped = () => createUserScopedBlobStore({ blobs: inner, ownerOf: (runId) => owners.get(runId) });
 
 // Conformance keys (`conformance-<uuid>/…`) are not run keys: they pass through unchanged.
-describeBlobStoreConformance({ name: 'user-scoped (pass-through keys)', createStore: scoped, describe, it });
+describeBlobStoreConformance({
+  name: 'user-scoped (pass-through keys)',
+  createStore: scoped,
+  putFile: true,
+  describe,
+  it,
+});
 
 describe('createUserScopedBlobStore', () => {
   it("stores a run's keys under its owner and returns the stored key", async () => {
@@ -56,6 +62,26 @@ describe('createUserScopedBlobStore', () => {
     expect(Buffer.concat(parts).toString()).toBe('png');
     await store.delete({ key: 'runs/run_1/image.png' });
     expect(await inner.stat({ key: 'users/usr_A/runs/run_1/image.png' })).toBeUndefined();
+  });
+
+  it("moves a handed-over file under the run's owner, and has no putFile when the inner store has none", async () => {
+    const folder = await mkdtemp(join(tmpdir(), 'vidgenie-user-scoped-file-'));
+    try {
+      const path = join(folder, 'clip.mp4');
+      await writeFile(path, 'mp4 bytes');
+      const info = await scoped().putFile?.({ key: 'runs/run_1/video.mp4', path, mimeType: 'video/mp4' });
+      expect(info).toEqual({ key: 'users/usr_A/runs/run_1/video.mp4', bytes: 9, mimeType: 'video/mp4' });
+      expect(
+        new TextDecoder().decode(await inner.getBytes({ key: 'users/usr_A/runs/run_1/video.mp4' })),
+      ).toBe('mp4 bytes');
+      await expect(stat(path)).rejects.toThrow(/ENOENT/);
+      const { putFile: _, ...withoutPutFile } = inner;
+      expect(
+        createUserScopedBlobStore({ blobs: withoutPutFile, ownerOf: () => 'usr_A' }).putFile,
+      ).toBeUndefined();
+    } finally {
+      await rm(folder, { recursive: true, force: true });
+    }
   });
 
   it('passes through the keys of runs it does not know (a rerun reading its parent) and other keys', async () => {

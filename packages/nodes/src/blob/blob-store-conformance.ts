@@ -1,4 +1,6 @@
-import { readFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { BlobInfo, BlobStore } from './blob-store.ts';
 
 /** One conformance case: a name and a check that throws when the store misbehaves. */
@@ -22,7 +24,8 @@ export interface BlobStoreConformanceRunner {
  * `stat` gives the size and type, `put` overwrites, `delete` is idempotent, reading a missing key
  * rejects while `stat` gives undefined, a failing stream stores nothing, invalid keys (absolute,
  * `..`, backslash, empty) are refused by every method, `localPath` is a readable file with the same
- * bytes and `url` gives a URL string. Its assertions are its own (they throw), so any runner works.
+ * bytes and `url` gives a URL string; with `list` and `putFile`, those optional methods too. Its
+ * assertions are its own (they throw), so any runner works.
  *
  * @example
  * ```ts
@@ -40,23 +43,29 @@ export function describeBlobStoreConformance(
     readonly createStore: () => BlobStore | Promise<BlobStore>;
     /** The store implements the optional `list`: check it too. */
     readonly list?: boolean;
+    /** The store implements the optional `putFile`: check it too. */
+    readonly putFile?: boolean;
   },
 ): void {
   args.describe(`BlobStore conformance: ${args.name}`, () => {
-    for (const c of blobStoreConformanceCases({ list: args.list ?? false })) {
+    for (const c of blobStoreConformanceCases({ list: args.list ?? false, putFile: args.putFile ?? false })) {
       args.it(c.name, async () => c.run(await args.createStore()));
     }
   });
 }
 
 /**
- * The conformance cases, for runners that want to drive them directly; with `list`, the cases of
- * the optional `BlobStore.list` too.
+ * The conformance cases, for runners that want to drive them directly; with `list` or `putFile`,
+ * the cases of those optional `BlobStore` methods too.
  */
 export function blobStoreConformanceCases(
-  options: { readonly list?: boolean } = {},
+  options: { readonly list?: boolean; readonly putFile?: boolean } = {},
 ): readonly BlobStoreConformanceCase[] {
-  return options.list === true ? [...CASES, ...LIST_CASES] : CASES;
+  return [
+    ...CASES,
+    ...(options.list === true ? LIST_CASES : []),
+    ...(options.putFile === true ? PUT_FILE_CASES : []),
+  ];
 }
 
 /** Keys every store must refuse, whatever it does underneath. */
@@ -329,6 +338,94 @@ const LIST_CASES: readonly BlobStoreConformanceCase[] = [
       for (const prefix of ['runs/r1', '/runs/', '../', 'runs/../x/']) {
         await rejects(() => listOf(store, prefix), `list of ${JSON.stringify(prefix)}`);
       }
+    },
+  },
+];
+
+/**
+ * Writes `bytes` to `name` in a new folder under the system's temporary folder, runs `work` with
+ * its path, and removes the folder afterwards.
+ */
+async function withLocalFile(
+  bytes: Uint8Array,
+  name: string,
+  work: (path: string) => Promise<void>,
+): Promise<void> {
+  const folder = await mkdtemp(join(tmpdir(), 'blob-conformance-'));
+  try {
+    const path = join(folder, name);
+    await writeFile(path, bytes);
+    await work(path);
+  } finally {
+    await rm(folder, { recursive: true, force: true });
+  }
+}
+
+const exists = (path: string) =>
+  stat(path).then(
+    () => true,
+    () => false,
+  );
+
+const putFileOf = (store: BlobStore) => {
+  check(store.putFile !== undefined, 'the store has no putFile, but the suite was told it does');
+  return store.putFile.bind(store);
+};
+
+const PUT_FILE_CASES: readonly BlobStoreConformanceCase[] = [
+  {
+    name: 'putFile stores the file, returns the info and takes the file away; it replaces an object',
+    async run(store) {
+      const putFile = putFileOf(store);
+      const key = `${newPrefix()}/runs/r1/video.mp4`;
+      await store.put({ key, body: encode('an earlier version'), mimeType: 'video/mp4' });
+      const body = pattern(200_000, 5);
+      await withLocalFile(body, 'clip.mp4', async (path) => {
+        const info = await putFile({ key, path, mimeType: 'video/mp4' });
+        const expected: BlobInfo = { key, bytes: body.byteLength, mimeType: 'video/mp4' };
+        same(info, expected, 'putFile result');
+        check(!(await exists(path)), 'the file is still at its path after putFile resolved');
+        sameBytes(await store.getBytes({ key }), body, 'getBytes after putFile');
+        same(await store.stat({ key }), expected, 'stat after putFile');
+        sameBytes(await readFileBytes(await store.localPath({ key })), body, 'localPath file after putFile');
+      });
+    },
+  },
+  {
+    name: 'putFile keeps a type the extension does not imply, and an empty file',
+    async run(store) {
+      const putFile = putFileOf(store);
+      const key = `${newPrefix()}/runs/r1/clip.bin`;
+      await withLocalFile(new Uint8Array(0), 'clip.bin', async (path) => {
+        same(
+          await putFile({ key, path, mimeType: 'video/webm' }),
+          { key, bytes: 0, mimeType: 'video/webm' },
+          'putFile result',
+        );
+        same(await store.stat({ key }), { key, bytes: 0, mimeType: 'video/webm' }, 'stat after putFile');
+      });
+    },
+  },
+  {
+    name: 'putFile of a missing file or to an invalid key rejects, stores nothing and leaves the file',
+    async run(store) {
+      const putFile = putFileOf(store);
+      const key = `${newPrefix()}/runs/r1/video.mp4`;
+      await withLocalFile(encode('video bytes'), 'clip.mp4', async (path) => {
+        const missing = join(path, '..', 'never-written.mp4');
+        await rejects(
+          () => putFile({ key, path: missing, mimeType: 'video/mp4' }),
+          'putFile of a missing file',
+        );
+        same(await store.stat({ key }), undefined, 'stat after putFile of a missing file');
+        for (const invalid of INVALID_KEYS) {
+          await rejects(
+            () => putFile({ key: invalid, path, mimeType: 'video/mp4' }),
+            `putFile to ${JSON.stringify(invalid)}`,
+          );
+          check(await exists(path), `the file is gone after putFile to ${JSON.stringify(invalid)} rejected`);
+        }
+      });
     },
   },
 ];

@@ -37,4 +37,18 @@ export interface BlobStore {
    * cleanup can collect it. The conformance suite checks it when present.
    */
   list?(args: { readonly prefix: string }): AsyncIterable<string>;
+  /**
+   * Optional: stores the local file at `path` under `key` (as `put` does, replacing any previous
+   * object) and takes the file over: once it resolves, the file is no longer at `path`. A
+   * filesystem store on the same volume renames the file into place, so no byte is copied (a
+   * provider's downloaded video goes into the store in one call instead of a read and a write per
+   * chunk); others copy it, then remove it. When it rejects, the file is left at `path` for the
+   * caller to deal with. Callers without it `put` a stream of the file and remove the file
+   * themselves. The conformance suite checks it when present.
+   */
+  putFile?(args: {
+    readonly key: string;
+    readonly path: string;
+    readonly mimeType: string;
+  }): Promise<BlobInfo>;
 }

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { link, lstat, mkdtemp, readdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -31,6 +31,7 @@ describeBlobStoreConformance({
     return createFsBlobStore({ root: dir });
   },
   list: true,
+  putFile: true,
   describe,
   it,
 });
@@ -190,5 +191,97 @@ describe('createFsBlobStore', () => {
     expect(await blobs.stat({ key: 'runs/r1' })).toBeUndefined();
     await expect(blobs.getStream({ key: 'runs/r1' })).rejects.toThrow(/No blob "runs\/r1"/);
     await expect(blobs.getBytes({ key: 'runs' })).rejects.toThrow(/No blob "runs"/);
+  });
+});
+
+describe('createFsBlobStore putFile', () => {
+  let outside: string;
+  beforeEach(async () => {
+    outside = await mkdtemp(join(tmpdir(), 'vidgenie-blobs-source-'));
+  });
+  afterEach(async () => {
+    await rm(outside, { recursive: true, force: true });
+  });
+  const fileOf = async (name: string, text: string) => {
+    const path = join(outside, name);
+    await writeFile(path, text);
+    return path;
+  };
+
+  it('renames a file on the same volume into place: the object is the same file, no byte copied', async () => {
+    const path = await fileOf('clip.mp4', 'mp4 bytes');
+    const { ino } = await stat(path);
+    expect(await blobs.putFile?.({ key: 'runs/r1/video.mp4', path, mimeType: 'video/mp4' })).toEqual({
+      key: 'runs/r1/video.mp4',
+      bytes: 9,
+      mimeType: 'video/mp4',
+    });
+    expect((await stat(join(root, 'runs', 'r1', 'video.mp4'))).ino).toBe(ino);
+    expect(await readdir(outside)).toEqual([]);
+    // The extension implies the type: no sidecar.
+    expect(await readdir(join(root, 'runs', 'r1'))).toEqual(['video.mp4']);
+  });
+
+  it.skipIf(process.platform !== 'linux')(
+    'copies a file from another volume (/dev/shm), then removes it',
+    async () => {
+      const shm = await mkdtemp('/dev/shm/vidgenie-blobs-');
+      try {
+        expect((await stat(shm)).dev).not.toBe((await stat(root)).dev);
+        const path = join(shm, 'clip.webm');
+        await writeFile(path, 'webm bytes');
+        expect(await blobs.putFile?.({ key: 'runs/r1/video.bin', path, mimeType: 'video/webm' })).toEqual({
+          key: 'runs/r1/video.bin',
+          bytes: 10,
+          mimeType: 'video/webm',
+        });
+        expect(await readdir(shm)).toEqual([]);
+        expect(await blobs.stat({ key: 'runs/r1/video.bin' })).toEqual({
+          key: 'runs/r1/video.bin',
+          bytes: 10,
+          mimeType: 'video/webm',
+        });
+        expect(await readFile(join(root, 'runs', 'r1', 'video.bin'), 'utf8')).toBe('webm bytes');
+      } finally {
+        await rm(shm, { recursive: true, force: true });
+      }
+    },
+  );
+
+  it('copies a file that has other names (hard links) or is a symbolic link, so no one else can change the object', async () => {
+    const path = await fileOf('clip.mp4', 'original');
+    const other = join(outside, 'other-name.mp4');
+    await link(path, other);
+    await blobs.putFile?.({ key: 'runs/r1/a.mp4', path, mimeType: 'video/mp4' });
+    await writeFile(other, 'changed through the other name');
+    expect(await readFile(join(root, 'runs', 'r1', 'a.mp4'), 'utf8')).toBe('original');
+    expect(await readdir(outside)).toEqual(['other-name.mp4']);
+
+    const symlinkPath = join(outside, 'link.mp4');
+    await symlink(other, symlinkPath);
+    await blobs.putFile?.({ key: 'runs/r1/b.mp4', path: symlinkPath, mimeType: 'video/mp4' });
+    const stored = join(root, 'runs', 'r1', 'b.mp4');
+    expect((await lstat(stored)).isFile()).toBe(true);
+    expect(await readFile(stored, 'utf8')).toBe('changed through the other name');
+    // The link is gone; what it pointed to is not the store's to remove.
+    expect(await readdir(outside)).toEqual(['other-name.mp4']);
+  });
+
+  it('makes the folder again when it was removed after a put into it', async () => {
+    await blobs.put({ key: 'runs/r1/a.png', body: bytes('x'), mimeType: 'image/png' });
+    await rm(join(root, 'runs'), { recursive: true });
+    const path = await fileOf('clip.mp4', 'video');
+    expect((await blobs.putFile?.({ key: 'runs/r1/b.mp4', path, mimeType: 'video/mp4' }))?.bytes).toBe(5);
+    expect(await readFile(join(root, 'runs', 'r1', 'b.mp4'), 'utf8')).toBe('video');
+  });
+
+  it('refuses a folder or a missing file, saying which path', async () => {
+    await expect(
+      blobs.putFile?.({ key: 'runs/r1/a.mp4', path: outside, mimeType: 'video/mp4' }),
+    ).rejects.toThrow(/is not a file: only files can be stored as "runs\/r1\/a\.mp4"/);
+    await expect(
+      blobs.putFile?.({ key: 'runs/r1/a.mp4', path: join(outside, 'nothing.mp4'), mimeType: 'video/mp4' }),
+    ).rejects.toThrow(/No file at ".*nothing\.mp4" to store as "runs\/r1\/a\.mp4"/);
+    expect(await blobs.stat({ key: 'runs/r1/a.mp4' })).toBeUndefined();
   });
 });

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import type { Dirent } from 'node:fs';
+import { createReadStream, type Dirent } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
-import { mkdir, open, readdir, readFile, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, open, readdir, readFile, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
 import { basename, dirname, extname, join, resolve, sep } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { BlobInfo, BlobStore } from './blob-store.ts';
@@ -38,6 +38,9 @@ const FOLDER_MEMORY = 10_000;
  *   (`{"mimeType": ...}`), written the same way just before the object is renamed into place
  *   (and removed when the object is written again with its implied type). Keys may therefore not
  *   end with `.meta.json`.
+ * - **`putFile`** renames the file into place when it is on the store's volume (no byte copied)
+ *   and copies it otherwise (another volume, a symbolic link, a file with other hard links), then
+ *   removes it.
  * - **Keys** are relative `/`-separated paths: no leading `/`, no backslash, no `..`, `.` or empty
  *   segment, no NUL. Other keys throw a `TypeError` naming the problem, so nothing escapes `root`.
  * - `localPath` is the object's own path and `url` its `file://` URL (`expiresInSeconds` is
@@ -96,6 +99,22 @@ export function createFsBlobStore(options: { readonly root: string }): BlobStore
     folders.add(folder);
   };
 
+  /**
+   * Keeps the object's type beside it when its extension does not imply it, and removes an earlier
+   * sidecar when it does (no sidecar to write then: three filesystem calls fewer per object, each a
+   * hand-off to libuv's thread pool). Done before the object is renamed into place.
+   */
+  const writeSidecar = async (path: string, mimeType: string, remake: () => Promise<void>) => {
+    if (mimeType === impliedMimeType(path)) {
+      await unlink(`${path}${META_SUFFIX}`).catch((error: unknown) => {
+        if (!isNotFound(error)) throw error;
+      });
+      return;
+    }
+    const meta = await writeTemp(`${path}${META_SUFFIX}`, `${JSON.stringify({ mimeType })}\n`, remake);
+    await rename(meta.path, `${path}${META_SUFFIX}`);
+  };
+
   const store: BlobStore = {
     async put({ key, body, mimeType }): Promise<BlobInfo> {
       const path = pathOf(key);
@@ -105,22 +124,52 @@ export function createFsBlobStore(options: { readonly root: string }): BlobStore
       // The body first (a failing stream leaves nothing), then the sidecar, then the rename.
       const temp = await writeTemp(path, body, remake);
       try {
-        if (mimeType === impliedMimeType(path)) {
-          // The extension says it: no sidecar to write, but an earlier one (another type) goes.
-          // Three filesystem calls fewer per object, each a hand-off to libuv's thread pool.
-          await unlink(`${path}${META_SUFFIX}`).catch((error: unknown) => {
-            if (!isNotFound(error)) throw error;
-          });
-        } else {
-          const meta = await writeTemp(`${path}${META_SUFFIX}`, `${JSON.stringify({ mimeType })}\n`, remake);
-          await rename(meta.path, `${path}${META_SUFFIX}`);
-        }
+        await writeSidecar(path, mimeType, remake);
         await rename(temp.path, path);
       } catch (error) {
         await rm(temp.path, { force: true });
         throw error;
       }
       return { key, bytes: temp.size, mimeType };
+    },
+    async putFile({ key, path: source, mimeType }): Promise<BlobInfo> {
+      const path = pathOf(key);
+      const folder = dirname(path);
+      let info: Awaited<ReturnType<typeof lstat>>;
+      try {
+        info = await lstat(source);
+      } catch (error) {
+        if (isNotFound(error)) throw new Error(`No file at ${JSON.stringify(source)} to store as "${key}".`);
+        throw error;
+      }
+      if (!info.isFile() && !info.isSymbolicLink()) {
+        throw new TypeError(`${JSON.stringify(source)} is not a file: only files can be stored as "${key}".`);
+      }
+      // A link (or a file with other names) is copied: moved in, it would let whoever holds the
+      // other name change the stored object, or point outside the store.
+      const copy = async () => {
+        const stored = await store.put({
+          key,
+          body: createReadStream(source, { highWaterMark: 1 << 20 }),
+          mimeType,
+        });
+        await rm(source, { force: true });
+        return stored;
+      };
+      if (!info.isFile() || info.nlink > 1) return copy();
+      if (!folders.has(folder)) await makeFolder(folder);
+      await writeSidecar(path, mimeType, () => makeFolder(folder));
+      try {
+        await rename(source, path);
+      } catch (error) {
+        const code = (error as { code?: unknown } | null)?.code;
+        // Another volume: copy. The folder removed by hand since it was made: make it again.
+        if (code === 'EXDEV') return copy();
+        if (!isNotFound(error)) throw error;
+        await makeFolder(folder);
+        await rename(source, path);
+      }
+      return { key, bytes: info.size, mimeType };
     },
     async getBytes({ key }) {
       const path = await existing(key);

@@ -71,6 +71,7 @@ describeBlobStoreConformance({
   name: 's3 (s3rver)',
   createStore: () => makeStore(),
   list: true,
+  putFile: true,
   describe,
   it,
 });
@@ -78,6 +79,7 @@ describeBlobStoreConformance({
   name: 's3 (s3rver) with a prefix',
   createStore: () => makeStore({ prefix: `/tenants/${randomUUID()}/` }),
   list: true,
+  putFile: true,
   describe,
   it,
 });

@@ -75,6 +75,8 @@ export interface S3BlobStore extends BlobStore {
  *   flat for videos, stores nothing when the stream fails, needs no `@aws-sdk/lib-storage`, and
  *   avoids the SDK's `aws-chunked` streaming upload, which S3-compatible servers such as s3rver
  *   store verbatim (chunk headers included). Objects are limited to 5 GiB (PutObject's limit).
+ *   **Files** handed over with `putFile` are their own spool: hashed in one read, sent the same
+ *   way, then removed.
  * - `localPath` downloads the object to a temporary file named after the key (ffmpeg sees the
  *   extension) and reuses it while the object's ETag is unchanged (one HeadObject per call).
  *   {@link S3BlobStore.dispose} removes these files.
@@ -201,6 +203,24 @@ export function createS3BlobStore(options: S3BlobStoreOptions): S3BlobStore {
       await forget(key);
       return { key, bytes: spool.bytes, mimeType };
     },
+    async putFile({ key, path, mimeType }): Promise<BlobInfo> {
+      const Key = objectKey(key);
+      // The file is its own spool: its SHA-256 in one read, then the upload from it (no copy).
+      const file = await hashFile(key, path, maxBytes);
+      await client.send(
+        new PutObjectCommand({
+          Bucket: bucket,
+          Key,
+          Body: createReadStream(path),
+          ContentLength: file.bytes,
+          ChecksumSHA256: file.sha256,
+          ContentType: mimeType,
+        }),
+      );
+      await forget(key);
+      await rm(path, { force: true });
+      return { key, bytes: file.bytes, mimeType };
+    },
     async getBytes({ key }) {
       const { Body } = await getObject(key);
       const bytes = (Body as { transformToByteArray?: () => Promise<Uint8Array> }).transformToByteArray;
@@ -319,6 +339,33 @@ async function spoolStream(
     throw error;
   }
   return { path, bytes, sha256: hash.digest('base64') };
+}
+
+/** A local file's size and SHA-256 (base64), read once; rejects when it is not a file or too large. */
+async function hashFile(
+  key: string,
+  path: string,
+  maxBytes: number,
+): Promise<{ bytes: number; sha256: string }> {
+  const info = await statFile(path).catch((error: unknown) => {
+    const code = (error as { code?: unknown } | null)?.code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') {
+      throw new Error(`No file at ${JSON.stringify(path)} to store as "${key}".`, { cause: error });
+    }
+    throw error;
+  });
+  if (!info.isFile()) {
+    throw new TypeError(`${JSON.stringify(path)} is not a file: only files can be stored as "${key}".`);
+  }
+  if (info.size > maxBytes) throw tooLarge(key, maxBytes);
+  const hash = createHash('sha256');
+  let bytes = 0;
+  for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>) {
+    bytes += chunk.byteLength;
+    if (bytes > maxBytes) throw tooLarge(key, maxBytes);
+    hash.update(chunk);
+  }
+  return { bytes, sha256: hash.digest('base64') };
 }
 
 function tooLarge(key: string, maxBytes: number): RangeError {

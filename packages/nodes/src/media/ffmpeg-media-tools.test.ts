@@ -1,9 +1,9 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PNG } from 'pngjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runFfmpeg } from './ffmpeg.ts';
+import { ffmpegPath, runFfmpeg } from './ffmpeg.ts';
 import { createFfmpegMediaTools, parseProbe, pngSize } from './ffmpeg-media-tools.ts';
 
 let folder: string;
@@ -58,6 +58,48 @@ describe('createFfmpegMediaTools', () => {
     // A duration of 0.5 s puts the default poster at 0.25 s: another frame, so no probe was made.
     const hinted = await media.posterFrame({ path: clip, durationSeconds: 0.5 });
     expect(Buffer.from(hinted.bytes).equals(Buffer.from(probed.bytes))).toBe(false);
+  });
+
+  it('inspects a video in one ffmpeg process: the probe and the default poster frame', async () => {
+    const calls = join(folder, 'calls.log');
+    const wrapper = join(folder, 'ffmpeg-counting.sh');
+    // A real ffmpeg behind a script that counts its starts.
+    await writeFile(wrapper, `#!/bin/sh\necho started >> '${calls}'\nexec '${ffmpegPath()}' "$@"\n`, {
+      mode: 0o755,
+    });
+    const expected = await media.posterFrame({ path: clip });
+    const short = join(folder, 'short.mp4');
+    // biome-ignore format: one option per line
+    await runFfmpeg([
+      '-f', 'lavfi', '-i', 'testsrc=size=160x120:rate=25:duration=1.2',
+      '-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p', '-y', short,
+    ]);
+    const shortExpected = await media.posterFrame({ path: short });
+    const before = process.env.VIDGENIE_FFMPEG;
+    process.env.VIDGENIE_FFMPEG = wrapper;
+    try {
+      const inspected = await media.inspectVideo?.({ path: clip });
+      expect(inspected).toMatchObject({ durationSeconds: 3, width: 320, height: 240 });
+      expect(Buffer.from(inspected?.poster.bytes ?? []).equals(Buffer.from(expected.bytes))).toBe(true);
+      expect((await readFile(calls, 'utf8')).split('\n').filter(Boolean)).toHaveLength(1);
+      // Under 2 s the default frame is the middle one: a second process reads it.
+      const inspectedShort = await media.inspectVideo?.({ path: short });
+      expect(inspectedShort).toMatchObject({ durationSeconds: 1.2, width: 160, height: 120 });
+      expect(Buffer.from(inspectedShort?.poster.bytes ?? []).equals(Buffer.from(shortExpected.bytes))).toBe(
+        true,
+      );
+      expect((await readFile(calls, 'utf8')).split('\n').filter(Boolean)).toHaveLength(3);
+    } finally {
+      if (before === undefined) delete process.env.VIDGENIE_FFMPEG;
+      else process.env.VIDGENIE_FFMPEG = before;
+    }
+  });
+
+  it('refuses to inspect a missing file or one that is not a video, saying why', async () => {
+    await expect(media.inspectVideo?.({ path: join(folder, 'missing.mp4') })).rejects.toThrow(/No such file/);
+    const text = join(folder, 'not-a-video.mp4');
+    await writeFile(text, 'not a video');
+    await expect(media.inspectVideo?.({ path: text })).rejects.toThrow(/ffmpeg exited|no readable video/);
   });
 
   it('honours an aborted signal', async () => {

@@ -8,7 +8,9 @@ import type { MediaTools, VideoProbe } from './media-tools.ts';
  * - `probeVideo` reads the container duration and the first video stream's size from what
  *   `ffmpeg -i <file>` prints (no frame is decoded);
  * - `posterFrame` decodes one frame to PNG, by default 1 s in (or the middle of videos shorter
- *   than 2 s); a time past the end is clamped to the last frame.
+ *   than 2 s); a time past the end is clamped to the last frame;
+ * - `inspectVideo` does both in one ffmpeg process (two for videos shorter than 2 s): the frame at
+ *   1 s, and the duration and size from the header ffmpeg prints while reading it.
  *
  * @example
  * ```ts
@@ -17,6 +19,7 @@ import type { MediaTools, VideoProbe } from './media-tools.ts';
  * const { durationSeconds, width, height } = await media.probeVideo({ path: 'clip.mp4' });
  * const poster = await media.posterFrame({ path: 'clip.mp4' });
  * console.log(durationSeconds, `${width}x${height}`, poster.mimeType); // 8 720x1280 image/png
+ * const both = await media.inspectVideo?.({ path: 'clip.mp4' }); // the same, in one process
  * ```
  */
 export function createFfmpegMediaTools(): MediaTools {
@@ -27,29 +30,60 @@ export function createFfmpegMediaTools(): MediaTools {
     return parseProbe(stderr, path);
   };
 
+  /** One frame at `at` seconds as PNG, and what ffmpeg printed about the input (its header). */
+  const frameAt = async (path: string, at: number, signal: AbortSignal | undefined) => {
+    const { stdout, stderr } = await runFfmpeg(
+      ['-ss', at.toFixed(3), '-i', path, '-frames:v', '1', '-f', 'image2pipe', '-c:v', 'png', 'pipe:1'],
+      { signal },
+    );
+    const size = pngSize(stdout);
+    const poster: ImageResult | undefined =
+      size === undefined ? undefined : { bytes: new Uint8Array(stdout), mimeType: 'image/png', ...size };
+    return { poster, stderr };
+  };
+  const noFrame = (path: string, at: number, stderr: string) =>
+    new Error(`ffmpeg made no poster frame at ${at.toFixed(3)} s of "${path}":\n${stderrTail(stderr)}`);
+
+  const posterFrame: MediaTools['posterFrame'] = async ({ path, atSeconds, durationSeconds, signal }) => {
+    const duration =
+      durationSeconds ??
+      (await probeVideo({ path, ...(signal === undefined ? {} : { signal }) })).durationSeconds;
+    const at = posterTime(duration, atSeconds);
+    const { poster, stderr } = await frameAt(path, at, signal);
+    if (poster === undefined) throw noFrame(path, at, stderr);
+    return poster;
+  };
+
   const tools: MediaTools = {
     probeVideo,
-    async posterFrame({ path, atSeconds, durationSeconds, signal }): Promise<ImageResult> {
-      const duration =
-        durationSeconds ??
-        (await probeVideo({ path, ...(signal === undefined ? {} : { signal }) })).durationSeconds;
-      const wanted = atSeconds ?? Math.min(1, duration / 2);
-      // Stay a frame's length (at most) before the end, where a frame still exists.
-      const at = Math.max(0, Math.min(wanted, duration - 0.1));
-      const { stdout, stderr } = await runFfmpeg(
-        ['-ss', at.toFixed(3), '-i', path, '-frames:v', '1', '-f', 'image2pipe', '-c:v', 'png', 'pipe:1'],
-        { signal },
-      );
-      const size = pngSize(stdout);
-      if (size === undefined) {
-        throw new Error(
-          `ffmpeg made no poster frame at ${at.toFixed(3)} s of "${path}":\n${stderrTail(stderr)}`,
-        );
+    posterFrame,
+    async inspectVideo({ path, signal }) {
+      // The default frame of any video of 2 s or more is at 1 s: ask for it and read the header
+      // ffmpeg prints on the way. A shorter video's frame is at its middle: a second process.
+      const { poster, stderr } = await frameAt(path, 1, signal);
+      const probe = parseProbe(stderr, path);
+      if (probe.durationSeconds >= 2) {
+        if (poster === undefined) throw noFrame(path, 1, stderr);
+        return { ...probe, poster };
       }
-      return { bytes: new Uint8Array(stdout), mimeType: 'image/png', ...size };
+      const short = await posterFrame({
+        path,
+        durationSeconds: probe.durationSeconds,
+        ...(signal === undefined ? {} : { signal }),
+      });
+      return { ...probe, poster: short };
     },
   };
   return Object.freeze(tools);
+}
+
+/**
+ * When the poster frame is taken: `atSeconds`, else 1 s in (the middle of videos shorter than
+ * 2 s), kept a frame's length (at most) before the end, where a frame still exists.
+ */
+function posterTime(durationSeconds: number, atSeconds: number | undefined): number {
+  const wanted = atSeconds ?? Math.min(1, durationSeconds / 2);
+  return Math.max(0, Math.min(wanted, durationSeconds - 0.1));
 }
 
 /** Reads duration and size from `ffmpeg -i` output. @internal */

@@ -1,4 +1,6 @@
 import { defineNode } from '@vidgenie/engine';
+import type { VideoProbe } from '../media/media-tools.ts';
+import type { ImageResult } from '../provider/provider-types.ts';
 import { mediaServices } from './node-services.ts';
 import { outputSpec } from './output-spec.ts';
 
@@ -17,9 +19,20 @@ export const outputNode = defineNode({
   services: mediaServices,
   async run({ input, signal, services, progress, runId, nodeId }) {
     const path = await services.blobs.localPath({ key: input.video.key });
-    const probe = await services.media.probeVideo({ path, signal });
-    progress(0.5, 'Making the thumbnail');
-    const frame = await services.media.posterFrame({ path, durationSeconds: probe.durationSeconds, signal });
+    const { media } = services;
+    let probe: VideoProbe;
+    let frame: ImageResult;
+    if (media.inspectVideo === undefined) {
+      probe = await media.probeVideo({ path, signal });
+      progress(0.5, 'Making the thumbnail');
+      frame = await media.posterFrame({ path, durationSeconds: probe.durationSeconds, signal });
+    } else {
+      // Duration, size and thumbnail in one pass (one ffmpeg process instead of two).
+      progress(0, 'Making the thumbnail');
+      const { poster, ...read } = await media.inspectVideo({ path, signal });
+      probe = read;
+      frame = poster;
+    }
     const thumbnail = await services.blobs.put({
       key: `runs/${runId}/${nodeId}-thumbnail.png`,
       body: frame.bytes,

@@ -60,6 +60,7 @@ export function createUserScopedBlobStore(options: UserScopedBlobStoreOptions): 
       return Promise.reject(error);
     }
   };
+  const putFile = blobs.putFile?.bind(blobs);
   const store: BlobStore = {
     put: ({ key, body, mimeType }) => at(key, (stored) => blobs.put({ key: stored, body, mimeType })),
     getBytes: ({ key }) => at(key, (stored) => blobs.getBytes({ key: stored })),
@@ -71,6 +72,12 @@ export function createUserScopedBlobStore(options: UserScopedBlobStoreOptions): 
       at(key, (stored) =>
         blobs.url(expiresInSeconds === undefined ? { key: stored } : { key: stored, expiresInSeconds }),
       ),
+    // Files handed over go to the owner's folder too, where the inner store takes them.
+    ...(putFile === undefined
+      ? {}
+      : {
+          putFile: ({ key, path, mimeType }) => at(key, (stored) => putFile({ key: stored, path, mimeType })),
+        }),
   };
   return Object.freeze(store);
 }
