@@ -1,12 +1,14 @@
 import type { ImageResult } from '../provider/provider-types.ts';
 import { runFfmpeg, stderrTail } from './ffmpeg.ts';
 import type { MediaTools, VideoProbe } from './media-tools.ts';
+import { probeMp4 } from './probe-mp4.ts';
 
 /**
  * Media tools backed by the ffmpeg binary of {@link ffmpegPath} (ffprobe is not shipped):
  *
- * - `probeVideo` reads the container duration and the first video stream's size from what
- *   `ffmpeg -i <file>` prints (no frame is decoded);
+ * - `probeVideo` reads the container duration and the first video stream's size: from the
+ *   `moov` box of an MP4 (with mp4box, in this process: no ffmpeg start for what providers
+ *   deliver), else from what `ffmpeg -i <file>` prints (no frame is decoded); the same figures;
  * - `posterFrame` decodes one frame to PNG, by default 1 s in (or the middle of videos shorter
  *   than 2 s); a time past the end is clamped to the last frame;
  * - `inspectVideo` does both in one ffmpeg process (two for videos shorter than 2 s): the frame at
@@ -24,6 +26,9 @@ import type { MediaTools, VideoProbe } from './media-tools.ts';
  */
 export function createFfmpegMediaTools(): MediaTools {
   const probeVideo: MediaTools['probeVideo'] = async ({ path, signal }) => {
+    // MP4 headers are read here (no process to start); other files, and MP4s mp4box cannot read, by ffmpeg.
+    const read = await probeMp4(path, signal);
+    if (read !== undefined) return read;
     const { stderr } = await runFfmpeg(['-i', path, '-map', '0:v:0', '-frames:v', '0', '-f', 'null', '-'], {
       signal,
     });
