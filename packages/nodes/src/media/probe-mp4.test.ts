@@ -35,13 +35,15 @@ async function ffmpegProbe(path: string) {
 
 describe('probeMp4', () => {
   // Sizes, frame rates (NTSC's 30000/1001 too), lengths that are not whole seconds, the moov at the
-  // end or at the start, an audio track first, the MOV container.
+  // end or at the start, the MOV container.
   const variants: readonly [string, string, readonly string[]][] = [
     ['portrait.mp4', 'testsrc=size=180x320:rate=24:duration=8', []],
     ['faststart.mp4', 'testsrc=size=320x240:rate=25:duration=3', ['-movflags', '+faststart']],
     ['ntsc.mp4', 'testsrc=size=176x144:rate=30000/1001:duration=2.37', []],
     ['short.mp4', 'testsrc=size=160x90:rate=12:duration=0.5', []],
     ['odd-size.mov', 'testsrc=size=202x114:rate=15:duration=4.2', ['-f', 'mov']],
+    // 18,000 samples: a moov of about 70 KiB (more than one read), after 570 KiB of media data.
+    ['long.mp4', 'testsrc=size=32x32:rate=60:duration=300', []],
   ];
   for (const [name, source, extra] of variants) {
     it(`reads what ffmpeg reads: ${name} (${source})`, async () => {

@@ -2,8 +2,8 @@ import { open } from 'node:fs/promises';
 import { createFile, MP4BoxBuffer } from 'mp4box';
 import type { VideoProbe } from './media-tools.ts';
 
-/** Read at a time while looking for the `moov` box (headers are small; `mdat` is skipped). */
-const CHUNK_BYTES = 256 * 1024;
+/** Read at a time while looking for the `moov` box (headers are small, a `moov` tens of KiB; `mdat` is skipped). */
+const CHUNK_BYTES = 64 * 1024;
 /** Past this much read without a complete `moov`, the file is left to ffmpeg. */
 const MAX_READ_BYTES = 16 * 1024 * 1024;
 
