@@ -33,6 +33,9 @@
  *   the writer's acknowledgement of the insert (its clock), a lower bound. The issue measures
  *   delivery from the commit, which lies between the two: the summary judges that measure too,
  *   met when the upper bound's p99 is under 100 ms, not met when the lower one's is over.
+ * - CPU per run: the server's processes (ffmpeg included) and PostgreSQL's backends over the run
+ *   phase, per run; steadier than the latencies from one launch to the next, and what decides
+ *   how many runs the machine takes.
  *
  * Env: BENCH_USERS (one N) or BENCH_USERS_LIST (default 50,500), BENCH_MODES (default
  * one,workers), BENCH_SCALE (default 20), BENCH_WORKERS (default 3), BENCH_POOL (connections of
@@ -166,6 +169,13 @@ interface Row {
    */
   readonly commitP99Low: number;
   readonly commitP99High: number;
+  /**
+   * CPU per completed run, ms: the server's processes (this one, or the API and its workers) with
+   * their ffmpeg children, and the database's PostgreSQL backends; not the fakes or the users'
+   * clients, which stand for the outside world. Far steadier than latencies from one launch to the
+   * next, and what decides how many runs a machine takes.
+   */
+  readonly cpuPerRunMs: number;
   readonly details: readonly string[];
 }
 
@@ -241,6 +251,7 @@ const MEDIAN_FIGURES = [
   'eventP99',
   'commitP99Low',
   'commitP99High',
+  'cpuPerRunMs',
 ] as const satisfies readonly (keyof Row)[];
 
 /**
@@ -266,7 +277,7 @@ function medianRow(repeats: readonly Row[]): Row {
     lost: repeats.reduce((sum, row) => sum + row.lost, 0),
     ...medians,
     details: [
-      `ranges over the ${repeats.length} rounds: node overhead p50 ${range((row) => row.nodeP50, 2)} ms, p99 ${range((row) => row.nodeP99, 2)} ms; run overhead p99 with real latencies ${range((row) => row.realShareP99, 2, 100)} %; event delivery p99 ${range((row) => row.eventP99, 1)} ms`,
+      `ranges over the ${repeats.length} rounds: node overhead p50 ${range((row) => row.nodeP50, 2)} ms, p99 ${range((row) => row.nodeP99, 2)} ms; run overhead p99 with real latencies ${range((row) => row.realShareP99, 2, 100)} %; event delivery p99 ${range((row) => row.eventP99, 1)} ms; CPU per run ${range((row) => row.cpuPerRunMs, 0)} ms`,
     ],
   };
 }
@@ -521,6 +532,16 @@ async function round(args: {
       }
     }
     processes.push(loops, rss);
+    // Per completed run: the server's processes (ffmpeg included) and PostgreSQL's backends.
+    const serverPids = [process.pid, ...workers.map((worker) => worker.child.pid ?? 0)];
+    const serverSeconds = serverPids.reduce((sum, pid) => sum + cpu.seconds(pid), 0);
+    const ffmpegSeconds = serverPids.reduce((sum, pid) => sum + cpu.childSeconds(pid), 0);
+    const postgresSeconds = backends.reduce((sum, pid) => sum + cpu.seconds(pid), 0);
+    const acceptedRuns = Math.max(1, runIds.length);
+    const cpuPerRunMs = ((serverSeconds + postgresSeconds) * 1000) / acceptedRuns;
+    processes.push(
+      `CPU per run: ${cpuPerRunMs.toFixed(0)} ms = server ${((serverSeconds * 1000) / acceptedRuns).toFixed(0)} ms (ffmpeg ${((ffmpegSeconds * 1000) / acceptedRuns).toFixed(0)} ms of it) + PostgreSQL ${((postgresSeconds * 1000) / acceptedRuns).toFixed(0)} ms, over ${runIds.length} runs (the fakes and the users' clients not counted)`,
+    );
     if (profile !== undefined && PROFILE_DIR !== undefined) {
       mkdirSync(PROFILE_DIR, { recursive: true });
       const file = join(PROFILE_DIR, `${fileStem}.cpuprofile`);
@@ -548,6 +569,7 @@ async function round(args: {
       db: database,
       offset,
       processes,
+      cpuPerRunMs,
     });
   } finally {
     recording = false;
@@ -603,6 +625,7 @@ async function analyse(args: {
   /** The database clock minus this process's clock, ms. */
   readonly offset: number;
   readonly processes: readonly string[];
+  readonly cpuPerRunMs: number;
 }): Promise<Row> {
   const { db, runs, records } = args;
   const runIds = runs.flatMap((run) => (run.runId === undefined ? [] : [run.runId]));
@@ -857,6 +880,7 @@ async function analyse(args: {
     eventP99: percentile(delivery, 99),
     commitP99Low: percentile(deliveryFromAck, 99),
     commitP99High: percentile(deliveryFromCreated, 99),
+    cpuPerRunMs: args.cpuPerRunMs,
     details,
   };
 }
@@ -979,6 +1003,7 @@ function printTable(): void {
     'event p99 ms',
     '×goal 100',
     'commit p99 ms',
+    'cpu ms/run',
     'load',
   ];
   const lines = rows.map((row) => [
@@ -999,6 +1024,7 @@ function printTable(): void {
     fmt(row.eventP99, 1),
     fmt(row.eventP99 / GOAL.eventP99, 2),
     `${fmt(row.commitP99Low, 0)}–${fmt(row.commitP99High, 0)}`,
+    fmt(row.cpuPerRunMs, 0),
     fmt(row.load, 2),
   ]);
   const widths = header.map((title, i) =>
@@ -1018,7 +1044,8 @@ function printTable(): void {
     `node = its checkpoint writes + capture + share of its event inserts, pool waits included (all statements, in every process);` +
       ` run = wall time (POST → terminal event at the client) − node bodies (provider calls, ffmpeg), as a share of the wall time at 1/${SCALE} latencies ("run") and with real ones ("real": / (${REAL_FLOOR_MS / 1000} s + overhead));` +
       ` event = SSE receive − the event's emission by the engine (or the stream's opening, if later); ×goal ≤ 1 is met;` +
-      ` commit = SSE receive − the insert's commit, the issue's measure, between its bounds (from the writer's acknowledgement, after the commit, and from the row's created_at, before it).`,
+      ` commit = SSE receive − the insert's commit, the issue's measure, between its bounds (from the writer's acknowledgement, after the commit, and from the row's created_at, before it);` +
+      ` cpu = CPU of the server's processes (ffmpeg included) and PostgreSQL's backends per completed run, steadier than the latencies from one launch to the next.`,
   );
 }
 
