@@ -222,32 +222,6 @@ describe('createFsBlobStore putFile', () => {
     expect(await readdir(join(root, 'runs', 'r1'))).toEqual(['video.mp4']);
   });
 
-  it.skipIf(process.platform !== 'linux')(
-    'copies a file from another volume (/dev/shm), then removes it',
-    async () => {
-      const shm = await mkdtemp('/dev/shm/vidgenie-blobs-');
-      try {
-        expect((await stat(shm)).dev).not.toBe((await stat(root)).dev);
-        const path = join(shm, 'clip.webm');
-        await writeFile(path, 'webm bytes');
-        expect(await blobs.putFile?.({ key: 'runs/r1/video.bin', path, mimeType: 'video/webm' })).toEqual({
-          key: 'runs/r1/video.bin',
-          bytes: 10,
-          mimeType: 'video/webm',
-        });
-        expect(await readdir(shm)).toEqual([]);
-        expect(await blobs.stat({ key: 'runs/r1/video.bin' })).toEqual({
-          key: 'runs/r1/video.bin',
-          bytes: 10,
-          mimeType: 'video/webm',
-        });
-        expect(await readFile(join(root, 'runs', 'r1', 'video.bin'), 'utf8')).toBe('webm bytes');
-      } finally {
-        await rm(shm, { recursive: true, force: true });
-      }
-    },
-  );
-
   it('copies a file that has other names (hard links) or is a symbolic link, so no one else can change the object', async () => {
     const path = await fileOf('clip.mp4', 'original');
     const other = join(outside, 'other-name.mp4');

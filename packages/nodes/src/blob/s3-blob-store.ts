@@ -322,9 +322,28 @@ async function spoolStream(
   maxBytes: number,
 ): Promise<{ path: string; bytes: number; sha256: string }> {
   const path = join(dir, `upload-${randomUUID()}.tmp`);
+  const measure = measured(key, body, maxBytes);
+  try {
+    await writeFile(path, measure.chunks);
+  } catch (error) {
+    await rm(path, { force: true });
+    throw error;
+  }
+  return { path, ...measure.result() };
+}
+
+/**
+ * `body`'s chunks passed through, counted and hashed on the way; rejects past `maxBytes`.
+ * `result` gives the size and SHA-256 (base64) once the chunks are consumed.
+ */
+function measured(
+  key: string,
+  body: AsyncIterable<Uint8Array>,
+  maxBytes: number,
+): { chunks: AsyncIterable<Uint8Array>; result(): { bytes: number; sha256: string } } {
   const hash = createHash('sha256');
   let bytes = 0;
-  async function* counted(): AsyncIterable<Uint8Array> {
+  async function* chunks(): AsyncIterable<Uint8Array> {
     for await (const chunk of body) {
       bytes += chunk.byteLength;
       if (bytes > maxBytes) throw tooLarge(key, maxBytes);
@@ -332,13 +351,7 @@ async function spoolStream(
       yield chunk;
     }
   }
-  try {
-    await writeFile(path, counted());
-  } catch (error) {
-    await rm(path, { force: true });
-    throw error;
-  }
-  return { path, bytes, sha256: hash.digest('base64') };
+  return { chunks: chunks(), result: () => ({ bytes, sha256: hash.digest('base64') }) };
 }
 
 /** A local file's size and SHA-256 (base64), read once; rejects when it is not a file or too large. */
@@ -358,14 +371,9 @@ async function hashFile(
     throw new TypeError(`${JSON.stringify(path)} is not a file: only files can be stored as "${key}".`);
   }
   if (info.size > maxBytes) throw tooLarge(key, maxBytes);
-  const hash = createHash('sha256');
-  let bytes = 0;
-  for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>) {
-    bytes += chunk.byteLength;
-    if (bytes > maxBytes) throw tooLarge(key, maxBytes);
-    hash.update(chunk);
-  }
-  return { bytes, sha256: hash.digest('base64') };
+  const measure = measured(key, createReadStream(path, { highWaterMark: 1 << 20 }), maxBytes);
+  for await (const _ of measure.chunks);
+  return measure.result();
 }
 
 function tooLarge(key: string, maxBytes: number): RangeError {

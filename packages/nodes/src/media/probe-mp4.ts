@@ -2,7 +2,7 @@ import { open } from 'node:fs/promises';
 import { createFile, MP4BoxBuffer } from 'mp4box';
 import type { VideoProbe } from './media-tools.ts';
 
-/** Read at a time while looking for the `moov` box (headers are small, a `moov` tens of KiB; `mdat` is skipped). */
+/** Read at a time while looking for the `moov` (box headers are small, a `moov` tens of KiB). */
 const CHUNK_BYTES = 64 * 1024;
 /** Past this much read without a complete `moov`, the file is left to ffmpeg. */
 const MAX_READ_BYTES = 16 * 1024 * 1024;
@@ -11,9 +11,10 @@ const MAX_READ_BYTES = 16 * 1024 * 1024;
  * The duration and first video track's size of an MP4 (or MOV) file, read from its `moov` box with
  * mp4box (no process started): the figures `ffmpeg -i` prints, the duration rounded to the
  * hundredth of a second as ffmpeg shows it. Reads the file's box headers and its `moov` only,
- * skipping the media data wherever the `moov` is (start or end). Undefined when the file is not
- * an MP4 it can read (one that does not open with an `ftyp` box included), has no video track, no duration (a fragmented file without one), or keeps
- * its `moov` past the first 16 MiB read: callers then ask ffmpeg. @internal
+ * skipping the media data wherever the `moov` is (start or end). Undefined when the file is not an
+ * MP4 it can read (one that does not open with an `ftyp` box included), has no video track, no
+ * duration (a fragmented file without one), or keeps its `moov` past the first 16 MiB read:
+ * callers then ask ffmpeg. Rejects only when `signal` aborts. @internal
  */
 export async function probeMp4(path: string, signal?: AbortSignal): Promise<VideoProbe | undefined> {
   let handle: Awaited<ReturnType<typeof open>>;
@@ -60,9 +61,8 @@ export async function probeMp4(path: string, signal?: AbortSignal): Promise<Vide
     const durationSeconds = Math.round(seconds * 100) / 100;
     if (!(durationSeconds > 0) || !(width > 0) || !(height > 0)) return undefined;
     return { durationSeconds, width, height };
-  } catch (error) {
+  } catch {
     signal?.throwIfAborted();
-    if (error instanceof Error && error.name === 'AbortError') throw error;
     return undefined;
   } finally {
     await handle.close();
