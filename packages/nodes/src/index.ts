@@ -17,6 +17,7 @@ export {
 } from './blob/s3-blob-store.ts';
 export { ffmpegPath } from './media/ffmpeg.ts';
 export { createFfmpegMediaTools } from './media/ffmpeg-media-tools.ts';
+export { ffmpegNiceness, setFfmpegNiceness } from './media/ffmpeg-priority.ts';
 export {
   type FfmpegLoad,
   ffmpegConcurrency,

@@ -1,11 +1,12 @@
 /**
- * `VIDGENIE_FFMPEG_CONCURRENCY`: validated with the rest of the configuration, applied to the
- * process's ffmpeg slots by `createServices`, and reported by `GET /metrics`.
+ * `VIDGENIE_FFMPEG_CONCURRENCY` and `VIDGENIE_FFMPEG_NICE`: validated with the rest of the
+ * configuration and applied to the process's ffmpeg by `createServices`; the slots are reported
+ * by `GET /metrics`.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ffmpegLoad } from '@vidgenie/nodes';
+import { ffmpegLoad, ffmpegNiceness, setFfmpegNiceness } from '@vidgenie/nodes';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../src/config/server-config.ts';
 import { createMetrics } from '../src/metrics/create-metrics.ts';
@@ -41,6 +42,33 @@ describe('VIDGENIE_FFMPEG_CONCURRENCY', () => {
       expect(metricValue(text, 'vidgenie_ffmpeg_processes', { state: 'waiting' })).toBe(0);
     } finally {
       await services.close();
+    }
+  });
+});
+
+describe('VIDGENIE_FFMPEG_NICE', () => {
+  it('is unset by default (ffmpeg at +10) and a whole number from 0 to 19', () => {
+    expect(loadConfig({}).VIDGENIE_FFMPEG_NICE).toBeUndefined();
+    expect(loadConfig({ VIDGENIE_FFMPEG_NICE: '0' }).VIDGENIE_FFMPEG_NICE).toBe(0);
+    expect(loadConfig({ VIDGENIE_FFMPEG_NICE: '19' }).VIDGENIE_FFMPEG_NICE).toBe(19);
+    for (const bad of ['-1', '20', '2.5', 'low']) {
+      expect(() => loadConfig({ VIDGENIE_FFMPEG_NICE: bad }), bad).toThrow(/VIDGENIE_FFMPEG_NICE: must be/);
+    }
+  });
+
+  it('sets the niceness of the ffmpeg processes the services start', async () => {
+    const services = await createServices(
+      loadConfig({ VIDGENIE_DATA_DIR: dataDir, VIDGENIE_FFMPEG_NICE: '7' }),
+      {
+        background: false,
+        work: false,
+      },
+    );
+    try {
+      expect(ffmpegNiceness()).toBe(7);
+    } finally {
+      await services.close();
+      setFfmpegNiceness(10);
     }
   });
 });

@@ -1,4 +1,5 @@
 import { createRequire } from 'node:module';
+import { ffmpegPriority } from './ffmpeg-priority.ts';
 import { ffmpegSlots } from './ffmpeg-slots.ts';
 import { spawnOffThread } from './spawn-off-thread.ts';
 
@@ -59,7 +60,8 @@ export interface FfmpegOutput {
  * Runs ffmpeg with `args` (no shell; `-hide_banner -nostdin` are prepended), started from a helper
  * thread so that forking never stalls the event loop ({@link spawnOffThread}), once one of the
  * process's ffmpeg slots is free (`VIDGENIE_FFMPEG_CONCURRENCY`, one per core by default; calls wait
- * their turn, those under a signal that ran ffmpeg before keeping its first call's turn).
+ * their turn, those under a signal that ran ffmpeg before keeping its first call's turn), at a
+ * lower priority than this process (`VIDGENIE_FFMPEG_NICE`, +10 by default).
  * Resolves with its output when it exits with 0; rejects with an error quoting the last lines of
  * stderr otherwise. Aborting `signal` takes a waiting call out of the queue, or kills a running
  * process (SIGKILL), and rejects with the signal's reason. @internal
@@ -113,33 +115,39 @@ function startFfmpeg(args: readonly string[], options: RunFfmpegOptions): Promis
       signal?.removeEventListener('abort', onAbort);
       fn();
     };
-    const child = spawnOffThread(binary, ['-hide_banner', '-nostdin', ...args], {
-      onStdout: (chunk) => {
-        if (onStdout === undefined) stdout.push(chunk);
-        else onStdout(chunk);
-      },
-      onStderr: (text) => {
-        stderr += text;
-        if (stderr.length > STDERR_MAX_CHARS) stderr = stderr.slice(-STDERR_MAX_CHARS / 2);
-      },
-      onError: (error) =>
-        settle(() =>
-          reject(
-            new Error(
-              `Could not start ffmpeg at "${binary}": ${error.message}. Set VIDGENIE_FFMPEG to a working ffmpeg.`,
-              { cause: error },
+    const child = spawnOffThread(
+      binary,
+      ['-hide_banner', '-nostdin', ...args],
+      {
+        onStdout: (chunk) => {
+          if (onStdout === undefined) stdout.push(chunk);
+          else onStdout(chunk);
+        },
+        onStderr: (text) => {
+          stderr += text;
+          if (stderr.length > STDERR_MAX_CHARS) stderr = stderr.slice(-STDERR_MAX_CHARS / 2);
+        },
+        onError: (error) =>
+          settle(() =>
+            reject(
+              new Error(
+                `Could not start ffmpeg at "${binary}": ${error.message}. Set VIDGENIE_FFMPEG to a working ffmpeg.`,
+                { cause: error },
+              ),
             ),
           ),
-        ),
-      onClose: (code, killedBy) => {
-        if (code === 0) {
-          settle(() => resolve({ stdout: Buffer.concat(stdout), stderr }));
-          return;
-        }
-        const status = code === null ? `was killed by ${killedBy ?? 'a signal'}` : `exited with code ${code}`;
-        settle(() => reject(new Error(`ffmpeg ${status}:\n${stderrTail(stderr)}`)));
+        onClose: (code, killedBy) => {
+          if (code === 0) {
+            settle(() => resolve({ stdout: Buffer.concat(stdout), stderr }));
+            return;
+          }
+          const status =
+            code === null ? `was killed by ${killedBy ?? 'a signal'}` : `exited with code ${code}`;
+          settle(() => reject(new Error(`ffmpeg ${status}:\n${stderrTail(stderr)}`)));
+        },
       },
-    });
+      { priority: ffmpegPriority() },
+    );
     const onAbort = () => {
       child.kill();
       settle(() => reject(signal?.reason));

@@ -34,6 +34,7 @@ type FromSpawner =
  */
 const SPAWNER_SOURCE = `
 const { spawn } = require('node:child_process');
+const { setPriority } = require('node:os');
 const { parentPort } = require('node:worker_threads');
 const children = new Map();
 parentPort.on('message', (message) => {
@@ -50,6 +51,13 @@ parentPort.on('message', (message) => {
     return;
   }
   children.set(id, child);
+  if (message.priority !== undefined && child.pid !== undefined) {
+    // Right after the start, before the program has loaded: its threads inherit it. Best effort:
+    // a process that cannot be lowered (it has already exited) runs at this process's priority.
+    try {
+      setPriority(child.pid, message.priority);
+    } catch {}
+  }
   child.stdout.on('data', (chunk) => parentPort.postMessage({ type: 'stdout', id, chunk }));
   child.stderr.setEncoding('utf8');
   child.stderr.on('data', (text) => parentPort.postMessage({ type: 'stderr', id, text }));
@@ -73,18 +81,20 @@ let nextId = 1;
  * output through `handlers`. Forking copies the parent's page tables: in a server with a few
  * hundred MB resident that blocks the calling thread for several milliseconds per process, so
  * the event loop of the process that runs workflows never pays it. One thread serves the whole
- * process; it keeps the process alive only while a process it started runs. @internal
+ * process; it keeps the process alive only while a process it started runs. With `priority` the
+ * process gets that niceness (`os.setPriority`) as soon as it has started. @internal
  */
 export function spawnOffThread(
   binary: string,
   args: readonly string[],
   handlers: SpawnHandlers,
+  options: { readonly priority?: number | undefined } = {},
 ): SpawnedProcess {
   const worker = currentSpawner();
   const id = nextId++;
   running.set(id, handlers);
   if (running.size === 1) worker.ref();
-  worker.postMessage({ type: 'spawn', id, binary, args });
+  worker.postMessage({ type: 'spawn', id, binary, args, priority: options.priority });
   return { kill: () => worker.postMessage({ type: 'kill', id }) };
 }
 

@@ -83,6 +83,7 @@ export const CLI_HELP: Readonly<Record<string, CliCommandHelp>> = {
       { name: 'VIDGENIE_WORKER_CONCURRENCY', meaning: 'runs this process executes at once (default 20)' },
       { name: 'VIDGENIE_LEASE_SECONDS', meaning: 'lease of a run without a heartbeat (default 15)' },
       { name: 'VIDGENIE_FFMPEG_CONCURRENCY', meaning: 'ffmpeg processes at once (default: one per core)' },
+      { name: 'VIDGENIE_FFMPEG_NICE', meaning: 'how much lower than the server ffmpeg runs (default 10)' },
       { name: 'VIDGENIE_SHUTDOWN_GRACE_SECONDS', meaning: 'how long SIGTERM lets runs finish (default 25)' },
       S3_BUCKET,
       LOG_LEVEL,

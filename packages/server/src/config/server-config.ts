@@ -136,6 +136,17 @@ export const ServerConfigSchema = z.object({
     .min(1, 'must be at least 1')
     .max(256, 'must be at most 256')
     .optional(),
+  /**
+   * How much lower than the server ffmpeg runs (its Unix niceness above the server's), so that on
+   * a busy machine requests, database writes and event deliveries get the cores first. Default 10;
+   * 0 runs ffmpeg at the server's priority.
+   */
+  VIDGENIE_FFMPEG_NICE: z.coerce
+    .number({ error: 'must be a whole number from 0 to 19' })
+    .int('must be a whole number')
+    .min(0, 'must be at least 0')
+    .max(19, 'must be at most 19')
+    .optional(),
   /** Seconds SIGTERM waits for running runs before giving their leases up (default 25). */
   VIDGENIE_SHUTDOWN_GRACE_SECONDS: z.coerce.number().min(0).max(3600).default(25),
   /**

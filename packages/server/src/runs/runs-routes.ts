@@ -110,7 +110,8 @@ export function runsRoutes() {
             ? undefined
             : { key, requestHash: hashIdempotentRequest('POST /api/workflow/execute', body) },
       });
-      if (!run.replayed) await services.userEvents.publish(userId, { type: 'credits.changed' });
+      // The dashboards' hint goes out with the next notifications; the 202 does not wait for it.
+      if (!run.replayed) void services.userEvents.publish(userId, { type: 'credits.changed' });
       services.log.info(
         {
           requestId: c.get('requestId'),
@@ -164,7 +165,8 @@ export function runsRoutes() {
             ? undefined
             : { key, requestHash: hashIdempotentRequest(`POST /api/workflow/runs/${runId}/rerun`, body) },
       });
-      if (!run.replayed) await services.userEvents.publish(userId, { type: 'credits.changed' });
+      // The dashboards' hint goes out with the next notifications; the 202 does not wait for it.
+      if (!run.replayed) void services.userEvents.publish(userId, { type: 'credits.changed' });
       services.log.info(
         {
           requestId: c.get('requestId'),

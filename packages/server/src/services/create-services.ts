@@ -4,6 +4,7 @@ import {
   type MediaServices,
   type ProviderRegistry,
   setFfmpegConcurrency,
+  setFfmpegNiceness,
 } from '@vidgenie/nodes';
 import type { Logger } from 'pino';
 import { createSessionFinder } from '../accounts/session-finder.ts';
@@ -108,6 +109,7 @@ export async function createServices(
   const now = options.now ?? (() => new Date());
   if (config.VIDGENIE_FFMPEG_CONCURRENCY !== undefined)
     setFfmpegConcurrency(config.VIDGENIE_FFMPEG_CONCURRENCY);
+  if (config.VIDGENIE_FFMPEG_NICE !== undefined) setFfmpegNiceness(config.VIDGENIE_FFMPEG_NICE);
   const ownsDatabase = options.database === undefined;
   const database = options.database ?? (await openDatabase(databaseOptions(config)));
   /** Connections of their own for running runs' writes (PostgreSQL, a process that executes runs). */
