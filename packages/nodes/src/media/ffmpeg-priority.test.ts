@@ -3,7 +3,7 @@ import { getPriority, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { runFfmpeg } from './ffmpeg.ts';
-import { ffmpegNiceness, resetFfmpegNiceness, setFfmpegNiceness } from './ffmpeg-priority.ts';
+import { ffmpegNiceness, ffmpegPriority, resetFfmpegNiceness, setFfmpegNiceness } from './ffmpeg-priority.ts';
 
 let folder: string;
 /** Stands in for ffmpeg: prints its own niceness once it is EXPECTED_NICE (or after 10 s). */
@@ -90,3 +90,14 @@ describe.runIf(process.platform === 'linux')(
     });
   },
 );
+
+describe('ffmpegPriority', () => {
+  it("is this process's priority plus the niceness, at most 19, and undefined for 0", () => {
+    setFfmpegNiceness(10);
+    expect(ffmpegPriority()).toBe(Math.min(19, getPriority() + 10));
+    setFfmpegNiceness(19);
+    expect(ffmpegPriority()).toBe(19);
+    setFfmpegNiceness(0);
+    expect(ffmpegPriority()).toBeUndefined();
+  });
+});

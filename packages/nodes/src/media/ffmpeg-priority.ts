@@ -64,7 +64,14 @@ export function setFfmpegNiceness(niceness: number): void {
 export function ffmpegPriority(): number | undefined {
   const niceness = ffmpegNiceness();
   if (niceness === 0) return undefined;
-  return Math.min(MAX_NICENESS, getPriority() + niceness);
+  let own: number;
+  try {
+    own = getPriority();
+  } catch {
+    // A sandbox without getpriority: ffmpeg keeps this process's priority rather than fail.
+    return undefined;
+  }
+  return Math.min(MAX_NICENESS, own + niceness);
 }
 
 /** Forgets {@link setFfmpegNiceness} so that the next call reads `VIDGENIE_FFMPEG_NICE` again (tests only). @internal */
