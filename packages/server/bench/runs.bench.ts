@@ -170,7 +170,7 @@ interface Row {
   readonly commitP99Low: number;
   readonly commitP99High: number;
   /**
-   * CPU per completed run, ms: the server's processes (this one, or the API and its workers) with
+   * CPU per accepted run, ms: the server's processes (this one, or the API and its workers) with
    * their ffmpeg children, and the database's PostgreSQL backends; not the fakes or the users'
    * clients, which stand for the outside world. Far steadier than latencies from one launch to the
    * next, and what decides how many runs a machine takes.
@@ -1045,7 +1045,7 @@ function printTable(): void {
       ` run = wall time (POST → terminal event at the client) − node bodies (provider calls, ffmpeg), as a share of the wall time at 1/${SCALE} latencies ("run") and with real ones ("real": / (${REAL_FLOOR_MS / 1000} s + overhead));` +
       ` event = SSE receive − the event's emission by the engine (or the stream's opening, if later); ×goal ≤ 1 is met;` +
       ` commit = SSE receive − the insert's commit, the issue's measure, between its bounds (from the writer's acknowledgement, after the commit, and from the row's created_at, before it);` +
-      ` cpu = CPU of the server's processes (ffmpeg included) and PostgreSQL's backends per completed run, steadier than the latencies from one launch to the next.`,
+      ` cpu = CPU of the server's processes (ffmpeg included) and PostgreSQL's backends per accepted run (all of them complete, or the bench fails), steadier than the latencies from one launch to the next.`,
   );
 }
 

@@ -44,20 +44,10 @@ export function createFfmpegMediaTools(): MediaTools {
    */
   const frameAt = async (path: string, at: number, signal: AbortSignal | undefined) => {
     const { stdout, stderr } = await runFfmpeg(
+      // biome-ignore format: input options, then output options, as on a command line
       [
-        '-threads',
-        '1',
-        '-ss',
-        at.toFixed(3),
-        '-i',
-        path,
-        '-frames:v',
-        '1',
-        '-f',
-        'image2pipe',
-        '-c:v',
-        'png',
-        'pipe:1',
+        '-threads', '1', '-ss', at.toFixed(3), '-i', path,
+        '-frames:v', '1', '-f', 'image2pipe', '-c:v', 'png', 'pipe:1',
       ],
       { signal },
     );
