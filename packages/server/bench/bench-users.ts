@@ -3,10 +3,12 @@
  * HTTP clients must not share the measured server's event loop, nor stamp an event's arrival late
  * because the server kept that loop busy). Started by `runs.bench.ts` with one JSON argument
  * ({@link BenchUsersOptions}); prints `ready`, waits for a `go` line on stdin, then every user
- * executes the template at once and follows its run's events to the end; prints one JSON line
+ * executes the template at once and follows its run's events to the end (while it samples the
+ * server's accept queue); prints one JSON line
  * ({@link BenchUsersResult}), and exits at the next line on stdin (or when stdin closes). Times are epoch ms (`performance.timeOrigin + now()`), the
  * same clock as the bench process.
  */
+import { readFileSync } from 'node:fs';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
 import { followSse } from './follow-sse.ts';
@@ -20,6 +22,12 @@ export interface BenchUsersOptions {
   /** The graph every user runs. */
   readonly graph: unknown;
   readonly timeoutMs: number;
+  /**
+   * Each user first loads its balance (as the creator's page does before Run), so that Run goes
+   * on a connection the server has already accepted and kept alive; otherwise every Run opens a
+   * new connection at the same moment (default false).
+   */
+  readonly warmConnections?: boolean;
 }
 
 /** One user's run, as the client saw it. */
@@ -46,12 +54,34 @@ export interface BenchUsersResult {
    * server sent (its receive times are stamped when it gets to them).
    */
   readonly loopP99Ms: number;
+  /**
+   * The server's accept queue over the runs (connections the kernel completed that the server had
+   * not yet accepted), sampled every {@link ACCEPT_SAMPLE_MS} ms from `/proc/net/tcp`; absent where
+   * that file is not readable.
+   */
+  readonly acceptQueue?: AcceptQueue;
 }
 
+/** What the accept-queue sampling saw. */
+export interface AcceptQueue {
+  /** The longest queue seen. */
+  readonly peak: number;
+  /** How long (ms) the queue held a connection, from the samples. */
+  readonly busyMs: number;
+}
+
+/** How often the accept queue is sampled. */
+const ACCEPT_SAMPLE_MS = 50;
+
 /** Parses the child's answer back into {@link UserRun}s and its event-loop delay p99 (ms). */
-export function parseBenchUsersResult(line: string): { runs: UserRun[]; loopP99Ms: number } {
+export function parseBenchUsersResult(line: string): {
+  runs: UserRun[];
+  loopP99Ms: number;
+  acceptQueue?: AcceptQueue;
+} {
   const result = JSON.parse(line) as BenchUsersResult;
   return {
+    ...(result.acceptQueue === undefined ? {} : { acceptQueue: result.acceptQueue }),
     runs: result.runs.map(({ received, ...run }) => ({
       ...run,
       ...(received === undefined ? {} : { received: new Map(received) }),
@@ -92,22 +122,78 @@ async function runOne(args: {
   }
 }
 
+/**
+ * The accept queue of the listening TCP socket on `port` (IPv4 loopback), from `/proc/net/tcp`:
+ * for a listening socket, `rx_queue` counts connections waiting for `accept()`. Undefined where
+ * the file cannot be read (not Linux).
+ */
+function acceptQueueLength(port: number): number | undefined {
+  let table: string;
+  try {
+    table = readFileSync('/proc/net/tcp', 'latin1');
+  } catch {
+    return undefined;
+  }
+  const local = `:${port.toString(16).toUpperCase().padStart(4, '0')}`;
+  for (const line of table.split('\n')) {
+    const fields = line.trim().split(/\s+/);
+    // sl local_address rem_address st tx_queue:rx_queue …; st 0A is LISTEN.
+    if (fields[3] === '0A' && fields[1]?.endsWith(local))
+      return Number.parseInt(fields[4]?.split(':')[1] ?? '0', 16);
+  }
+  return 0;
+}
+
+/** Samples the server's accept queue until stopped. */
+function sampleAcceptQueue(base: string): () => AcceptQueue | undefined {
+  const port = Number(new URL(base).port);
+  let peak = 0;
+  let busy = 0;
+  let readable = acceptQueueLength(port) !== undefined;
+  const timer = setInterval(() => {
+    const length = acceptQueueLength(port);
+    if (length === undefined) {
+      readable = false;
+      return;
+    }
+    peak = Math.max(peak, length);
+    if (length > 0) busy++;
+  }, ACCEPT_SAMPLE_MS);
+  return () => {
+    clearInterval(timer);
+    return readable ? { peak, busyMs: busy * ACCEPT_SAMPLE_MS } : undefined;
+  };
+}
+
 /** The child's entry point (only when run as a script). */
 async function main(): Promise<void> {
   const options = JSON.parse(process.argv[2] ?? '{}') as BenchUsersOptions;
   const lines = createInterface({ input: process.stdin });
+  if (options.warmConnections === true) {
+    // As each creator's page did before Run: its balance, on a connection left open for the next request.
+    await Promise.all(
+      options.cookies.map(async (cookie) => {
+        const response = await fetch(`${options.base}/api/credits/balance`, { headers: { cookie } });
+        if (response.status !== 200) throw new Error(`balance: ${response.status}`);
+        await response.arrayBuffer();
+      }),
+    );
+  }
   console.log('ready');
   await new Promise<void>((resolve) => lines.once('line', () => resolve()));
   const timeout = AbortSignal.timeout(options.timeoutMs);
   const loop = monitorEventLoopDelay({ resolution: 5 });
   loop.enable();
+  const stopSampling = sampleAcceptQueue(options.base);
   const runs = await Promise.all(
     options.cookies.map((cookie, user) =>
       runOne({ base: options.base, cookie, user, graph: options.graph, timeout }),
     ),
   );
   loop.disable();
+  const acceptQueue = stopSampling();
   const result: BenchUsersResult = {
+    ...(acceptQueue === undefined ? {} : { acceptQueue }),
     runs: runs.map(({ received, ...run }) => ({
       ...run,
       ...(received === undefined ? {} : { received: [...received] }),

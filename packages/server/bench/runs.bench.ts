@@ -53,7 +53,13 @@
  * users × mode, default 1; with more, each round is printed and the goals are judged on their
  * medians, with each goal figure's range: launches on a shared 2-core machine vary by ±30 %, so a
  * change is judged on medians), BENCH_PAUSE_SECONDS (an idle spell between the warm-up and the
- * measured runs, as between a creator's runs; default 0). Each round creates its own database and
+ * measured runs, as between a creator's runs; default 0), BENCH_CONNECTIONS (`fresh`, the
+ * default: every user's Run opens a new connection at the same moment, as from creators whose
+ * page's connection the server closed; `warm`: each user first loads its balance, as the /create
+ * page does, and Run goes on that kept-alive connection; the accept queue, printed, is what
+ * differs: a busy Node process accepts one new connection per event-loop turn). With
+ * BENCH_CPU_PROFILE, the workers write V8 profiles of their whole life there too
+ * (`--cpu-prof`, one folder per round). Each round creates its own database and
  * drops it. Exits 1 if any run is lost, 0 otherwise (goals missed
  * included: this is a measurement, not a test).
  */
@@ -110,6 +116,9 @@ const SPREAD = Number(env.BENCH_SPREAD ?? 0.3);
 const SEED = Number(env.BENCH_SEED ?? 2026);
 const REPEAT = Math.max(1, Math.floor(Number(env.BENCH_REPEAT ?? 1)) || 1);
 const PAUSE_MS = Math.max(0, Number(env.BENCH_PAUSE_SECONDS ?? 0) * 1000 || 0);
+const CONNECTIONS = env.BENCH_CONNECTIONS ?? 'fresh';
+if (CONNECTIONS !== 'fresh' && CONNECTIONS !== 'warm')
+  throw new Error(`BENCH_CONNECTIONS must be fresh or warm, not "${CONNECTIONS}"`);
 const ADMIN_URL =
   env.BENCH_DATABASE_URL ?? env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 
@@ -189,7 +198,8 @@ async function main(): Promise<void> {
   console.log(
     `workflow runs bench: users ${USERS_LIST.join(', ')}; modes ${MODES.join(', ')} (workers: API + ${WORKERS} \`vidgenie worker\`);` +
       ` provider latencies real/${SCALE} (run floor ${(latencyFloorMs(SCALE) / 1000).toFixed(2)} s, real ${REAL_FLOOR_MS / 1000} s)` +
-      ` drawn with spread σ ${SPREAD} (seed ${SEED}), video polls from ${pollMs} ms`,
+      ` drawn with spread σ ${SPREAD} (seed ${SEED}), video polls from ${pollMs} ms;` +
+      ` Run on ${CONNECTIONS === 'warm' ? "the connection that loaded each user's balance" : 'a new connection per user'}`,
   );
   const floorDatabase = `vidgenie_bench_floor_${process.pid}_${randomBytes(4).toString('hex')}`;
   await adminQuery(ADMIN_URL, `create database ${floorDatabase}`);
@@ -343,7 +353,7 @@ async function startUsers(options: BenchUsersOptions) {
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   return {
     child,
-    go: async (): Promise<{ runs: UserRun[]; loopP99Ms: number }> => {
+    go: async (): Promise<ReturnType<typeof parseBenchUsersResult>> => {
       const answer = next();
       child.stdin?.write('go\n');
       return parseBenchUsersResult(await answer);
@@ -414,7 +424,8 @@ async function round(args: {
     server = await startServer(services, { port: 0, host: '127.0.0.1' });
     const base = server.url;
     if (mode === 'workers') {
-      for (let i = 0; i < WORKERS; i++) workers.push(spawnWorker(i, dataDir, serverEnv));
+      const profileDir = PROFILE_DIR === undefined ? undefined : join(PROFILE_DIR, `workers-${fileStem}`);
+      for (let i = 0; i < WORKERS; i++) workers.push(spawnWorker(i, dataDir, serverEnv, profileDir));
     }
 
     // Users: sign-up, credits, keys (not measured); the last WARMUP ones only warm the server up.
@@ -470,6 +481,7 @@ async function round(args: {
       cookies: cookies.slice(0, n),
       graph: GRAPH,
       timeoutMs: TIMEOUT_MS,
+      warmConnections: CONNECTIONS === 'warm',
     });
     const loop = monitorEventLoopDelay({ resolution: 10 });
     loop.enable();
@@ -483,7 +495,7 @@ async function round(args: {
     const stopProfile = PROFILE_DIR === undefined ? undefined : await startCpuProfile();
     recording = true;
     const measureFrom = clock();
-    const { runs, loopP99Ms: usersLoopP99 } = await users.go();
+    const { runs, loopP99Ms: usersLoopP99, acceptQueue } = await users.go();
     const runIds = runs.flatMap((run) => (run.runId === undefined ? [] : [run.runId]));
     // The terminal event is stored before the hold's release and the final status: wait for those.
     const deadline = Date.now() + 30_000;
@@ -532,6 +544,14 @@ async function round(args: {
       }
     }
     processes.push(loops, rss);
+    if (acceptQueue !== undefined)
+      processes.push(
+        `server accept queue (connections made, not yet accepted; a busy Node process accepts one per event-loop turn): peak ${acceptQueue.peak}, not empty for ${(acceptQueue.busyMs / 1000).toFixed(2)} s`,
+      );
+    if (workers.length > 0 && PROFILE_DIR !== undefined)
+      processes.push(
+        `worker CPU profiles (whole life) written to ${join(PROFILE_DIR, `workers-${fileStem}`)}`,
+      );
     // Per completed run: the server's processes (ffmpeg included) and PostgreSQL's backends.
     const serverPids = [process.pid, ...workers.map((worker) => worker.child.pid ?? 0)];
     const serverSeconds = serverPids.reduce((sum, pid) => sum + cpu.seconds(pid), 0);
@@ -778,7 +798,9 @@ async function analyse(args: {
     }
     shares.push(outside / wall);
     // With real providers the bodies take REAL_FLOOR_MS at least; the overhead is kept as measured
-    // (under this scale's compressed load, so the projection errs high).
+    // at this scale. A projection, not a measurement: the start burst does not shrink with the
+    // latencies, and at BENCH_SCALE=1 (real latencies, rounds of minutes) less of the work shares
+    // statements, so at 500 users the measured share was twice this projection (docs/operations.md).
     realShares.push(outside / (REAL_FLOOR_MS + outside));
     dbInPath.push(dbPathPerRun.get(run.runId) ?? 0);
     dbAll.push(dbPerRun.get(run.runId) ?? 0);
@@ -895,11 +917,18 @@ function otherLine(records: readonly QueryRecord[]): string[] {
   return [`other statements: ${top.map(([text, count]) => `${count}× "${text}"`).join(', ')}`];
 }
 
-function spawnWorker(index: number, dataDir: string, serverEnv: Record<string, string>): Worker {
+function spawnWorker(
+  index: number,
+  dataDir: string,
+  serverEnv: Record<string, string>,
+  /** Where the worker writes a V8 profile of its whole life when it exits (`--cpu-prof`). */
+  profileDir?: string,
+): Worker {
   const log = join(dataDir, `worker-${index}.log`);
   const timings = join(dataDir, `worker-${index}.timings.jsonl`);
   const fd = openSync(log, 'a');
-  const child = spawn(process.execPath, [...NODE_FLAGS, '--import', PRELOAD, CLI, 'worker'], {
+  const profile = profileDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${profileDir}`];
+  const child = spawn(process.execPath, [...NODE_FLAGS, ...profile, '--import', PRELOAD, CLI, 'worker'], {
     cwd: join(here, '..'),
     env: {
       ...process.env,

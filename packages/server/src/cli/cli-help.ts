@@ -68,6 +68,10 @@ export const CLI_HELP: Readonly<Record<string, CliCommandHelp>> = {
       { name: 'VIDGENIE_RUN_WORKER', meaning: 'also execute runs in this process (default true)' },
       S3_BUCKET,
       { name: 'VIDGENIE_METRICS_TOKEN', meaning: 'Bearer token for GET /metrics' },
+      {
+        name: 'VIDGENIE_KEEP_ALIVE_SECONDS',
+        meaning: 'how long idle HTTP connections stay open (default 65; above a load balancer idle timeout)',
+      },
       { name: 'VIDGENIE_SHUTDOWN_GRACE_SECONDS', meaning: 'how long SIGTERM lets runs finish (default 25)' },
       LOG_LEVEL,
     ],

@@ -33,6 +33,18 @@ export const ServerConfigSchema = z.object({
   VIDGENIE_ENCRYPTION_KEYS: z.string().min(1).optional(),
   /** Days after which the active vault key should be rotated (PRD: 90). */
   VIDGENIE_KEY_ROTATION_DAYS: z.coerce.number().int().min(1, 'must be at least 1 day').default(90),
+  /**
+   * Seconds an idle HTTP connection stays open for its next request (default 65). A creator's
+   * browser then sends Run on the connection that loaded the page, instead of opening one a busy
+   * server accepts late (Node accepts one new connection per event-loop turn); behind a load
+   * balancer it must exceed the balancer's idle timeout (60 s on AWS ALB), or requests sent as the
+   * server closes the connection fail with 502.
+   */
+  VIDGENIE_KEEP_ALIVE_SECONDS: z.coerce
+    .number({ error: 'must be a number of seconds from 1 to 600' })
+    .min(1, 'must be at least 1 second')
+    .max(600, 'must be at most 600 seconds')
+    .default(65),
   /** Largest accepted request body, in bytes. */
   VIDGENIE_BODY_LIMIT: z.coerce.number().int().min(1024, 'must be at least 1024 bytes').default(1_048_576),
   /** Trust `X-Forwarded-For` / `X-Forwarded-Proto` from a reverse proxy. */

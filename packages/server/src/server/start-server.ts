@@ -1,3 +1,4 @@
+import { Server as HttpServer } from 'node:http';
 import { type ServerType, serve } from '@hono/node-server';
 import type { AppServices } from '../http/app-env.ts';
 import { createApp } from '../http/create-app.ts';
@@ -50,6 +51,12 @@ export function startServer(
           });
         },
       );
+      // Idle connections stay for the client's next request (see VIDGENIE_KEEP_ALIVE_SECONDS); a
+      // request's headers may take as long, so that one sent as the timer fires is still read.
+      if (server instanceof HttpServer) {
+        server.keepAliveTimeout = services.config.VIDGENIE_KEEP_ALIVE_SECONDS * 1000;
+        server.headersTimeout = server.keepAliveTimeout + 1000;
+      }
       server.once('error', reject);
     } catch (error) {
       reject(error);
