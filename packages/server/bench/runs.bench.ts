@@ -57,7 +57,10 @@
  * default: every user's Run opens a new connection at the same moment, as from creators whose
  * page's connection the server closed; `warm`: each user first loads its balance, as the /create
  * page does, and Run goes on that kept-alive connection; the accept queue, printed, is what
- * differs: a busy Node process accepts one new connection per event-loop turn). With
+ * differs: a busy Node process accepts one new connection per event-loop turn), BENCH_ACCEPT_QUEUE
+ * (`1`: the users' process samples the server's accept queue every 50 ms and the bench prints its
+ * peak; off by default, as each sample reads the whole `/proc/net/tcp`, CPU the other figures
+ * would carry). With
  * BENCH_CPU_PROFILE, the workers write V8 profiles of their whole life there too
  * (`--cpu-prof`, one folder per round). Each round creates its own database and
  * drops it. Exits 1 if any run is lost, 0 otherwise (goals missed
@@ -482,6 +485,7 @@ async function round(args: {
       graph: GRAPH,
       timeoutMs: TIMEOUT_MS,
       warmConnections: CONNECTIONS === 'warm',
+      sampleAcceptQueue: env.BENCH_ACCEPT_QUEUE === '1',
     });
     const loop = monitorEventLoopDelay({ resolution: 10 });
     loop.enable();
