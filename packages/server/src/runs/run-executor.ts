@@ -117,8 +117,14 @@ export interface RunExecutorOptions {
   readonly workerId?: string;
   /** How long a lease lasts without a heartbeat (default 15 s; heartbeats every third of it). */
   readonly leaseTtlMs?: number;
-  /** Distributed mode: how often the worker asks the queue for runs when it has free slots (default 500 ms). */
+  /**
+   * Distributed mode: how soon the worker asks the queue for runs again when it has free slots
+   * (default 500 ms). While the queue answers nothing the wait doubles, up to `idlePollMs`; a
+   * dispatch notification, a freed slot or a run found brings it back to this.
+   */
   readonly pollMs?: number;
+  /** Distributed mode: the longest wait between two looks at an empty queue (default 2 s). */
+  readonly idlePollMs?: number;
   /** Distributed mode: how often lapsed leases are looked for and their runs sent again (default: half the lease, at most 5 s). */
   readonly sweepMs?: number;
 }
@@ -628,6 +634,12 @@ export function createRunExecutor(options: RunExecutorOptions): RunExecutor {
       } catch (error) {
         // The database went away (shutdown) or a bug: the run stays unfinished and resumes later.
         log.error({ err: error, runId: job.runId }, 'run execution failed');
+      } finally {
+        // Its slot is free once this settles: runs waiting in the queue come now, not at the next
+        // poll (unless the last look found the queue empty and nothing was sent since).
+        setImmediate(() => {
+          if (mayBeWaiting) wake();
+        });
       }
     },
   });
@@ -683,36 +695,76 @@ export function createRunExecutor(options: RunExecutorOptions): RunExecutor {
   // runs whose lease lapsed (their worker died) or that were never sent.
   const timers: NodeJS.Timeout[] = [];
   let taking = false;
-  const take = async () => {
-    if (closed || taking || dispatch === undefined) return;
+  /** Whether runs may be waiting in the queue: told so, or the last look filled every free slot. */
+  let mayBeWaiting = true;
+  /** Takes what the free slots allow; the runs taken, or undefined when it did not ask (busy, full, closed). */
+  const take = async (): Promise<number | undefined> => {
+    if (closed || taking || dispatch === undefined) return undefined;
+    const free = maxRuns - queue.size;
+    if (free <= 0) return undefined;
     taking = true;
     try {
-      const jobs = await dispatch.take(maxRuns - queue.size);
+      const jobs = await dispatch.take(free);
+      mayBeWaiting = jobs.length >= free;
       for (const job of jobs) queue.add(job);
+      return jobs.length;
     } catch (error) {
       log.warn({ err: error }, 'could not take runs from the queue');
+      return undefined;
     } finally {
       taking = false;
     }
+  };
+  // The queue is looked at when told (a dispatch notification, a run sent from here, a slot
+  // freed) and, as a fallback for what comes untold (a run sent back with a delay, a notification
+  // missed), on a timer that backs off while the queue stays empty: idle workers ask every
+  // `idlePollMs`, not every `pollMs`.
+  const basePollMs = options.pollMs ?? 500;
+  const idlePollMs = Math.max(basePollMs, options.idlePollMs ?? 2_000);
+  let pollDelay = basePollMs;
+  let pollTimer: NodeJS.Timeout | undefined;
+  const schedulePoll = () => {
+    if (pollTimer !== undefined) clearTimeout(pollTimer);
+    pollTimer = undefined;
+    if (closed) return;
+    pollTimer = setTimeout(() => {
+      pollTimer = undefined;
+      void take().then((found) => {
+        if (found === 0) pollDelay = Math.min(idlePollMs, pollDelay * 2);
+        else if (found !== undefined) pollDelay = basePollMs;
+        schedulePoll();
+      });
+    }, pollDelay);
+    pollTimer.unref();
+  };
+  /** Looks at the queue now (runs were sent to it), and soon again. */
+  const wake = () => {
+    if (dispatch === undefined || !work) return;
+    mayBeWaiting = true;
+    pollDelay = basePollMs;
+    void take();
+    schedulePoll();
   };
   const sweep = async (): Promise<number> => {
     if (closed || dispatch === undefined) return 0;
     const jobs = await sweepLapsedLeases(db, { redispatchAfterMs: leaseTtlMs });
     for (const job of jobs) await dispatch.send(job);
-    if (jobs.length > 0) log.info({ runs: jobs.length }, 'sent runs with lapsed leases back to the queue');
+    if (jobs.length > 0) {
+      log.info({ runs: jobs.length }, 'sent runs with lapsed leases back to the queue');
+      wake();
+    }
     return jobs.length;
   };
   if (dispatch !== undefined && work) {
-    const takeTimer = setInterval(() => void take(), options.pollMs ?? 500);
+    schedulePoll();
     const sweepTimer = setInterval(
       () => {
         sweep().catch((error: unknown) => log.warn({ err: error }, 'lease sweep failed'));
       },
       options.sweepMs ?? Math.min(5_000, Math.max(100, Math.floor(leaseTtlMs / 2))),
     );
-    takeTimer.unref();
     sweepTimer.unref();
-    timers.push(takeTimer, sweepTimer);
+    timers.push(sweepTimer);
   }
 
   return Object.freeze({
@@ -738,7 +790,7 @@ export function createRunExecutor(options: RunExecutorOptions): RunExecutor {
       }
       await dispatch.send(job);
       await markSent(runId);
-      if (work) void take();
+      wake();
     },
     async cancel(runId: string, reason = 'Cancelled by the user.') {
       if (queue.remove(runId)) {
@@ -765,7 +817,7 @@ export function createRunExecutor(options: RunExecutorOptions): RunExecutor {
     },
     isExecuting: (runId: string) => owners.has(runId) || handles.has(runId),
     pollQueue() {
-      if (work) void take();
+      wake();
     },
     async applyRemoteCancel(runId: string) {
       if (!handles.has(runId) && !queue.isRunning(runId)) return;
@@ -813,6 +865,7 @@ export function createRunExecutor(options: RunExecutorOptions): RunExecutor {
     async close(closeOptions: { readonly graceMs?: number } = {}) {
       closed = true;
       for (const timer of timers) clearInterval(timer);
+      if (pollTimer !== undefined) clearTimeout(pollTimer);
       let timer: NodeJS.Timeout | undefined;
       const grace = new Promise<'grace'>((resolve) => {
         timer = setTimeout(() => resolve('grace'), closeOptions.graceMs ?? 30_000);
