@@ -3,8 +3,8 @@
  * HTTP clients must not share the measured server's event loop, nor stamp an event's arrival late
  * because the server kept that loop busy). Started by `runs.bench.ts` with one JSON argument
  * ({@link BenchUsersOptions}); prints `ready`, waits for a `go` line on stdin, then every user
- * executes the template at once and follows its run's events to the end (while it samples the
- * server's accept queue); prints one JSON line
+ * executes the template at once and follows its run's events to the end (sampling the server's
+ * accept queue when asked); prints one JSON line
  * ({@link BenchUsersResult}), and exits at the next line on stdin (or when stdin closes). Times are epoch ms (`performance.timeOrigin + now()`), the
  * same clock as the bench process.
  */

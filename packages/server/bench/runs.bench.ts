@@ -56,8 +56,8 @@
  * measured runs, as between a creator's runs; default 0), BENCH_CONNECTIONS (`fresh`, the
  * default: every user's Run opens a new connection at the same moment, as from creators whose
  * page's connection the server closed; `warm`: each user first loads its balance, as the /create
- * page does, and Run goes on that kept-alive connection; the accept queue, printed, is what
- * differs: a busy Node process accepts one new connection per event-loop turn), BENCH_ACCEPT_QUEUE
+ * page does, and Run goes on that kept-alive connection; what differs is the server's accept
+ * queue: a busy Node process accepts one new connection per event-loop turn), BENCH_ACCEPT_QUEUE
  * (`1`: the users' process samples the server's accept queue every 50 ms and the bench prints its
  * peak; off by default, as each sample reads the whole `/proc/net/tcp`, CPU the other figures
  * would carry). With

@@ -51,12 +51,9 @@ export function startServer(
           });
         },
       );
-      // Idle connections stay for the client's next request (see VIDGENIE_KEEP_ALIVE_SECONDS); a
-      // request's headers may take as long, so that one sent as the timer fires is still read.
-      if (server instanceof HttpServer) {
+      // Idle connections stay for the client's next request (see VIDGENIE_KEEP_ALIVE_SECONDS).
+      if (server instanceof HttpServer)
         server.keepAliveTimeout = services.config.VIDGENIE_KEEP_ALIVE_SECONDS * 1000;
-        server.headersTimeout = server.keepAliveTimeout + 1000;
-      }
       server.once('error', reject);
     } catch (error) {
       reject(error);
