@@ -700,6 +700,9 @@ async function analyse(args: {
   const perNode = new Map<string, number>();
   const perNodePath = new Map<string, number>();
   const perNodeExec = new Map<string, number>();
+  /** When each node's last statement answered (its process's clock, epoch ms). */
+  const nodeEndedAt = new Map<string, number>();
+  const touch = (key: string, at: number) => nodeEndedAt.set(key, Math.max(nodeEndedAt.get(key) ?? 0, at));
   const add = (map: Map<string, number>, key: string, value: number) =>
     map.set(key, (map.get(key) ?? 0) + value);
   const byKind = new Map<QueryKind, number[]>();
@@ -728,6 +731,7 @@ async function analyse(args: {
         const key = `${runId}|${nodeId}`;
         add(perNode, key, share);
         add(perNodeExec, key, record.ms / record.e.length);
+        touch(key, record.t);
       }
       attributedStatements++;
       continue;
@@ -746,6 +750,7 @@ async function analyse(args: {
         add(perNode, key, share);
         add(perNodePath, key, share);
         add(perNodeExec, key, record.ms / record.c.length);
+        touch(key, record.t);
       }
       attributedStatements++;
       continue;
@@ -763,6 +768,7 @@ async function analyse(args: {
       add(perNode, key, cost(record));
       add(perNodePath, key, cost(record));
       add(perNodeExec, key, record.ms);
+      touch(key, record.t);
     }
   }
   const nodeCosts = [...perNode.values()];
@@ -853,6 +859,13 @@ async function analyse(args: {
     }
   }
 
+  // Node overhead split by phase: the round's first seconds, when every user's request, stream
+  // and run start at once, against the rest.
+  const burstNodes: number[] = [];
+  const laterNodes: number[] = [];
+  for (const [key, value] of perNode)
+    ((nodeEndedAt.get(key) ?? 0) - roundBegan < START_BURST_MS ? burstNodes : laterNodes).push(value);
+
   const fmt = (values: readonly number[], digits = 1) =>
     values.length === 0
       ? '-'
@@ -866,6 +879,7 @@ async function analyse(args: {
     `statements by kind, p50/p99 ms with pool wait (count per run): ${kinds.map((kind) => `${kind} ${fmt(byKind.get(kind) ?? [], 2)} (${perRunCount(kind)})`).join(', ')}`,
     `node overhead p50/p99 ms: ${fmt(nodeCosts, 2)}; without pool waits ${fmt([...perNodeExec.values()], 2)}; in the run's path (checkpoint writes + capture; events are stored in the background) ${fmt(pathCosts, 2)}`,
     `node overhead by node p50/p99 ms: ${NODE_IDS.map((id) => `${id} ${fmt(valuesOfNode(perNode, id), 2)}`).join(', ')}`,
+    `node overhead p50/p99 ms by when its last statement answered: in the first ${START_BURST_MS / 1000} s (the start burst: requests, streams opening, runs starting) ${fmt(burstNodes, 2)} (${burstNodes.length}), later ${fmt(laterNodes, 2)} (${laterNodes.length})`,
     `pool connection wait p50/p99 ${fmt(waits, 2)} ms over ${waits.length} acquisitions; ${(attributedStatements / Math.max(1, runIds.length)).toFixed(1)} statements per run (stream reads excepted)`,
     `run overhead (wall − node bodies) p50/p99 ${fmt(outsides)} ms; in it: POST → 202 at the client ${fmt(accepting)} ms, 202 → event stream open ${fmt(opening)} ms, dispatch wait (accepted → leased) ${fmt(dispatch)} ms, statements the run waits for ${fmt(dbInPath)} ms (heartbeats included); all statements naming the run (event inserts, analytics) ${fmt(dbAll)} ms + ${unattributedPerRun.toFixed(1)} ms per run of statements naming none`,
     `events: ${delivery.length} delivered live, ${replayed} replayed (stored before the stream opened), ${reconnects} reconnects; delivery p50/p99 from the event's emission ${fmt(delivery)} ms, from the row's created_at ${fmt(deliveryFromCreated)} ms, from the insert's acknowledgement at the writer ${fmt(deliveryFromAck)} ms; clock offset DB − bench ${args.offset.toFixed(2)} ms`,
