@@ -171,6 +171,8 @@ export { providerKeyHash } from './providers/provider-key-hash.ts';
 export { serverProviders } from './providers/server-providers.ts';
 export {
   createSqlKeyBackoffStore,
+  KEY_BACKOFF_CHANNEL,
+  type SqlKeyBackoffStore,
   type SqlKeyBackoffStoreOptions,
 } from './providers/sql-key-backoff-store.ts';
 export { DURATION_FIGURES, estimateRunSeconds } from './runs/estimate-duration.ts';

@@ -1,7 +1,8 @@
 /**
  * The cross-machine event bridge: the runs one transaction notifies are read in one statement,
  * each run's events reach its followers in `seq` order, and a later notification brings only what
- * is new. PostgreSQL only (LISTEN/NOTIFY).
+ * is new; provider keys' back-offs struck or cleared on one machine reach the others at once.
+ * PostgreSQL only (LISTEN/NOTIFY).
  */
 import { randomBytes } from 'node:crypto';
 import { Kysely, PostgresDialect, sql } from 'kysely';
@@ -10,9 +11,11 @@ import pino from 'pino';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { migrateToLatest } from '../src/db/migrate.ts';
 import type { DB } from '../src/db/schema.ts';
+import { createSqlKeyBackoffStore } from '../src/providers/sql-key-backoff-store.ts';
 import { RUN_EVENTS_CHANNEL, startPgEventBridge } from '../src/runs/pg-event-bridge.ts';
 import { createRunEventBus, type StoredRunEvent } from '../src/runs/run-event-bus.ts';
 import { adminQuery, withDatabase } from './support/admin-database.ts';
+import { countStatements } from './support/count-statements.ts';
 
 const adminUrl = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const name = `vidgenie_test_bridge_${process.pid}_${randomBytes(4).toString('hex')}`;
@@ -135,4 +138,57 @@ it('reads the runs one transaction notifies in one statement, in seq order, then
     for (const stop of stops) stop();
     await bridge.stop();
   }
+});
+
+it("tells every machine's back-off store of a strike or a clear at once, and a listening store keeps its answers", async () => {
+  const hash = randomBytes(32).toString('hex');
+  const { db: counted, count } = countStatements(db);
+  const elsewhere = createSqlKeyBackoffStore({ db });
+  // cacheMs 0: without the channel this store would ask the database at every read.
+  const here = createSqlKeyBackoffStore({ db: counted, cacheMs: 0 });
+  const heard: string[] = [];
+  const listening: boolean[] = [];
+  const bridge = await startPgEventBridge({
+    connectionString: url,
+    db,
+    bus: createRunEventBus(),
+    log: pino({ level: 'silent' }),
+    onCancel: () => {},
+    onKeyBackoff: (keyHash) => {
+      heard.push(keyHash);
+      here.heard(keyHash);
+    },
+    onListening: (on) => {
+      listening.push(on);
+      here.listening(on);
+    },
+  });
+  try {
+    expect(listening).toEqual([true]);
+    expect(await here.read(hash)).toEqual({ waitMs: 0, strikes: 0 });
+    const afterFirstRead = count();
+    expect(await here.read(hash)).toEqual({ waitMs: 0, strikes: 0 });
+    expect(count()).toBe(afterFirstRead); // kept while listening
+
+    // A 429 on the other machine: heard here at once, and the next read sees the back-off.
+    await elsewhere.strike(hash, () => 60_000);
+    await waitFor(() => heard.includes(hash), "the strike's notification");
+    expect(await here.read(hash)).toMatchObject({ strikes: 1, waitMs: expect.any(Number) });
+    expect((await here.read(hash)).waitMs).toBeGreaterThan(50_000);
+
+    // Its end, then a success there: the clear is heard too, and the strikes are forgotten here.
+    await sql`update provider_key_backoffs set until = now() where key_hash = ${hash}`.execute(db);
+    heard.length = 0;
+    await elsewhere.clear(hash);
+    await waitFor(() => heard.includes(hash), "the clear's notification");
+    expect(await here.read(hash)).toEqual({ waitMs: 0, strikes: 0 });
+  } finally {
+    await bridge.stop();
+  }
+  expect(listening).toEqual([true, false]);
+  // No longer listening: back to cacheMs, here 0 (every read asks).
+  const before = count();
+  await here.read(hash);
+  await here.read(hash);
+  expect(count()).toBe(before + 2);
 });

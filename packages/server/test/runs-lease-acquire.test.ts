@@ -8,16 +8,21 @@ describeEachDatabase('taking a run lease', ({ db }) => {
   const insertRun = async (userId: string, status: 'queued' | 'running' | 'completed' = 'queued') => {
     const id = uniqueId('run');
     await sql`insert into runs (id, user_id, status, graph, estimated_cost, finished_at)
-              values (${id}, ${userId}, ${status}, '{"version":1,"nodes":[],"edges":[]}', 0,
+              values (${id}, ${userId}, ${status}, '{"version":1,"nodes":[],"edges":[]}', 7,
                       ${status === 'completed' ? sql`now()` : null})`.execute(db());
     return id;
   };
-  const take = (runId: string, owner: string, perUserLimit?: number) =>
+  const take = (
+    runId: string,
+    owner: string,
+    perUserLimit?: number,
+    now = new Date('2026-01-02T03:04:05Z'),
+  ) =>
     acquireRunLease(db(), {
       runId,
       owner,
       ttlMs: 30_000,
-      now: new Date('2026-01-02T03:04:05Z'),
+      now,
       ...(perUserLimit === undefined ? {} : { perUserLimit }),
     });
 
@@ -40,6 +45,10 @@ describeEachDatabase('taking a run lease', ({ db }) => {
         lastSeq: 0,
         lastType: null,
         checkpointed: false,
+        // And what metrics and analytics would otherwise read again: the estimate and the times.
+        estimatedCost: 7,
+        createdAt: expect.any(Date),
+        startedAt: new Date('2026-01-02T03:04:05Z'),
       },
     });
     const { rows } = await sql<{ status: string; lease_owner: string; started_at: Date; ttl: number }>`
@@ -60,7 +69,12 @@ describeEachDatabase('taking a run lease', ({ db }) => {
     await sql`update runs set lease_expires_at = now() - interval '1 second' where id = ${runId}`.execute(
       db(),
     );
-    expect(await take(runId, 'worker-b')).toMatchObject({ kind: 'acquired', fence: { runId, epoch: 2 } });
+    // The taker reads the first start, not its own clock.
+    expect(await take(runId, 'worker-b', undefined, new Date('2026-01-02T04:00:00Z'))).toMatchObject({
+      kind: 'acquired',
+      fence: { runId, epoch: 2 },
+      run: { startedAt: new Date('2026-01-02T03:04:05Z') },
+    });
     const { rows } = await sql<{ started_at: Date }>`select started_at from runs where id = ${runId}`.execute(
       db(),
     );

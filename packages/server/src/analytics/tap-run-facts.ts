@@ -49,6 +49,19 @@ export interface RunFact {
   readonly durationMs: number | undefined;
 }
 
+/** What the tap reads of a run's row, when the process already has it (see {@link TapRunFactsOptions.localRun}). */
+export interface RunFactsRow {
+  readonly userId: string;
+  /** The stored graph (parsed, or its JSON text). */
+  readonly graph: unknown;
+  readonly estimatedCost: number;
+  readonly parentRunId: string | null;
+  readonly createdAt: Date;
+  readonly startedAt: Date | null;
+  /** `runs.lease_owner`: the worker executing the run, if any. */
+  readonly leaseOwner: string | null;
+}
+
 /** Hears each published batch of one run's events, in order. */
 export type RunFactsListener = (facts: readonly RunFact[]) => void | Promise<void>;
 
@@ -72,6 +85,11 @@ export interface TapRunFactsOptions {
   readonly maxRuns?: number;
   /** This process's worker id (`runs.lease_owner` of the runs it executes); every run is local without it. */
   readonly workerId?: string | undefined;
+  /**
+   * The row of a run this process executes, when it has it at hand (what its lease read): the tap
+   * then reads only the rows of other machines' runs. Undefined: read.
+   */
+  readonly localRun?: (runId: string) => RunFactsRow | undefined;
 }
 
 const PROVIDER_KIND: Readonly<Record<string, ProviderKind>> = {
@@ -97,7 +115,8 @@ interface LoadedRun {
 
 /**
  * Taps the run event bus for metrics and analytics: each run's row (owner, graph, estimate) is
- * read once, at its first event heard, and every batch is handed to the listeners as
+ * read once, at its first event heard (taken from `localRun` for a run this process executes),
+ * and every batch is handed to the listeners as
  * {@link RunFact}s, one run's batches in order. A listener that throws is logged; the others and
  * the run go on. The tap never blocks the bus: the work is queued per run, off the publisher's
  * path, and queries `db` only when no transaction of its own is open (safe on PGlite).
@@ -134,13 +153,26 @@ export function tapRunFacts(options: TapRunFactsOptions): RunFactsTap {
         ])
         .where(sql<boolean>`id = any(${[...new Set(runIds)]}::text[])`)
         .execute();
-      const byId = new Map(rows.map((row) => [row.id, row]));
+      const byId = new Map(
+        rows.map((row): [string, RunFactsRow] => [
+          row.id,
+          {
+            userId: row.user_id,
+            graph: row.graph,
+            estimatedCost: row.estimated_cost,
+            parentRunId: row.parent_run_id,
+            createdAt: new Date(row.created_at),
+            startedAt: row.started_at === null ? null : new Date(row.started_at),
+            leaseOwner: row.lease_owner,
+          },
+        ]),
+      );
       return runIds.map((runId) => byId.get(runId));
     },
   });
 
   const load = async (runId: string): Promise<LoadedRun | undefined> => {
-    const row = await readRun(runId);
+    const row = options.localRun?.(runId) ?? (await readRun(runId));
     if (row === undefined) return undefined;
     const graph = (typeof row.graph === 'string' ? JSON.parse(row.graph) : row.graph) as {
       nodes?: readonly { id: string; type: string; config?: unknown }[];
@@ -154,20 +186,19 @@ export function tapRunFacts(options: TapRunFactsOptions): RunFactsTap {
       nodes.set(node.id, { id: node.id, type: node.type, provider: providerOf(node.type, config), config });
       if (node.type === 'prompt' && typeof config.text === 'string') promptLength = config.text.length;
     }
-    const startedAt = row.started_at ?? row.created_at;
     return {
       run: {
         runId,
-        userId: row.user_id,
-        estimatedCost: row.estimated_cost,
+        userId: row.userId,
+        estimatedCost: row.estimatedCost,
         nodeCount: nodes.size,
         promptLength,
-        rerun: row.parent_run_id !== null,
+        rerun: row.parentRunId !== null,
         local:
-          options.workerId === undefined || row.lease_owner === null || row.lease_owner === options.workerId,
+          options.workerId === undefined || row.leaseOwner === null || row.leaseOwner === options.workerId,
       },
       nodes,
-      startedAt: startedAt === null ? undefined : new Date(startedAt).getTime(),
+      startedAt: (row.startedAt ?? row.createdAt).getTime(),
     };
   };
 

@@ -4,6 +4,9 @@ import { prepared } from '../db/prepared-statements.ts';
 import type { DB } from '../db/schema.ts';
 import type { KeyBackoffState, KeyBackoffStore } from './key-backoff-store.ts';
 
+/** The channel told a key's hash when a back-off of it is struck or cleared (payload: the hash only). */
+export const KEY_BACKOFF_CHANNEL = 'vidgenie_key_backoff';
+
 /** Options of {@link createSqlKeyBackoffStore}. */
 export interface SqlKeyBackoffStoreOptions {
   readonly db: Kysely<DB>;
@@ -12,8 +15,29 @@ export interface SqlKeyBackoffStoreOptions {
    * every time. See {@link createSqlKeyBackoffStore} for the trade-off.
    */
   readonly cacheMs?: number;
+  /**
+   * How long an answer is reused while this process hears {@link KEY_BACKOFF_CHANNEL} (see
+   * {@link SqlKeyBackoffStore.listening}), in ms. Default 60,000: a change made elsewhere is heard
+   * at once, so the cache only bounds how long a lost notification could go unnoticed.
+   */
+  readonly listeningCacheMs?: number;
   /** The local clock of the cache, in ms (tests move it). Default `Date.now`. */
   readonly now?: () => number;
+}
+
+/** A {@link KeyBackoffStore} that other processes' strikes and clears reach through notifications. */
+export interface SqlKeyBackoffStore extends KeyBackoffStore {
+  /**
+   * Another process struck or cleared the key (a notification on {@link KEY_BACKOFF_CHANNEL}):
+   * forgets it, so the next read asks the database.
+   */
+  heard(keyHash: string): void;
+  /**
+   * Whether this process hears {@link KEY_BACKOFF_CHANNEL} now (the event bridge's connection is
+   * listening). While it does, answers are reused for `listeningCacheMs` instead of `cacheMs`.
+   * Either change forgets every answer: notifications may have been missed meanwhile.
+   */
+  listening(on: boolean): void;
 }
 
 /** What this process last learnt about a key, by its own clock. */
@@ -45,6 +69,12 @@ const MAX_CACHED = 10_000;
  * strikes). This process's own 429s and successes update its cache at once. A strike takes one
  * short transaction (a row lock on the key's row); a success writes only when strikes are known.
  *
+ * Strikes and clears also notify {@link KEY_BACKOFF_CHANNEL} with the key's hash. A process that
+ * hears it (the event bridge calls {@link SqlKeyBackoffStore.heard} and
+ * {@link SqlKeyBackoffStore.listening}) sees other machines' back-offs at once and keeps its
+ * answers for `listeningCacheMs` (60 s): a key in use is read about once a minute, not before
+ * every provider call.
+ *
  * @example
  * ```ts
  * import { createSqlKeyBackoffStore, migrateToLatest, openDatabase } from '@vidgenie/server';
@@ -56,12 +86,19 @@ const MAX_CACHED = 10_000;
  * await database.close();
  * ```
  */
-export function createSqlKeyBackoffStore(options: SqlKeyBackoffStoreOptions): KeyBackoffStore {
+export function createSqlKeyBackoffStore(options: SqlKeyBackoffStoreOptions): SqlKeyBackoffStore {
   const { db } = options;
   const cacheMs = Math.max(0, options.cacheMs ?? 500);
+  const listeningCacheMs = Math.max(0, options.listeningCacheMs ?? 60_000);
   const now = options.now ?? Date.now;
+  let hearing = false;
+  /** How long an answer is reused now. */
+  const ttl = () => (hearing ? listeningCacheMs : cacheMs);
   const known = new Map<string, Known>();
-  /** Bumped by every strike and clear, so that a read started before one does not undo it. */
+  /**
+   * Bumped by every strike and clear, here or heard of, so that a read started before one does
+   * not undo it.
+   */
   let generation = 0;
   const reading = new Map<string, Promise<KeyBackoffState>>();
 
@@ -72,8 +109,7 @@ export function createSqlKeyBackoffStore(options: SqlKeyBackoffStoreOptions): Ke
   const learn = (keyHash: string, state: KeyBackoffState): KeyBackoffState => {
     const at = now();
     if (known.size >= MAX_CACHED) {
-      for (const [hash, entry] of known)
-        if (at - entry.at >= cacheMs && entry.until <= at) known.delete(hash);
+      for (const [hash, entry] of known) if (at - entry.at >= ttl() && entry.until <= at) known.delete(hash);
     }
     known.set(keyHash, { at, until: at + state.waitMs, strikes: state.strikes });
     return state;
@@ -106,7 +142,7 @@ export function createSqlKeyBackoffStore(options: SqlKeyBackoffStoreOptions): Ke
   return {
     read(keyHash) {
       const entry = known.get(keyHash);
-      if (entry !== undefined && now() - entry.at < cacheMs) return Promise.resolve(view(entry));
+      if (entry !== undefined && now() - entry.at < ttl()) return Promise.resolve(view(entry));
       const pending = reading.get(keyHash);
       if (pending !== undefined) return pending;
       const next = query(keyHash).finally(() => reading.delete(keyHash));
@@ -126,10 +162,13 @@ export function createSqlKeyBackoffStore(options: SqlKeyBackoffStoreOptions): Ke
         const strikes = row.ended ? Number(row.strikes) + 1 : Number(row.strikes);
         const delayMs = Math.max(0, Math.round(delayFor(strikes)));
         const { rows } = await sql<{ wait_ms: number; strikes: number }>`
-          update provider_key_backoffs
-          set strikes = ${strikes}, until = greatest(until, now() + ${delayMs}::float8 * interval '1 millisecond')
-          where key_hash = ${keyHash}
-          returning ${WAIT_MS} as wait_ms, strikes`.execute(trx);
+          with struck as (
+            update provider_key_backoffs
+            set strikes = ${strikes}, until = greatest(until, now() + ${delayMs}::float8 * interval '1 millisecond')
+            where key_hash = ${keyHash}
+            returning key_hash, ${WAIT_MS} as wait_ms, strikes
+          )
+          select wait_ms, strikes, pg_notify(${KEY_BACKOFF_CHANNEL}, key_hash) from struck`.execute(trx);
         return { waitMs: Number(rows[0]?.wait_ms ?? delayMs), strikes };
       });
       return learn(keyHash, state);
@@ -140,13 +179,24 @@ export function createSqlKeyBackoffStore(options: SqlKeyBackoffStoreOptions): Ke
       // Nothing to forget: the usual case, answered without the database.
       if (entry !== undefined && entry.strikes === 0 && entry.until <= now()) return;
       generation++;
-      const result = await db
-        .deleteFrom('provider_key_backoffs')
-        .where('key_hash', '=', keyHash)
-        .where('until', '<=', sql<Date>`now()`)
-        .executeTakeFirst();
-      if (result.numDeletedRows > 0n) learn(keyHash, { waitMs: 0, strikes: 0 });
+      const { rows } = await sql<{ key_hash: string }>`
+        with cleared as (
+          delete from provider_key_backoffs where key_hash = ${keyHash} and until <= now() returning key_hash
+        )
+        select key_hash, pg_notify(${KEY_BACKOFF_CHANNEL}, key_hash) from cleared`.execute(db);
+      if (rows.length > 0) learn(keyHash, { waitMs: 0, strikes: 0 });
       else known.delete(keyHash);
+    },
+
+    heard(keyHash) {
+      generation++;
+      known.delete(keyHash);
+    },
+
+    listening(on) {
+      generation++;
+      hearing = on;
+      known.clear();
     },
   };
 }

@@ -3,6 +3,7 @@ import pg from 'pg';
 import type { Logger } from 'pino';
 import type { DB } from '../db/schema.ts';
 import { USER_EVENTS_CHANNEL, type UserEvent } from '../events/user-event-hub.ts';
+import { KEY_BACKOFF_CHANNEL } from '../providers/sql-key-backoff-store.ts';
 import type { RunEventBus, StoredRunEvent } from './run-event-bus.ts';
 
 /** The channel told a run's id after its events are stored (payload: the run id only). */
@@ -25,8 +26,10 @@ export interface PgEventBridge {
  * carry ids only; on one for a run that someone in this process follows, the bridge reads the
  * run's events after the last one published here and publishes them on the local bus (followers
  * drop duplicates by `seq`, so the bridge may over-read, never under-read). The runs notified
- * together are read together, in one statement. Cancels go to `onCancel`. The listening
- * connection reconnects after a failure and then catches up every followed run.
+ * together are read together, in one statement. Cancels go to `onCancel`, provider keys' back-offs
+ * struck or cleared anywhere to `onKeyBackoff`. The listening connection reconnects after a
+ * failure and then catches up every followed run; `onListening` hears when it listens and when
+ * it stops.
  * @internal
  */
 export async function startPgEventBridge(args: {
@@ -41,6 +44,10 @@ export async function startPgEventBridge(args: {
   readonly onDispatch?: () => void;
   /** Receives user events published on any machine (see `UserEventHub`). */
   readonly onUserEvent?: (userId: string, event: UserEvent) => void;
+  /** Receives the hash of a provider key whose back-off was struck or cleared on any machine. */
+  readonly onKeyBackoff?: (keyHash: string) => void;
+  /** Told `true` once the connection listens (again), `false` when it fails or the bridge stops. */
+  readonly onListening?: (listening: boolean) => void;
 }): Promise<PgEventBridge> {
   const { db, bus, log } = args;
   /** The highest seq published here, per followed run. */
@@ -131,6 +138,10 @@ export async function startPgEventBridge(args: {
         args.onDispatch?.();
         return;
       }
+      if (message.channel === KEY_BACKOFF_CHANNEL) {
+        if (message.payload) args.onKeyBackoff?.(message.payload);
+        return;
+      }
       const runId = message.payload;
       if (runId === undefined || runId === '') return;
       if (message.channel === USER_EVENTS_CHANNEL) {
@@ -152,14 +163,16 @@ export async function startPgEventBridge(args: {
     });
     await next.connect();
     await next.query(
-      `listen ${RUN_EVENTS_CHANNEL}; listen ${RUN_CANCEL_CHANNEL}; listen ${USER_EVENTS_CHANNEL}; listen ${RUN_DISPATCH_CHANNEL}`,
+      `listen ${RUN_EVENTS_CHANNEL}; listen ${RUN_CANCEL_CHANNEL}; listen ${USER_EVENTS_CHANNEL}; listen ${RUN_DISPATCH_CHANNEL}; listen ${KEY_BACKOFF_CHANNEL}`,
     );
     client = next;
+    args.onListening?.(true);
   };
 
   const reconnect = (failed: pg.Client) => {
     if (stopped || client !== failed) return;
     client = undefined;
+    args.onListening?.(false);
     failed.end().catch(() => {});
     retry = setTimeout(() => {
       connect()
@@ -180,6 +193,7 @@ export async function startPgEventBridge(args: {
   return Object.freeze({
     async stop() {
       stopped = true;
+      args.onListening?.(false);
       untap();
       if (retry !== undefined) clearTimeout(retry);
       await client?.end().catch(() => {});

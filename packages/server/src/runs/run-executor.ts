@@ -157,6 +157,11 @@ export interface RunExecutor {
   resumeUnfinished(): Promise<number>;
   /** Whether this process is executing the run now. */
   isExecuting(runId: string): boolean;
+  /**
+   * What the lease's statement read of a run executing here (its owner and row), so that others
+   * in the process need not read the row again; undefined for a run not executing here.
+   */
+  leasedRun(runId: string): (LeasedRun & { readonly userId: string }) | undefined;
   /** Distributed mode: takes waiting runs from the queue now (a run was just sent), if there are free slots. */
   pollQueue(): void;
   /** Acts on a cancel asked on another machine for a run executing here (the cancel channel calls it). */
@@ -222,6 +227,8 @@ export function createRunExecutor(options: RunExecutorOptions): RunExecutor {
   /** The lease each run executing here writes under; a lost lease gets epoch -1 (every write fails). */
   const fences = new Map<string, LeaseFence>();
   const handles = new Map<string, RunHandle>();
+  /** What the lease read of each run executing here. */
+  const leased = new Map<string, LeasedRun & { readonly userId: string }>();
   /** Cancels asked for while a run was between the queue and the engine. */
   const cancelRequests = new Map<string, string>();
   const hooksByUser = new Map<string, BillingHooks>();
@@ -449,6 +456,7 @@ export function createRunExecutor(options: RunExecutorOptions): RunExecutor {
     const { fence, userId } = lease;
     fences.set(runId, fence);
     owners.set(runId, userId);
+    leased.set(runId, { ...lease.run, userId });
     if (lease.cancelRequested !== null) cancelRequests.set(runId, lease.cancelRequested);
     heartbeat.start();
     try {
@@ -456,6 +464,7 @@ export function createRunExecutor(options: RunExecutorOptions): RunExecutor {
     } finally {
       fences.delete(runId);
       owners.delete(runId);
+      leased.delete(runId);
     }
   };
 
@@ -816,6 +825,7 @@ export function createRunExecutor(options: RunExecutorOptions): RunExecutor {
       return statusOf(runId);
     },
     isExecuting: (runId: string) => owners.has(runId) || handles.has(runId),
+    leasedRun: (runId: string) => leased.get(runId),
     pollQueue() {
       wake();
     },

@@ -18,6 +18,12 @@ export interface LeasedRun {
   readonly lastType: string | null;
   /** Whether the engine has a checkpoint of the run: it resumes rather than starts. */
   readonly checkpointed: boolean;
+  /** The credits estimated when the run was accepted. */
+  readonly estimatedCost: number;
+  /** When the run was accepted. */
+  readonly createdAt: Date;
+  /** When the run first started (now, if this lease starts it). */
+  readonly startedAt: Date;
 }
 
 /** What {@link acquireRunLease} found. */
@@ -60,7 +66,8 @@ const interval = (ms: number) => sql`make_interval(secs => ${ms / 1000}::double 
  *
  * The same statement reads what the executor needs next ({@link LeasedRun}), one round trip
  * instead of three. It reads them in the statement's snapshot, taken before the function's
- * update: the columns it reads from `runs` never change after the insert, and a previous holder's
+ * update: the columns it reads from `runs` never change after the insert (but `started_at`, which
+ * the function sets when null: the read gives the value it sets), and a previous holder's
  * late event or checkpoint would be as late for a read after the commit (its writes are fenced by
  * the epoch; events lost meanwhile are stored again from the checkpoint, see the executor).
  * @internal
@@ -100,6 +107,9 @@ export async function acquireRunLeases(
     last_seq: number | null;
     last_type: string | null;
     checkpointed: boolean | null;
+    estimated_cost: number | null;
+    created_at: Date | null;
+    started_at: Date | null;
   }>`${prepared('runs.acquire-leases')}
      with q as (
        select * from unnest(
@@ -109,11 +119,12 @@ export async function acquireRunLeases(
        ) with ordinality as q(run_id, owner, ttl_ms, per_user_limit, at, user_id, ord)
        order by q.user_id, q.ord
      ), l as materialized (
-       select q.ord, q.run_id, l.outcome, l.epoch, l.owner_user_id, l.cancel_reason
+       select q.ord, q.run_id, q.at, l.outcome, l.epoch, l.owner_user_id, l.cancel_reason
          from q cross join lateral vidgenie_acquire_run_lease(q.run_id, q.owner, q.ttl_ms, q.per_user_limit, q.at) l
      )
      select l.ord, l.outcome, l.epoch, l.owner_user_id, l.cancel_reason,
             r.graph, r.hold_id, r.parent_run_id, r.rerun_from, last.seq as last_seq, last.type as last_type,
+            r.estimated_cost, r.created_at, coalesce(r.started_at, l.at) as started_at,
             exists (select 1 from run_checkpoints c where c.run_id = r.id) as checkpointed
        from l
        left join runs r on l.outcome = 'acquired' and r.id = l.run_id
@@ -125,8 +136,15 @@ export async function acquireRunLeases(
     const row = byOrd.get(i + 1);
     if (row === undefined) throw new Error(`acquiring the lease of run ${request.runId} answered nothing`);
     if (row.outcome !== 'acquired') return { kind: row.outcome };
-    if (row.epoch === null || row.owner_user_id === null || row.graph === null)
-      throw new Error(`acquiring the lease of run ${request.runId} answered no epoch, owner or graph`);
+    if (
+      row.epoch === null ||
+      row.owner_user_id === null ||
+      row.graph === null ||
+      row.estimated_cost === null ||
+      row.created_at === null ||
+      row.started_at === null
+    )
+      throw new Error(`acquiring the lease of run ${request.runId} answered no epoch, owner or run row`);
     return {
       kind: 'acquired',
       fence: { runId: request.runId, epoch: row.epoch },
@@ -140,6 +158,9 @@ export async function acquireRunLeases(
         lastSeq: row.last_seq ?? 0,
         lastType: row.last_type,
         checkpointed: row.checkpointed === true,
+        estimatedCost: row.estimated_cost,
+        createdAt: new Date(row.created_at),
+        startedAt: new Date(row.started_at),
       },
     };
   });

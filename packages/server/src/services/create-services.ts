@@ -211,11 +211,10 @@ export async function createServices(
     // Runs' calls with one provider key share its limits: N at once per process, and a back-off
     // after a 429 that every run respects (on every machine with PostgreSQL: the SQL store).
     const keyConcurrency = config.VIDGENIE_PROVIDER_KEY_CONCURRENCY;
+    const sharedBackoffs =
+      database.kind === 'postgres' ? createSqlKeyBackoffStore({ db: database.db }) : undefined;
     const runProviders = limitProviderKeys(providers, {
-      store:
-        database.kind === 'postgres'
-          ? createSqlKeyBackoffStore({ db: database.db })
-          : createMemoryKeyBackoffStore(),
+      store: sharedBackoffs ?? createMemoryKeyBackoffStore(),
       log,
       ...(keyConcurrency === undefined ? {} : { concurrency: parseProviderKeyConcurrency(keyConcurrency) }),
     });
@@ -274,6 +273,13 @@ export async function createServices(
             onUserEvent: (userId, event) => userEvents.deliver(userId, event),
             isLocal: (runId) => runs.isExecuting(runId),
             onDispatch: () => runs.pollQueue(),
+            // Back-offs struck or cleared on other machines are heard at once (see the SQL store).
+            ...(sharedBackoffs === undefined
+              ? {}
+              : {
+                  onKeyBackoff: (keyHash: string) => sharedBackoffs.heard(keyHash),
+                  onListening: (listening: boolean) => sharedBackoffs.listening(listening),
+                }),
             onCancel: (runId) => {
               runs
                 .applyRemoteCancel(runId)
@@ -295,6 +301,21 @@ export async function createServices(
       providers,
       log,
       workerId: config.DATABASE_URL === undefined ? undefined : runs.workerId,
+      // The lease's statement read the row of each run executing here: no second read.
+      localRun: (runId) => {
+        const run = runs.leasedRun(runId);
+        return run === undefined
+          ? undefined
+          : {
+              userId: run.userId,
+              graph: run.graph,
+              estimatedCost: run.estimatedCost,
+              parentRunId: run.parentRunId,
+              createdAt: run.createdAt,
+              startedAt: run.startedAt,
+              leaseOwner: runs.workerId,
+            };
+      },
       listeners: [metrics.observe, analytics],
     });
     let closing = false;
