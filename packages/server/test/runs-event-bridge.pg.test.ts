@@ -12,7 +12,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { migrateToLatest } from '../src/db/migrate.ts';
 import type { DB } from '../src/db/schema.ts';
 import { createSqlKeyBackoffStore } from '../src/providers/sql-key-backoff-store.ts';
-import { RUN_EVENTS_CHANNEL, startPgEventBridge } from '../src/runs/pg-event-bridge.ts';
+import { RUN_CANCEL_CHANNEL, RUN_EVENTS_CHANNEL, startPgEventBridge } from '../src/runs/pg-event-bridge.ts';
 import { createRunEventBus, type StoredRunEvent } from '../src/runs/run-event-bus.ts';
 import { adminQuery, withDatabase } from './support/admin-database.ts';
 import { countStatements } from './support/count-statements.ts';
@@ -191,4 +191,34 @@ it("tells every machine's back-off store of a strike or a clear at once, and a l
   await here.read(hash);
   await here.read(hash);
   expect(count()).toBe(before + 2);
+});
+
+it('with relayEvents off (a worker serving no stream) hears cancels, not run events', async () => {
+  const runId = `run_worker_${randomBytes(3).toString('hex')}`;
+  const bus = createRunEventBus();
+  const received: StoredRunEvent[] = [];
+  const stop = bus.subscribe(runId, { onEvents: (events) => received.push(...events), onEnd: () => {} });
+  const cancels: string[] = [];
+  const bridge = await startPgEventBridge({
+    connectionString: url,
+    db,
+    bus,
+    log: pino({ level: 'silent' }),
+    onCancel: (id) => cancels.push(id),
+    relayEvents: false,
+  });
+  try {
+    eventReads = 0;
+    await sql`select pg_notify(${RUN_EVENTS_CHANNEL}, ${runId})`.execute(db);
+    // Notifications reach a listener in the order they were sent: once the cancel is heard, the
+    // run's notification would have been too.
+    await sql`select pg_notify(${RUN_CANCEL_CHANNEL}, ${runId})`.execute(db);
+    await waitFor(() => cancels.includes(runId), 'the cancel');
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(eventReads).toBe(0);
+    expect(received).toEqual([]);
+  } finally {
+    stop();
+    await bridge.stop();
+  }
 });

@@ -73,7 +73,8 @@ const worker = defineCommand({
       );
       process.exit(2);
     }
-    const services = await createServices(settings, { work: true });
+    // Without --port it serves no event stream: other machines' run events need not wake it.
+    const services = await createServices(settings, { work: true, relayEvents: args.port !== undefined });
     const server =
       args.port === undefined
         ? undefined

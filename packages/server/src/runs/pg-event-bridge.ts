@@ -48,6 +48,12 @@ export async function startPgEventBridge(args: {
   readonly onKeyBackoff?: (keyHash: string) => void;
   /** Told `true` once the connection listens (again), `false` when it fails or the bridge stops. */
   readonly onListening?: (listening: boolean) => void;
+  /**
+   * Whether to hear runs' and users' events from other machines, for this process's event
+   * streams (default true). A process that serves no stream (`vidgenie worker`) turns it off, so
+   * that every event insert elsewhere does not wake it and its database backend.
+   */
+  readonly relayEvents?: boolean;
 }): Promise<PgEventBridge> {
   const { db, bus, log } = args;
   /** The highest seq published here, per followed run. */
@@ -162,9 +168,13 @@ export async function startPgEventBridge(args: {
       reconnect(next);
     });
     await next.connect();
-    await next.query(
-      `listen ${RUN_EVENTS_CHANNEL}; listen ${RUN_CANCEL_CHANNEL}; listen ${USER_EVENTS_CHANNEL}; listen ${RUN_DISPATCH_CHANNEL}; listen ${KEY_BACKOFF_CHANNEL}`,
-    );
+    const channels = [
+      RUN_CANCEL_CHANNEL,
+      RUN_DISPATCH_CHANNEL,
+      KEY_BACKOFF_CHANNEL,
+      ...(args.relayEvents === false ? [] : [RUN_EVENTS_CHANNEL, USER_EVENTS_CHANNEL]),
+    ];
+    await next.query(channels.map((channel) => `listen ${channel}`).join('; '));
     client = next;
     args.onListening?.(true);
   };

@@ -75,6 +75,12 @@ export interface CreateServicesOptions {
   readonly background?: boolean;
   /** Whether this process executes runs (default: `VIDGENIE_RUN_WORKER`). */
   readonly work?: boolean;
+  /**
+   * Distributed mode: whether this process hears the runs' and users' events stored by other
+   * machines, for event streams it serves (default true). `vidgenie worker` without `--port`
+   * serves none and turns it off: every event batch stored elsewhere would otherwise wake it.
+   */
+  readonly relayEvents?: boolean;
 }
 
 /** The server's services, and how to close what they opened. */
@@ -273,6 +279,7 @@ export async function createServices(
             onUserEvent: (userId, event) => userEvents.deliver(userId, event),
             isLocal: (runId) => runs.isExecuting(runId),
             onDispatch: () => runs.pollQueue(),
+            ...(options.relayEvents === false ? { relayEvents: false } : {}),
             // Back-offs struck or cleared on other machines are heard at once (see the SQL store).
             ...(sharedBackoffs === undefined
               ? {}
