@@ -1,14 +1,14 @@
 /**
  * Preloaded into the bench's `vidgenie worker` children (`node --import tsx --import
  * ./bench/query-timings-preload.ts …`): with `VIDGENIE_QUERY_TIMINGS_FILE` set, every statement
- * the worker runs is timed and classified (see `query-timings.ts`) and appended to that file as
- * JSON lines, a batch every 250 ms and the rest at exit; the last line holds the process's
+ * the worker runs is timed (see `query-timings.ts`), then classified and appended to that file as
+ * JSON lines at exit, so that the worker does no more while it runs; the last line holds the process's
  * event-loop delay and CPU time since its first statement about a run. `VIDGENIE_QUERY_TIMINGS_NODES` lists the graph's node ids.
  * Without the variable it does nothing. Read only by the bench; the server never sees it.
  */
 import { appendFileSync } from 'node:fs';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { instrumentPg } from './query-timings.ts';
+import { drainQueryTimings, instrumentPg } from './query-timings.ts';
 
 const file = process.env.VIDGENIE_QUERY_TIMINGS_FILE;
 if (file !== undefined && file !== '') {
@@ -27,17 +27,18 @@ if (file !== undefined && file !== '') {
   instrumentPg({
     nodes: (process.env.VIDGENIE_QUERY_TIMINGS_NODES ?? '').split(',').filter((id) => id !== ''),
     onRecord: (record) => {
-      if (cpuFrom === undefined && record.r !== undefined) {
-        cpuFrom = process.cpuUsage();
-        loop.reset();
-      }
       lines.push(JSON.stringify(record));
     },
+    onFirstRun: () => {
+      cpuFrom = process.cpuUsage();
+      loop.reset();
+    },
   });
-  setInterval(flush, 250).unref();
   process.on('exit', () => {
-    flush();
+    // Measured before the drain's own work.
     const cpu = process.cpuUsage(cpuFrom);
+    drainQueryTimings();
+    flush();
     appendFileSync(
       file,
       `${JSON.stringify({

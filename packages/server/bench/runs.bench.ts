@@ -98,7 +98,7 @@ import { type BenchUsersOptions, parseBenchUsersResult, type UserRun } from './b
 import { startCpuProfile, summariseCpuProfile } from './cpu-profile.ts';
 import { cpuBetween, cpuSnapshot } from './cpu-usage.ts';
 import type { ProviderFakesOptions, ProviderFakesReady } from './provider-fakes.ts';
-import { clock, instrumentPg, type QueryKind, type QueryRecord } from './query-timings.ts';
+import { clock, drainQueryTimings, instrumentPg, type QueryKind, type QueryRecord } from './query-timings.ts';
 import { percentile } from './run-clients.ts';
 import { formatStatementFloor, measureStatementFloor } from './statement-floor.ts';
 
@@ -391,13 +391,15 @@ async function round(args: {
   const dataDir = mkdtempSync(join(tmpdir(), 'vidgenie-bench-runs-'));
   const workers: Worker[] = [];
   const records: QueryRecord[] = [];
-  let recording = false;
+  /** The run phase, by this process's clock: only its statements are kept. */
+  const phase = { from: Number.POSITIVE_INFINITY, to: Number.NEGATIVE_INFINITY };
   instrumentPg({
     nodes: NODE_IDS,
     onRecord: (record) => {
-      if (recording) records.push(record);
+      if (record.t >= phase.from && record.t <= phase.to) records.push(record);
     },
   });
+  drainQueryTimings(); // what an earlier round left
   const perWorker = mode === 'one' ? n : Math.ceil((1.1 * n) / WORKERS);
   const serverEnv: Record<string, string> = {
     NODE_ENV: 'production',
@@ -497,8 +499,8 @@ async function round(args: {
     ];
     const cpuFrom = cpuSnapshot(pids(), name);
     const stopProfile = PROFILE_DIR === undefined ? undefined : await startCpuProfile();
-    recording = true;
     const measureFrom = clock();
+    phase.from = measureFrom;
     const { runs, loopP99Ms: usersLoopP99, acceptQueue } = await users.go();
     const runIds = runs.flatMap((run) => (run.runId === undefined ? [] : [run.runId]));
     // The terminal event is stored before the hold's release and the final status: wait for those.
@@ -514,11 +516,13 @@ async function round(args: {
       await sleep(100);
     }
     await sleep(200);
-    recording = false;
     const measureTo = clock();
+    phase.to = measureTo;
     loop.disable();
     const profile = await stopProfile?.();
     const cpuTo = cpuSnapshot(pids(), name);
+    // Classified now, after the phase and its CPU figures: the measured process did not pay for it.
+    drainQueryTimings();
     await users.end();
     const cpu = cpuBetween(cpuFrom, cpuTo);
     const backends = [...cpuTo.processes.keys()].filter((pid) => !pids().includes(pid));
@@ -596,7 +600,7 @@ async function round(args: {
       cpuPerRunMs,
     });
   } finally {
-    recording = false;
+    phase.to = Number.NEGATIVE_INFINITY;
     for (const worker of workers) worker.child.kill('SIGKILL');
     await Promise.all(workers.map((worker) => worker.exited));
     server?.closeConnections();
