@@ -35,7 +35,10 @@
  *   met when the upper bound's p99 is under 100 ms, not met when the lower one's is over.
  * - CPU per run: the server's processes (ffmpeg included) and PostgreSQL's backends over the run
  *   phase, per run; steadier than the latencies from one launch to the next, and what decides
- *   how many runs the machine takes.
+ *   how many runs the machine takes;
+ * - CPU asked: that CPU for all the runs over the run floor at this scale, in cores. Above the
+ *   machine's, the round measures the wait for CPU as much as the code (at 1/20 latencies, 50
+ *   users ask as much per second as 1,000 would at real ones).
  *
  * Env: BENCH_USERS (one N) or BENCH_USERS_LIST (default 50,500), BENCH_MODES (default
  * one,workers), BENCH_SCALE (default 20), BENCH_WORKERS (default 3), BENCH_POOL (connections of
@@ -78,7 +81,7 @@ import {
   rmSync,
   writeFileSync,
 } from 'node:fs';
-import { loadavg, setPriority, tmpdir } from 'node:os';
+import { cpus, loadavg, setPriority, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
@@ -1100,6 +1103,22 @@ function printTable(): void {
   );
 }
 
+/**
+ * The CPU the round asked of the machine: its runs' CPU (server and PostgreSQL) spread over the
+ * run floor at this scale. Above the machine's cores, runs wait for CPU, and every latency figure
+ * measures that wait as much as the code: at 1/20 latencies 50 users ask as much per second as
+ * 1,000 would at real ones.
+ */
+function cpuDemand(row: Row): string {
+  const cores = cpus().length;
+  const demand = (row.cpuPerRunMs * row.users) / latencyFloorMs(SCALE);
+  const realDemand = (row.cpuPerRunMs * row.users) / REAL_FLOOR_MS;
+  return (
+    `CPU asked: ${demand.toFixed(1)} of ${cores} cores at 1/${SCALE} (${realDemand.toFixed(2)} with real latencies)` +
+    (demand > cores * 0.8 ? ' — the machine is the bottleneck here: latencies include the wait for CPU' : '')
+  );
+}
+
 function printSummary(): void {
   const met = (value: number, goal: number) => (value <= goal ? 'met' : 'NOT met');
   /** A figure known only between two bounds: met when the upper one is, not met when the lower one is not. */
@@ -1112,7 +1131,8 @@ function printSummary(): void {
         ` (in the run's path: ${row.pathP50.toFixed(2)}/${row.pathP99.toFixed(2)} ms);` +
         ` run overhead p99 ${(row.realShareP99 * 100).toFixed(2)} % with real latencies [${met(row.realShareP99, GOAL.runShare)}] (${(row.shareP99 * 100).toFixed(2)} % at 1/${SCALE});` +
         ` event delivery p99 ${row.eventP99.toFixed(1)} ms from the emission [${met(row.eventP99, GOAL.eventP99)}],` +
-        ` ${row.commitP99Low.toFixed(1)}–${row.commitP99High.toFixed(1)} ms from the commit (the issue's measure) [${bracket(row.commitP99Low, row.commitP99High, GOAL.eventP99)}]`,
+        ` ${row.commitP99Low.toFixed(1)}–${row.commitP99High.toFixed(1)} ms from the commit (the issue's measure) [${bracket(row.commitP99Low, row.commitP99High, GOAL.eventP99)}];` +
+        ` ${cpuDemand(row)}`,
     );
   }
   const lost = verdicts.reduce((sum, row) => sum + row.lost, 0);
