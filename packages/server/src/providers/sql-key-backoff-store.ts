@@ -28,8 +28,8 @@ export interface SqlKeyBackoffStoreOptions {
 /** A {@link KeyBackoffStore} that other processes' strikes and clears reach through notifications. */
 export interface SqlKeyBackoffStore extends KeyBackoffStore {
   /**
-   * Another process struck or cleared the key (a notification on {@link KEY_BACKOFF_CHANNEL}):
-   * forgets it, so the next read asks the database.
+   * A process struck or cleared the key (a notification on {@link KEY_BACKOFF_CHANNEL}; this
+   * process's own come back too): forgets it, so the next read asks the database.
    */
   heard(keyHash: string): void;
   /**

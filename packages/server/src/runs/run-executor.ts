@@ -222,13 +222,15 @@ export function createRunExecutor(options: RunExecutorOptions): RunExecutor {
     batchDelayMs: EVENT_BATCH_DELAY_MS,
     ...(notifyChannel === undefined ? {} : { notifyChannel }),
   });
-  /** The owner of each run this process is executing: billing and secrets are per user. */
-  const owners = new Map<string, string>();
   /** The lease each run executing here writes under; a lost lease gets epoch -1 (every write fails). */
   const fences = new Map<string, LeaseFence>();
   const handles = new Map<string, RunHandle>();
-  /** What the lease read of each run executing here. */
+  /**
+   * Each run this process is executing: its owner (billing and secrets are per user) and what
+   * its lease read.
+   */
   const leased = new Map<string, LeasedRun & { readonly userId: string }>();
+  const ownerOf = (runId: string) => leased.get(runId)?.userId;
   /** Cancels asked for while a run was between the queue and the engine. */
   const cancelRequests = new Map<string, string>();
   const hooksByUser = new Map<string, BillingHooks>();
@@ -238,7 +240,7 @@ export function createRunExecutor(options: RunExecutorOptions): RunExecutor {
 
   const fenceOf = (runId: string) => fences.get(runId);
   const hooksFor = (runId: string): BillingHooks => {
-    const userId = owners.get(runId);
+    const userId = ownerOf(runId);
     if (userId === undefined) throw new NonRetryableError(`Run ${runId} is not running on this server.`);
     let hooks = hooksByUser.get(userId);
     if (hooks === undefined) {
@@ -260,7 +262,7 @@ export function createRunExecutor(options: RunExecutorOptions): RunExecutor {
     // Media of a run lands under its owner's prefix: `users/<userId>/runs/<runId>/…`.
     services: {
       ...media,
-      blobs: createUserScopedBlobStore({ blobs: media.blobs, ownerOf: (runId) => owners.get(runId) }),
+      blobs: createUserScopedBlobStore({ blobs: media.blobs, ownerOf }),
     },
     billing: {
       // Runs start with the hold placed when they were accepted (`reservation`), so the engine
@@ -292,7 +294,7 @@ export function createRunExecutor(options: RunExecutorOptions): RunExecutor {
       },
     },
     secrets: async ({ runId, name }) => {
-      const userId = owners.get(runId);
+      const userId = ownerOf(runId);
       if (userId === undefined) return undefined;
       try {
         return await vault.decryptForUse({ userId, providerId: name, purpose: 'run', runId });
@@ -455,7 +457,6 @@ export function createRunExecutor(options: RunExecutorOptions): RunExecutor {
     if (lease.kind !== 'acquired') return;
     const { fence, userId } = lease;
     fences.set(runId, fence);
-    owners.set(runId, userId);
     leased.set(runId, { ...lease.run, userId });
     if (lease.cancelRequested !== null) cancelRequests.set(runId, lease.cancelRequested);
     heartbeat.start();
@@ -463,7 +464,6 @@ export function createRunExecutor(options: RunExecutorOptions): RunExecutor {
       await executeLeased(fence, userId, lease.run);
     } finally {
       fences.delete(runId);
-      owners.delete(runId);
       leased.delete(runId);
     }
   };
@@ -824,7 +824,7 @@ export function createRunExecutor(options: RunExecutorOptions): RunExecutor {
       if (queue.isRunning(runId)) cancelHere(runId, reason);
       return statusOf(runId);
     },
-    isExecuting: (runId: string) => owners.has(runId) || handles.has(runId),
+    isExecuting: (runId: string) => leased.has(runId) || handles.has(runId),
     leasedRun: (runId: string) => leased.get(runId),
     pollQueue() {
       wake();
