@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { RunningServer } from '@vidgenie/server';
-import type { Page } from 'playwright-core';
+import type { Page, Route } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { shortVideoGraph } from '../src/graph/short-video-graph.ts';
 import {
@@ -155,11 +155,32 @@ if (!hasChromium()) {
       expect(await provider.locator('option').allTextContents()).toContain(
         'Local text (local, no key needed)',
       );
+      // The estimate of the new graph (debounced) held back until the refusal shows: it must not
+      // hide the refusal when it answers after it.
+      let refusalShown: () => void = () => undefined;
+      const shown = new Promise<void>((resolve) => {
+        refusalShown = resolve;
+      });
+      const held = async (route: Route) => {
+        await shown;
+        await route.continue();
+      };
+      await page.route('**/api/workflow/estimate', held);
+      const estimated = page.waitForResponse((response) => response.url().endsWith('/api/workflow/estimate'));
       await provider.selectOption('openai-text');
       await page.getByRole('button', { name: /^Run · \d+ credits$/ }).click();
       await expect
         .poll(() => page.getByRole('alert').allTextContents())
         .toContainEqual(expect.stringContaining('Add your OpenAI key in Settings'));
+      refusalShown();
+      expect(await (await estimated).finished()).toBeNull();
+      await page.unroute('**/api/workflow/estimate', held);
+      // Time for the page to read the answer and render it (the old bar lost the refusal here). A
+      // settling pause, not a timing assertion: with the refusal kept apart, no delay can fail it.
+      await page.waitForTimeout(500);
+      expect(await page.getByRole('alert').allTextContents()).toContainEqual(
+        expect.stringContaining('Add your OpenAI key in Settings'),
+      );
       const balance = await page.evaluate(async () => (await fetch('/api/credits/balance')).json());
       expect(balance).toMatchObject({ held: 0 });
       await provider.selectOption('local-text');

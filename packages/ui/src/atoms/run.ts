@@ -1,6 +1,8 @@
 import { atom } from 'jotai';
 import type { Content, CostEstimate } from '../api/api-types.ts';
+import type { WorkflowGraphInput } from '../graph/graph-types.ts';
 import { IDLE_RUN, type RunState } from '../run/run-state.ts';
+import { graphAtom } from './graph.ts';
 
 /** The run shown on the canvas. */
 export const runAtom = atom<RunState>(IDLE_RUN);
@@ -18,8 +20,26 @@ export const contentAtom = atom<Content | null>(null);
 /** The graph's cost and the credits available, from `POST /api/workflow/estimate`. */
 export const estimateAtom = atom<CostEstimate | null>(null);
 
-/** Why the graph cannot be estimated (or the run not started), in plain words. */
+/** Why the graph cannot be estimated, in plain words (set and cleared by each estimate). */
 export const runErrorAtom = atom<string | null>(null);
+
+/** A Run or rerun the server refused: why, in plain words, and the canvas's graph when it did. */
+export interface RunRefusal {
+  readonly message: string;
+  readonly graph: WorkflowGraphInput;
+}
+
+/**
+ * The last refusal of a Run or rerun. Apart from the estimate's error: an estimate of the same graph
+ * answering after the refusal (its debounce started before the click) must not hide it.
+ */
+export const runRefusalAtom = atom<RunRefusal | null>(null);
+
+/** Why the last Run was refused, while the canvas still holds the graph it refused (null once edited). */
+export const runRefusedAtom = atom((get) => {
+  const refusal = get(runRefusalAtom);
+  return refusal !== null && refusal.graph === get(graphAtom) ? refusal.message : null;
+});
 
 /** Whether a run is under way (buttons and the panel lock while it is). */
 export const runActiveAtom = atom((get) => {

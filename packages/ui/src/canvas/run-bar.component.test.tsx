@@ -3,7 +3,7 @@ import { act, cleanup, screen, within } from '@testing-library/react';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { CostEstimate } from '../api/api-types.ts';
 import { graphAtom } from '../atoms/graph.ts';
-import { estimateAtom, runAtom, runErrorAtom } from '../atoms/run.ts';
+import { estimateAtom, runAtom, runErrorAtom, runRefusalAtom } from '../atoms/run.ts';
 import { graphValidationLoaded } from '../graph/graph-issues-atom.ts';
 import { shortVideoGraph } from '../graph/short-video-graph.ts';
 import type { Language } from '../i18n/translate.ts';
@@ -146,6 +146,40 @@ describe('RunBar before a run', () => {
     expect(within(bar).getByRole('alert').textContent).toBe(
       'The server could not be reached. Check your connection and try again.',
     );
+  });
+
+  it("keeps a refused Run's reason through later estimates of the same graph, and drops it once edited", () => {
+    const refusal = 'Add your OpenAI key in Settings (none is saved) to run this workflow.';
+    const { bar, store } = renderBar({
+      estimate: estimate(42, 100),
+      store: (store) => store.set(runRefusalAtom, { message: refusal, graph: store.get(graphAtom) }),
+    });
+    expect(within(bar).getByRole('alert').textContent).toBe(refusal);
+    // The debounced estimate of the graph sent answers after the refusal: it clears only its own error.
+    act(() => {
+      store.set(estimateAtom, estimate(42, 100));
+      store.set(runErrorAtom, null);
+    });
+    expect(within(bar).getByRole('alert').textContent).toBe(refusal);
+    expect(bar.getAttribute('data-settled')).toBe('true');
+    // Another provider picked: the refusal was about the graph before.
+    act(() => store.set(graphAtom, shortVideoGraph({ prompt: 'A lighthouse in a storm' })));
+    expect(within(bar).queryByRole('alert')).toBeNull();
+  });
+
+  it('says a reason once when the estimate and the refusal give the same one', () => {
+    const text = 'The server could not be reached. Check your connection and try again.';
+    const { bar } = renderBar({
+      store: (store) => {
+        store.set(runErrorAtom, text);
+        store.set(runRefusalAtom, { message: text, graph: store.get(graphAtom) });
+      },
+    });
+    expect(
+      within(bar)
+        .getAllByRole('alert')
+        .map((alert) => alert.textContent),
+    ).toEqual([text]);
   });
 
   it('speaks French', () => {

@@ -1,6 +1,6 @@
 import { useAtomValue } from 'jotai';
 import { useT } from '../atoms/language.ts';
-import { estimateAtom, runActiveAtom, runAtom, runErrorAtom } from '../atoms/run.ts';
+import { estimateAtom, runActiveAtom, runAtom, runErrorAtom, runRefusedAtom } from '../atoms/run.ts';
 import { awaitingPromptAtom, localIssuesAtom } from './canvas-atoms.ts';
 
 /** The Run bar: cost and available credits before anything is spent, then Run or Cancel. */
@@ -9,13 +9,14 @@ export function RunBar(props: { readonly onRun: () => void; readonly onCancel: (
   const run = useAtomValue(runAtom);
   const active = useAtomValue(runActiveAtom);
   const error = useAtomValue(runErrorAtom);
+  const refused = useAtomValue(runRefusedAtom);
   const short = estimate !== null && !estimate.enough;
   const issues = useAtomValue(localIssuesAtom);
   const invalid = issues.length > 0;
   const awaiting = useAtomValue(awaitingPromptAtom).length > 0;
   const t = useT();
   // Settled: the first estimate arrived, or the bar says why there is none (a bench waits for it).
-  const settled = estimate !== null || invalid || error !== null;
+  const settled = estimate !== null || invalid || error !== null || refused !== null;
   return (
     <section className="run-bar" aria-label={t('run.region')} data-settled={settled ? 'true' : 'false'}>
       <span className="run-bar__cost" data-testid="estimate">
@@ -69,6 +70,11 @@ export function RunBar(props: { readonly onRun: () => void; readonly onCancel: (
       {error && (
         <p className="run-bar__error" role="alert">
           {error}
+        </p>
+      )}
+      {refused && refused !== error && (
+        <p className="run-bar__error" role="alert" data-testid="run-refused">
+          {refused}
         </p>
       )}
       {run.error && (

@@ -26,6 +26,7 @@ import {
   runActiveAtom,
   runAtom,
   runErrorAtom,
+  runRefusalAtom,
 } from '../atoms/run.ts';
 import {
   canvasStatusAtom,
@@ -82,6 +83,7 @@ export function CreatePage() {
   const setContent = useSetAtom(contentAtom);
   const setEstimate = useSetAtom(estimateAtom);
   const setRunError = useSetAtom(runErrorAtom);
+  const setRefusal = useSetAtom(runRefusalAtom);
   const setKeys = useSetAtom(providerKeysAtom);
   const [canvasRunId, setCanvasRunId] = useAtom(canvasRunIdAtom);
   // Read by the effect that reopens a run's graph, without re-running it when the atom changes.
@@ -226,6 +228,8 @@ export function CreatePage() {
   }, [runParam, follow, setRun, setGraph, setCanvasRunId]);
 
   useEffect(() => () => stopFollowing.current?.(), []);
+  // A refusal is about the page left: back from Settings with the missing key, Run is offered again.
+  useEffect(() => () => setRefusal(null), [setRefusal]);
 
   /**
    * Sends a run (`submit`) and follows it on the canvas; a refusal puts the run back to idle with
@@ -234,7 +238,7 @@ export function CreatePage() {
    */
   const launch = useCallback(
     async (submit: () => Promise<RunAccepted>, canvasGraph: boolean) => {
-      setRunError(null);
+      setRefusal(null);
       setContent(null);
       setRun({ ...IDLE_RUN, phase: 'starting' });
       try {
@@ -248,11 +252,11 @@ export function CreatePage() {
         navigate(`/create?run=${encodeURIComponent(accepted.runId)}`);
       } catch (error) {
         setRun(IDLE_RUN);
-        setRunError(messageOf(error));
+        setRefusal({ message: messageOf(error), graph });
         showServerIssues(error, graph);
       }
     },
-    [graph, setCanvasRunId, setRun, setContent, setRunError, navigate, showServerIssues],
+    [graph, setCanvasRunId, setRun, setContent, setRefusal, navigate, showServerIssues],
   );
 
   const start = () => {
