@@ -50,7 +50,7 @@ import { isTerminalRunEvent } from './terminal-run-events.ts';
  * How long events wait to be stored together: a node's bursts (progress, capture, completion, the
  * next start) and other runs' events become one insert, for at most this much latency.
  */
-const EVENT_BATCH_DELAY_MS = 10;
+export const EVENT_BATCH_DELAY_MS = 10;
 
 /** The final statuses of a run. */
 export type Finish = Extract<RunRowStatus, 'completed' | 'failed' | 'cancelled'>;
