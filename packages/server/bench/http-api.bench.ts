@@ -150,15 +150,6 @@ async function main(): Promise<void> {
     closers.unshift(() => new Promise((resolve) => bareServer.close(resolve)));
     const bareUrl = `http://127.0.0.1:${(bareServer.address() as AddressInfo).port}/runs/${runId}`;
 
-    /** The database's commits so far (one per statement outside a transaction), once its statistics are flushed. */
-    const commits = async () => {
-      await new Promise((resolve) => setTimeout(resolve, 1_500));
-      const { rows } = await pool.query<{ commits: string }>(
-        'select xact_commit as commits from pg_stat_database where datname = current_database()',
-      );
-      return Number(rows[0]?.commits ?? 0);
-    };
-
     // Warm both up, then the maximum of each, then 70 % of it.
     const short = async (target: string, with_: Record<string, string>) => {
       for (let i = 0; i < 200; i++) await fetch(target, { headers: with_ });
@@ -171,15 +162,13 @@ async function main(): Promise<void> {
       ['server', statusUrl, { cookie }],
     ] as const) {
       const stop = label === 'server' && PROFILE ? await startCpuProfile() : undefined;
-      const before = await commits();
       const max = await load(target, with_);
-      const perRequest = ((await commits()) - before) / (max.rps * SECONDS);
       if (stop !== undefined)
         for (const line of summariseCpuProfile(await stop(), 25)) console.log(`  ${line}`);
       const at70 = await load(target, with_, 0.7 * max.rps);
       results[label] = { max, at70 };
       console.log(
-        `${label === 'bare' ? 'bare Hono + one PG lookup' : 'VidGenie GET /api/workflow/status/:runId'}: max ${max.rps.toFixed(0)} req/s (p50/p99 ${max.p50}/${max.p99} ms); at 70 % (${(0.7 * max.rps).toFixed(0)} req/s asked, ${at70.rps.toFixed(0)} served) p50/p99 ${at70.p50}/${at70.p99} ms; ${perRequest.toFixed(1)} statements per request (PostgreSQL's commits); failed or not 200: ${max.failures + at70.failures}`,
+        `${label === 'bare' ? 'bare Hono + one PG lookup' : 'VidGenie GET /api/workflow/status/:runId'}: max ${max.rps.toFixed(0)} req/s (p50/p99 ${max.p50}/${max.p99} ms); at 70 % (${(0.7 * max.rps).toFixed(0)} req/s asked, ${at70.rps.toFixed(0)} served) p50/p99 ${at70.p50}/${at70.p99} ms; failed or not 200: ${max.failures + at70.failures}`,
       );
       if (max.failures + at70.failures > 0) failed = true;
     }
