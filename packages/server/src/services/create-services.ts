@@ -16,6 +16,7 @@ import { runMediaCleanup, startMediaCleanup } from '../contents/media-cleanup.ts
 import { createMediaRedirects } from '../contents/media-redirects.ts';
 import { queueRunOrphans } from '../contents/queue-run-orphans.ts';
 import { recordContent } from '../contents/record-content.ts';
+import { autovacuumWarning } from '../db/autovacuum-warning.ts';
 import { migrateToLatest } from '../db/migrate.ts';
 import { type Database, type DatabaseOptions, openDatabase } from '../db/open-database.ts';
 import { createUserEventHub } from '../events/user-event-hub.ts';
@@ -125,6 +126,10 @@ export async function createServices(
   };
   try {
     if (ownsDatabase) await migrateToLatest(database.db);
+    if (database.kind === 'postgres') {
+      const warning = await autovacuumWarning(database.db);
+      if (warning !== undefined) log.warn(warning);
+    }
     const keyRing = await resolveKeyRing(config, { now: now() });
     for (const warning of keyRing.warnings) log.warn({ keySource: keyRing.source }, warning);
     const providers = options.providers ?? serverProviders(config);
