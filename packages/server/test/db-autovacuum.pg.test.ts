@@ -1,12 +1,11 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { sql } from 'kysely';
 import { expect, it } from 'vitest';
 import { loadConfig } from '../src/config/server-config.ts';
-import { createLogger } from '../src/log/create-logger.ts';
 import { createServices } from '../src/services/create-services.ts';
+import { captureLog } from './support/capture-log.ts';
 import { describePostgres } from './support/test-databases.ts';
 
 /**
@@ -19,16 +18,7 @@ describePostgres('the autovacuum check at start', ({ database }) => {
     const { rows } = await sql<{ setting: string }>`select current_setting('autovacuum') as setting`.execute(
       database().db,
     );
-    const lines: string[] = [];
-    const log = createLogger({
-      level: 'info',
-      destination: new Writable({
-        write(chunk, _encoding, callback) {
-          lines.push(String(chunk));
-          callback();
-        },
-      }),
-    });
+    const { log, lines } = captureLog('info');
     const config = loadConfig({
       DATABASE_URL: database().url,
       VIDGENIE_DATA_DIR: mkdtempSync(join(tmpdir(), 'vidgenie-autovacuum-')),

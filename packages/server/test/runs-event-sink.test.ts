@@ -1,24 +1,15 @@
-import { Writable } from 'node:stream';
 import { sql } from 'kysely';
 import { describe, expect, it } from 'vitest';
 import { createLogger } from '../src/log/create-logger.ts';
 import { createRunEventBus, type StoredRunEvent } from '../src/runs/run-event-bus.ts';
 import { createRunEventSink } from '../src/runs/run-event-sink.ts';
+import { captureLog } from './support/capture-log.ts';
 import { insertUser, uniqueId } from './support/ledger-fixtures.ts';
 import { describeEachDatabase } from './support/test-databases.ts';
 
 describeEachDatabase('run event sink', ({ db }) => {
   const setup = (options: { batchDelayMs?: number; notifyChannel?: string } = {}) => {
-    const lines: string[] = [];
-    const log = createLogger({
-      level: 'debug',
-      destination: new Writable({
-        write(chunk, _encoding, callback) {
-          lines.push(String(chunk));
-          callback();
-        },
-      }),
-    });
+    const { log, lines } = captureLog();
     const bus = createRunEventBus();
     const published = new Map<string, number[]>();
     bus.tap((runId, events: readonly StoredRunEvent[]) => {

@@ -1,11 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import { Writable } from 'node:stream';
 import type { ProviderRegistry } from '@vidgenie/nodes';
 import { loadConfig } from '../../src/config/server-config.ts';
 import type { Database } from '../../src/db/open-database.ts';
 import { createApp } from '../../src/http/create-app.ts';
-import { createLogger } from '../../src/log/create-logger.ts';
 import { createServices, type Services } from '../../src/services/create-services.ts';
+import { captureLog } from './capture-log.ts';
 
 /** The origin test requests come from (the server's own, as a browser would send). */
 export const TEST_ORIGIN = 'http://localhost';
@@ -53,16 +52,10 @@ export async function createTestApp(
     LOG_LEVEL: 'debug',
     ...options.env,
   });
-  const logLines: string[] = [];
-  const destination = new Writable({
-    write(chunk, _encoding, callback) {
-      logLines.push(String(chunk));
-      callback();
-    },
-  });
+  const { log, lines: logLines } = captureLog();
   const services = await createServices(config, {
     database,
-    log: createLogger({ level: 'debug', destination }),
+    log,
     rateLimitScale: options.rateLimitScale ?? 1000,
     background: false,
     ...(options.providers === undefined ? {} : { providers: options.providers }),

@@ -1,5 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import { Writable } from 'node:stream';
 import { OpenAPIHono } from '@hono/zod-openapi';
 import { defineProvider, type KeyValidation, type TextProvider } from '@vidgenie/nodes';
 import { createMiddleware } from 'hono/factory';
@@ -9,10 +8,10 @@ import type { DB } from '../../src/db/schema.ts';
 import type { AppEnv, AppServices } from '../../src/http/app-env.ts';
 import { handleError } from '../../src/http/handle-error.ts';
 import { createRateLimits } from '../../src/http/rate-limits.ts';
-import { createLogger } from '../../src/log/create-logger.ts';
 import { createKeyRing, generateVaultKey, type KeyRing, keyRingEntries } from '../../src/vault/key-ring.ts';
 import type { ProviderKeyVault } from '../../src/vault/provider-key-vault.ts';
 import { vaultRoutes } from '../../src/vault/vault-routes.ts';
+import { captureLog } from './capture-log.ts';
 
 /** Inserts a user of its own (tests never assume an empty database) and returns its id. */
 export async function createUser(db: Kysely<DB>): Promise<string> {
@@ -81,16 +80,7 @@ export function createVaultTestApp(args: {
   readonly db: Kysely<DB>;
   readonly vault: ProviderKeyVault;
 }): VaultTestApp {
-  const logLines: string[] = [];
-  const log = createLogger({
-    level: 'debug',
-    destination: new Writable({
-      write(chunk, _encoding, callback) {
-        logLines.push(String(chunk));
-        callback();
-      },
-    }),
-  });
+  const { log, lines: logLines } = captureLog();
   const services = {
     db: args.db,
     vault: args.vault,
